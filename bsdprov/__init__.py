@@ -1,0 +1,3 @@
+"""bsdprov: agentless network provisioning for the BSDs."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,491 @@
+"""Load a YAML inventory into the model, reporting every problem with its file and line.
+
+Pure: ``parse_inventory`` takes the text and a name for messages; only ``load_inventory`` reads
+a file. Every problem found is reported in one ``InventoryError``, sorted by line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import UnionType
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic_core import ErrorDetails
+
+from bsdprov.errors import InventoryError, Problem
+from bsdprov.model import (
+    INHERITABLE_KEYS,
+    POINT_TO_POINT_KINDS,
+    Host,
+    Interface,
+    Strict,
+    connected_interface,
+    is_link_local,
+    kind_of,
+    link_route_interface,
+)
+
+Path_ = tuple[str | int, ...]
+
+
+class Vars(Strict):
+    """Keys allowed under ``defaults`` and a group's ``vars``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    user: str | None = None
+    port: int | None = None
+    become: str | None = None
+    os: str | None = None
+    release: str | None = None
+    via: str | None = None
+    ssh_config: str | None = None
+
+
+class Group(Strict):
+    hosts: tuple[str, ...] = ()
+    vars: Vars = Vars()
+
+
+class TopLevel(Strict):
+    defaults: dict[str, Any] = {}
+    groups: dict[str, Any] = {}
+    hosts: dict[str, Any] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    """A validated inventory: hosts by name (in file order) and group memberships."""
+
+    source: str
+    hosts: Mapping[str, Host]
+    groups: Mapping[str, tuple[str, ...]]
+
+    def select(self, name: str) -> Host:
+        """Return the host called ``name`` or raise an ``InventoryError`` with suggestions."""
+        if name in self.hosts:
+            return self.hosts[name]
+        raise InventoryError(
+            [Problem(self.source, None, "", f"no host {name!r}{_did_you_mean(name, self.hosts)}")]
+        )
+
+
+def load_inventory(path: str | Path) -> Inventory:
+    """Read and validate the inventory at ``path``."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InventoryError([Problem(str(path), None, "", f"cannot read: {exc.strerror}")]) from None
+    except UnicodeDecodeError:
+        raise InventoryError([Problem(str(path), None, "", "is not UTF-8 text")]) from None
+    return parse_inventory(text, str(path))
+
+
+def parse_inventory(text: str, source: str) -> Inventory:
+    """Validate inventory ``text``; ``source`` names it in messages."""
+    data, lines = _parse_yaml(text, source)
+    report = _Report(source, lines)
+    top = _validate(TopLevel, data if data is not None else {}, (), report)
+    if top is None:
+        raise InventoryError(report.sorted())
+
+    defaults = _validate(Vars, top.defaults, ("defaults",), report)
+    groups: dict[str, Group] = {}
+    for name, raw in top.groups.items():
+        group = _validate(Group, raw if raw is not None else {}, ("groups", name), report)
+        if group is not None:
+            groups[name] = group
+            for i, member in enumerate(group.hosts):
+                if member not in top.hosts:
+                    report.add(("groups", name, "hosts", i),
+                               f"no host {member!r}{_did_you_mean(member, top.hosts)}")
+
+    hosts: dict[str, Host] = {}
+    for name, raw in top.hosts.items():
+        host = _validate_host(name, raw, defaults, groups, report)
+        if host is not None:
+            hosts[name] = host
+            own = raw if isinstance(raw, dict) else {}
+            for path, message in check_host(host):
+                report.add(_origin(name, own, path, defaults, groups), message)
+    for name, at in _jump_host_problems(hosts):
+        raw = top.hosts[name]
+        own = raw if isinstance(raw, dict) else {}
+        report.add(_origin(name, own, ("via",), defaults, groups), at)
+
+    if report.problems:
+        raise InventoryError(report.sorted())
+    return Inventory(source, hosts, {name: g.hosts for name, g in groups.items()})
+
+
+# --- YAML with line numbers -------------------------------------------------------------------
+
+
+def _parse_yaml(text: str, source: str) -> tuple[object, dict[Path_, int]]:
+    """Compose ``text`` into plain Python data, remembering the line of every key and item."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark else None
+        raise InventoryError([Problem(source, line, "", f"invalid YAML: {exc.problem}")]) from None
+    except yaml.YAMLError as exc:
+        raise InventoryError([Problem(source, None, "", f"invalid YAML: {exc}")]) from None
+    lines: dict[Path_, int] = {}
+    problems: list[Problem] = []
+    constructor = yaml.SafeLoader("")
+
+    def build(node: yaml.Node, path: Path_) -> object:
+        lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            result: dict[object, object] = {}
+            for key_node, value_node in node.value:
+                key = build(key_node, path + ("<key>",))
+                if not isinstance(key, str | int) or isinstance(key, bool):
+                    problems.append(Problem(source, key_node.start_mark.line + 1,
+                                            _dotted(path), f"key {key!r} is not a name"))
+                    continue
+                key = str(key)
+                if key in result:
+                    problems.append(Problem(source, key_node.start_mark.line + 1,
+                                            _dotted(path + (key,)), "key appears twice"))
+                    continue
+                lines[path + (key,)] = key_node.start_mark.line + 1
+                result[key] = build(value_node, path + (key,))
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            return [build(item, path + (i,)) for i, item in enumerate(node.value)]
+        return constructor.construct_object(node)  # type: ignore[no-untyped-call]
+
+    data = build(node, ()) if node is not None else None
+    if problems:
+        raise InventoryError(problems)
+    return data, lines
+
+
+# --- schema validation ------------------------------------------------------------------------
+
+
+class _Report:
+    def __init__(self, source: str, lines: dict[Path_, int]) -> None:
+        self.source = source
+        self.lines = lines
+        self.problems: dict[tuple[str, str], Problem] = {}
+
+    def add(self, path: Path_, message: str) -> None:
+        line = None
+        for cut in range(len(path), -1, -1):
+            line = self.lines.get(path[:cut])
+            if line is not None:
+                break
+        problem = Problem(self.source, line, _dotted(path), message)
+        self.problems.setdefault((problem.path, message), problem)
+
+    def sorted(self) -> list[Problem]:
+        return sorted(self.problems.values(), key=lambda p: (p.line or 0, p.path))
+
+
+def _dotted(path: Iterable[str | int]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+M = typing.TypeVar("M", bound=BaseModel)
+
+
+def _validate(model: type[M], raw: object, at: Path_, report: _Report) -> M | None:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        for error in exc.errors():
+            path, message = _explain(model, error)
+            report.add(at + path, message)
+        return None
+
+
+def _validate_host(
+    name: str, raw: object, defaults: Vars | None, groups: dict[str, Group], report: _Report
+) -> Host | None:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        report.add(("hosts", name), f"expected a mapping of keys, got {raw!r}")
+        return None
+    if "name" in raw:
+        report.add(("hosts", name, "name"), "the host's name is its key under 'hosts'; remove 'name'")
+        return None
+    inherited = {key: value for key, (_, value) in _inherited(name, defaults, groups).items()}
+    merged = {**inherited, **raw, "name": name}
+    try:
+        return Host.model_validate(merged)
+    except ValidationError as exc:
+        errors = exc.errors()
+    for error in errors:
+        path, message = _explain(Host, error)
+        report.add(_origin(name, raw, path, defaults, groups), message)
+    # A bad inherited value is reported once, where it is written; check the host's own keys
+    # without it so their problems show in this same run.
+    bad = {e["loc"][0] for e in errors if e["loc"] and e["loc"][0] in inherited.keys() - raw.keys()}
+    if len(bad) == len({e["loc"][0] for e in errors if e["loc"]}):
+        try:
+            return Host.model_validate({k: v for k, v in merged.items() if k not in bad})
+        except ValidationError:
+            return None
+    return None
+
+
+def _inherited(
+    host: str, defaults: Vars | None, groups: dict[str, Group]
+) -> dict[str, tuple[Path_, object]]:
+    """Inherited keys of one host, each with the path it came from (later groups win)."""
+    found: dict[str, tuple[Path_, object]] = {}
+    sources: list[tuple[Path_, Vars]] = [(("defaults",), defaults)] if defaults else []
+    sources += [(("groups", g, "vars"), grp.vars) for g, grp in groups.items() if host in grp.hosts]
+    for at, values in sources:
+        for key in INHERITABLE_KEYS:
+            if key in values.model_fields_set:
+                found[key] = (at + (key,), getattr(values, key))
+    return found
+
+
+def _origin(
+    host: str, own: Iterable[str], path: Path_, defaults: Vars | None, groups: dict[str, Group]
+) -> Path_:
+    """Where a problem with a host's key really lives: the host, a group or the defaults."""
+    if path and isinstance(path[0], str) and path[0] not in own:
+        inherited = _inherited(host, defaults, groups).get(path[0])
+        if inherited is not None:
+            return inherited[0] + path[1:]
+    return ("hosts", host) + path
+
+
+def _explain(model: type[BaseModel], error: ErrorDetails) -> tuple[Path_, str]:
+    """Turn one pydantic error into (path, message) in bsdprov's words."""
+    loc = tuple(part for part in error["loc"] if part != "[key]")
+    kind, value, ctx = error["type"], error.get("input"), error.get("ctx") or {}
+    if kind == "bsdprov":
+        return loc, str(ctx.get("message", error["msg"]))
+    if kind == "extra_forbidden":
+        known = _keys_at(model, loc[:-1])
+        return loc, f"unknown key {loc[-1]!r}{_did_you_mean(str(loc[-1]), known)}"
+    if kind == "missing":
+        return loc[:-1], f"required key {loc[-1]!r} is missing"
+    if kind == "literal_error":
+        options = _keys_of_literal(str(ctx.get("expected", "")))
+        hint = _did_you_mean(str(value), options) if isinstance(value, str) else ""
+        return loc, f"{value!r} is not one of {', '.join(map(repr, options))}{hint}"
+    messages = {
+        "int_type": "is not a whole number",
+        "int_parsing": "is not a whole number",
+        "int_from_float": "is not a whole number",
+        "bool_type": "is not true or false",
+        "string_type": "is not a string",
+        "dict_type": "is not a mapping of keys",
+        "model_type": "is not a mapping of keys",
+        "model_attributes_type": "is not a mapping of keys",
+        "tuple_type": "is not a list",
+        "list_type": "is not a list",
+        "string_pattern_mismatch": "is not a release number such as '7.6' or '14.1-RELEASE'",
+    }
+    if kind in messages:
+        return loc, f"{value!r} {messages[kind]}"
+    if kind == "greater_than_equal":
+        return loc, f"{value!r} is too small (the least is {ctx.get('ge')})"
+    if kind == "less_than_equal":
+        return loc, f"{value!r} is too large (the most is {ctx.get('le')})"
+    text = error["msg"]
+    return loc, f"{value!r}: {text[:1].lower()}{text[1:]}"
+
+
+def _keys_of_literal(expected: str) -> list[str]:
+    return [word.strip(" '") for word in expected.replace(" or ", ",").split(",") if word.strip()]
+
+
+def _keys_at(model: type[BaseModel], loc: Path_) -> list[str]:
+    """The keys the schema allows at ``loc`` (for "did you mean" suggestions)."""
+    current: Any = model
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                return []
+            current = field.annotation
+        elif typing.get_origin(current) is dict:
+            current = typing.get_args(current)[1]
+        elif typing.get_origin(current) in (tuple, list):
+            current = typing.get_args(current)[0]
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [key for key in current.model_fields if key != "name"]
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, UnionType):
+            members = [a for a in typing.get_args(annotation) if a is not type(None)]
+            annotation = members[0]
+        else:
+            return annotation
+
+
+# --- facts that span fields ---------------------------------------------------------------------
+
+
+def check_host(host: Host) -> list[tuple[Path_, str]]:
+    """Problems no single field shows: references, families, reachability, OS support."""
+    found: list[tuple[Path_, str]] = []
+    names = list(host.interfaces)
+    seen_addresses: dict[str, Path_] = {}
+    bridged: dict[str, str] = {}
+    for name, itf in host.interfaces.items():
+        at: Path_ = ("interfaces", name)
+        found += [(at + p, m) for p, m in _check_interface(host, name, itf, names)]
+        for i, address in enumerate(itf.addresses):
+            key = str(address.ip)
+            if key in seen_addresses:
+                found.append((at + ("addresses", i),
+                              f"{key!r} is also at {_dotted(seen_addresses[key])}"))
+            seen_addresses.setdefault(key, at + ("addresses", i))
+        for i, member in enumerate(itf.members):
+            if member in bridged:
+                found.append((at + ("members", i),
+                              f"{member!r} is already a member of {bridged[member]!r}"))
+            bridged.setdefault(member, name)
+    if host.routes is not None:
+        found += _check_routes(host)
+    return found
+
+
+def _check_interface(host: Host, name: str, itf: Interface, names: list[str]) -> list[
+        tuple[Path_, str]]:
+    found: list[tuple[Path_, str]] = []
+    kind = kind_of(name)
+    if kind == "lo":
+        return [((), "loopback interfaces are configured by the OS; remove it")]
+    if host.os == "freebsd" and kind == "vether":
+        found.append(((), "freebsd has no vether interfaces; use a bridge address or epair"))
+    if host.os == "netbsd" and itf.autoconf6:
+        found.append((("autoconf6",), "not supported on netbsd; 'dhcp: true' runs dhcpcd, "
+                      "which also does IPv6 autoconfiguration"))
+    if kind == "vlan":
+        for key in ("parent", "vlan"):
+            if getattr(itf, key) is None:
+                found.append(((), f"a vlan interface needs {key!r}"))
+    else:
+        found += [((key,), f"only vlan interfaces take {key!r}")
+                  for key in ("parent", "vlan") if getattr(itf, key) is not None]
+    if itf.parent is not None and itf.parent not in names:
+        found.append((("parent",), f"{itf.parent!r} is not an interface of this host"
+                      f"{_did_you_mean(itf.parent, names)}; declare it (e.g. with 'up: true')"))
+    if itf.members and kind != "bridge":
+        found.append((("members",), "only bridge interfaces take 'members'"))
+    for i, member in enumerate(itf.members):
+        if member == name or member not in names:
+            found.append((("members", i), f"{member!r} is not another interface of this host"
+                          f"{_did_you_mean(member, names)}"))
+    if itf.tunnel is not None:
+        if kind not in ("gif", "gre"):
+            found.append((("tunnel",), "only gif and gre interfaces take 'tunnel'"))
+        elif itf.tunnel.local.version != itf.tunnel.remote.version:
+            found.append((("tunnel", "remote"), "local and remote must be of one IP version"))
+    if itf.peer is not None:
+        if kind not in POINT_TO_POINT_KINDS:
+            found.append((("peer",), "only point-to-point interfaces (gif, gre, tun) take 'peer'"))
+        elif not itf.static(itf.peer.version):
+            found.append((("peer",), f"needs an IPv{itf.peer.version} address on this interface"))
+    if itf.dhcp and itf.static(4):
+        found.append((("dhcp",), "'dhcp: true' and a static IPv4 address exclude each other"))
+    if itf.mtu is not None and itf.mtu < 1280 and (itf.static(6) or itf.autoconf6):
+        found.append((("mtu",), f"{itf.mtu} is below 1280, the least IPv6 allows"))
+    for i, address in enumerate(itf.addresses):
+        net = address.network
+        if address.version == 4 and net.prefixlen <= 30 and address.ip in (
+                net.network_address, net.broadcast_address):
+            edge = "network" if address.ip == net.network_address else "broadcast"
+            found.append((("addresses", i), f"'{address}' is the {edge} address of {net}"))
+    return found
+
+
+def _check_routes(host: Host) -> list[tuple[Path_, str]]:
+    found: list[tuple[Path_, str]] = []
+    defaults: dict[int, int] = {}
+    targets: dict[str, int] = {}
+    own = {str(a.ip) for itf in host.interfaces.values() for a in itf.addresses}
+    for i, route in enumerate(host.routes or ()):
+        at: Path_ = ("routes", i)
+        family = f"IPv{route.version}"
+        target = f"{route.to}/{family}"
+        if target in targets:
+            found.append((at + ("to",), f"{str(route.to)!r} is already routed by routes"
+                          f"[{targets[target]}]"))
+            if route.is_default:
+                continue
+        targets.setdefault(target, i)
+        if route.is_default:
+            defaults.setdefault(route.version, i)
+        elif route.to.version != route.version:  # type: ignore[union-attr]
+            found.append((at + ("via",), f"an {family} gateway cannot route {route.to}"))
+            continue
+        if route.interface is not None and route.interface not in host.interfaces:
+            found.append((at + ("interface",), f"{route.interface!r} is not an interface of "
+                          f"this host{_did_you_mean(route.interface, host.interfaces)}"))
+            continue
+        if str(route.via) in own:
+            found.append((at + ("via",), f"'{route.via}' is this host's own address"))
+        elif is_link_local(route.via) and route.interface is None:
+            found.append((at + ("via",), f"link-local gateway '{route.via}' needs 'interface'"))
+        elif connected_interface(host, route) is None:
+            found += [(at + p, m) for p, m in _check_onlink(host, route)]
+    return found
+
+
+def _check_onlink(host: Host, route: Any) -> list[tuple[Path_, str]]:
+    if not route.onlink:
+        return [(("via",), f"gateway '{route.via}' is in no subnet of this host's interfaces; "
+                 "if the provider says it is on the link (a failover address), set 'onlink: true'")]
+    name = link_route_interface(host, route)
+    if name is None:
+        with_addresses = [n for n, i in host.interfaces.items() if i.static(route.version)]
+        return [((), "an onlink gateway needs 'interface' when the host has not exactly one "
+                 f"interface with a static IPv{route.version} address (it has "
+                 f"{len(with_addresses)})")]
+    if host.os == "netbsd" and not host.interfaces[name].static(route.version):
+        return [(("interface",), f"on netbsd the route to an onlink gateway leaves through the "
+                 f"interface's own address; give {name!r} a static IPv{route.version} address")]
+    return []
+
+
+def _jump_host_problems(hosts: dict[str, Host]) -> list[tuple[str, str]]:
+    """(host, message) for every ``via`` that names no host or closes a loop."""
+    found: list[tuple[str, str]] = []
+    for name, host in hosts.items():
+        if host.via is None:
+            continue
+        if host.via not in hosts:
+            found.append((name, f"no host {host.via!r}{_did_you_mean(host.via, hosts)}"))
+            continue
+        chain, hop = [name], host.via
+        while hop is not None and hop not in chain:
+            chain.append(hop)
+            hop = hosts[hop].via if hop in hosts else None
+        if hop is not None:
+            found.append((name, "jump hosts form a loop: " + " -> ".join(chain + [hop])))
+    return found

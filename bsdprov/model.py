@@ -1,0 +1,294 @@
+"""The typed inventory model: hosts, interfaces, addresses, routes.
+
+Each field checks its own syntax here (pydantic); facts that span fields (a gateway reachable from
+a subnet, one default route per family) are checked in ``inventory.check_host``. Values that end up
+in files a shell evaluates on the host (descriptions, names) are restricted to characters that can
+never start a command there, because netstart and rc.d ``eval`` them.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import re
+from collections.abc import Callable
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface
+from ipaddress import IPv6Network
+from typing import Annotated, Literal, TypeAlias
+
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StrictBool
+from pydantic_core import PydanticCustomError
+
+OS_NAMES = ("freebsd", "openbsd", "netbsd")
+OsName = Literal["freebsd", "openbsd", "netbsd"]
+Become = Literal["none", "doas", "sudo"]
+
+IPAddress: TypeAlias = IPv4Address | IPv6Address
+IPInterface: TypeAlias = IPv4Interface | IPv6Interface
+IPNetwork: TypeAlias = IPv4Network | IPv6Network
+
+# netstart only configures names made of letters then digits; we hold every OS to that.
+IFNAME_RE = re.compile(r"[a-z]{1,12}[0-9]{1,5}")
+# Safe inside double quotes under eval: no quote, backslash, $ or backquote.
+DESCRIPTION_RE = re.compile(r"[A-Za-z0-9 _.,:/@+=()#-]{1,64}")
+HOSTLABEL_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+USER_RE = re.compile(r"[a-z_][a-z0-9_.-]{0,31}")
+HOST_KEY_TYPES = (
+    "ssh-ed25519",
+    "ssh-rsa",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+)
+
+
+def invalid(message: str) -> PydanticCustomError:
+    """Build a validation error whose text is exactly ``message``."""
+    return PydanticCustomError("bsdprov", "{message}", {"message": message})
+
+
+def _text(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise invalid(f"{value!r} is not {what}")
+    return value
+
+
+def parse_ip(value: object) -> IPAddress:
+    text = _text(value, "an IP address")
+    family = "IPv6" if ":" in text else "IPv4"
+    try:
+        return ipaddress.IPv6Address(text) if family == "IPv6" else ipaddress.IPv4Address(text)
+    except ValueError:
+        raise invalid(f"{text!r} is not an {family} address") from None
+
+
+def parse_interface_address(value: object) -> IPInterface:
+    text = _text(value, "an address with a prefix length, such as '192.0.2.10/24'")
+    family = "IPv6" if ":" in text else "IPv4"
+    address, slash, prefix = text.partition("/")
+    try:
+        parse_ip(address)
+    except PydanticCustomError:
+        raise invalid(f"{text!r} is not an {family} address") from None
+    if not slash:
+        raise invalid(f"{text!r} has no prefix length; write it as {address + '/24'!r} or similar")
+    limit = 128 if family == "IPv6" else 32
+    if not prefix.isdigit() or not 0 <= int(prefix) <= limit:
+        raise invalid(f"{text!r}: prefix length {prefix!r} is out of range (0-{limit})")
+    cls = ipaddress.IPv6Interface if family == "IPv6" else ipaddress.IPv4Interface
+    return cls(f"{address}/{int(prefix)}")
+
+
+def parse_route_destination(value: object) -> Literal["default"] | IPNetwork:
+    text = _text(value, "'default' or a network such as '10.0.0.0/8'")
+    if text == "default":
+        return "default"
+    iface = parse_interface_address(text)
+    if iface.ip != iface.network.network_address:
+        raise invalid(f"{text!r} has host bits set; the network is {str(iface.network)!r}")
+    return iface.network
+
+
+def parse_mac(value: object) -> str:
+    text = _text(value, "a MAC address")
+    digits = re.sub(r"[:.-]", "", text)
+    if not re.fullmatch(r"[0-9A-Fa-f]{12}", digits):
+        raise invalid(f"{text!r} is not a MAC address")
+    if int(digits[:2], 16) & 1:
+        raise invalid(f"{text!r} is a multicast MAC address and cannot be an interface's")
+    return ":".join(digits[i : i + 2] for i in range(0, 12, 2)).lower()
+
+
+def parse_ifname(value: object) -> str:
+    text = _text(value, "an interface name")
+    if not IFNAME_RE.fullmatch(text):
+        raise invalid(f"{text!r} is not an interface name (letters then digits, such as 'em0')")
+    return text
+
+
+def parse_description(value: object) -> str:
+    text = _text(value, "a description")
+    if not DESCRIPTION_RE.fullmatch(text):
+        bad = sorted({c for c in text if not DESCRIPTION_RE.fullmatch(c)})
+        if len(text) > 64:
+            raise invalid(f"{text[:20] + '...'!r} is longer than 64 characters")
+        shown = ", ".join(repr(c) for c in bad) or "nothing"
+        raise invalid(
+            f"{text!r} contains {shown}; descriptions may use letters, digits, "
+            "space and _ . , : / @ + = ( ) # -"
+        )
+    return text
+
+
+def parse_dns_name(value: object) -> str:
+    text = _text(value, "a host name")
+    labels = text.rstrip(".").split(".")
+    if len(text) > 253 or not all(HOSTLABEL_RE.fullmatch(label) for label in labels):
+        raise invalid(f"{text!r} is not a valid host name")
+    return text
+
+
+def parse_address(value: object) -> str:
+    """An SSH target: an IP address or a DNS name."""
+    text = _text(value, "an IP address or host name")
+    if re.fullmatch(r"[0-9.]+", text) or ":" in text:
+        return str(parse_ip(text))
+    return parse_dns_name(text)
+
+
+def parse_user(value: object) -> str:
+    text = _text(value, "a user name")
+    if not USER_RE.fullmatch(text):
+        raise invalid(f"{text!r} is not a valid user name")
+    return text
+
+
+def parse_host_key(value: object) -> str:
+    text = _text(value, "an SSH public key such as 'ssh-ed25519 AAAA...'")
+    words = text.split()
+    if len(words) < 2 or words[0] not in HOST_KEY_TYPES:
+        raise invalid(f"{text[:40]!r} is not a host key; expected 'TYPE BASE64' with TYPE one of "
+                      + ", ".join(HOST_KEY_TYPES))
+    try:
+        blob = base64.b64decode(words[1], validate=True)
+    except ValueError:
+        raise invalid(f"the key data of {words[0]!r} is not valid base64") from None
+    length = int.from_bytes(blob[:4], "big")
+    if blob[4 : 4 + length] != words[0].encode():
+        raise invalid(f"the key data does not hold a {words[0]!r} key")
+    return f"{words[0]} {words[1]}"
+
+
+def _check(fn: Callable[[object], object]) -> PlainValidator:
+    return PlainValidator(fn)
+
+
+Ip = Annotated[IPAddress, _check(parse_ip)]
+IfAddress = Annotated[IPInterface, _check(parse_interface_address)]
+RouteDestination = Annotated[Literal["default"] | IPNetwork, _check(parse_route_destination)]
+Mac = Annotated[str, _check(parse_mac)]
+IfName = Annotated[str, _check(parse_ifname)]
+Description = Annotated[str, _check(parse_description)]
+DnsName = Annotated[str, _check(parse_dns_name)]
+SshAddress = Annotated[str, _check(parse_address)]
+UserName = Annotated[str, _check(parse_user)]
+HostKey = Annotated[str, _check(parse_host_key)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Tunnel(Strict):
+    """Outer addresses of a gif/gre tunnel (the encapsulating IPv4/IPv6 header)."""
+
+    local: Ip
+    remote: Ip
+
+
+class Interface(Strict):
+    addresses: tuple[IfAddress, ...] = ()
+    dhcp: StrictBool = False
+    autoconf6: StrictBool = False
+    up: StrictBool | None = None
+    description: Description | None = None
+    mac: Mac | None = None
+    mtu: int | None = Field(default=None, ge=576, le=65535)
+    parent: IfName | None = None
+    vlan: int | None = Field(default=None, ge=1, le=4094)
+    members: tuple[IfName, ...] = ()
+    tunnel: Tunnel | None = None
+    peer: Ip | None = None
+
+    def static(self, version: int) -> tuple[IPInterface, ...]:
+        """The interface's static addresses of one IP version, primary first."""
+        return tuple(a for a in self.addresses if a.version == version)
+
+
+class Route(Strict):
+    to: RouteDestination
+    via: Ip
+    onlink: StrictBool = False
+    interface: IfName | None = None
+
+    @property
+    def version(self) -> int:
+        return self.via.version
+
+    @property
+    def is_default(self) -> bool:
+        return self.to == "default"
+
+
+class Host(Strict):
+    """One managed machine: how to reach it and what its network should be."""
+
+    name: str
+    address: SshAddress | None = None
+    port: int = Field(default=22, ge=1, le=65535)
+    user: UserName = "root"
+    become: Become = "none"
+    os: OsName | None = None
+    release: str | None = Field(default=None, pattern=r"^[0-9]+\.[0-9]+[A-Za-z0-9._-]*$")
+    host_key: HostKey | None = None
+    via: str | None = None
+    ssh_config: str | None = None
+    hostname: DnsName | None = None
+    interfaces: dict[IfName, Interface] = Field(default_factory=dict)
+    # None means "routes are not managed on this host": bsdprov then never touches them.
+    routes: tuple[Route, ...] | None = None
+
+
+# Keys a host may inherit from ``defaults`` and group ``vars`` (shallow: a host's own key wins).
+INHERITABLE_KEYS = ("user", "port", "become", "os", "release", "via", "ssh_config")
+
+
+PSEUDO_KINDS = ("vlan", "bridge", "vether", "gif", "gre", "tap", "tun", "lo")
+POINT_TO_POINT_KINDS = ("gif", "gre", "tun")
+
+
+def kind_of(ifname: str) -> str:
+    """The driver family of an interface name: 'vlan', 'bridge', ... or 'physical'."""
+    driver = ifname.rstrip("0123456789")
+    return driver if driver in PSEUDO_KINDS else "physical"
+
+
+def is_link_local(address: IPAddress) -> bool:
+    return isinstance(address, IPv6Address) and address.is_link_local
+
+
+def connected_interface(host: Host, route: Route) -> str | None:
+    """The interface whose subnet (or point-to-point peer) holds the route's gateway."""
+    names = [route.interface] if route.interface else list(host.interfaces)
+    for name in names:
+        itf = host.interfaces.get(name or "")
+        if itf is None:
+            continue
+        if itf.peer == route.via:
+            return name
+        for address in itf.static(route.version):
+            subnet = address.network
+            if route.via in subnet and route.via != address.ip and subnet.num_addresses > 1:
+                return name
+    if route.interface and is_link_local(route.via):
+        return route.interface
+    return None
+
+
+def link_route_interface(host: Host, route: Route) -> str | None:
+    """For an ``onlink`` gateway outside every subnet: the interface it sits on, else None.
+
+    Such a gateway (a failover /32's provider gateway) needs an interface host route to it
+    before any route through it can be added.
+    """
+    if not route.onlink or connected_interface(host, route) is not None:
+        return None
+    if route.interface:
+        return route.interface
+    candidates = [n for n, itf in host.interfaces.items() if itf.static(route.version)]
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def route_interface(host: Host, route: Route) -> str | None:
+    """The interface a route leaves through, or None when the inventory does not say."""
+    return connected_interface(host, route) or link_route_interface(host, route)

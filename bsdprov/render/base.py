@@ -1,0 +1,162 @@
+"""What a renderer returns, and the facts about a host that every BSD renders alike."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from ipaddress import IPv4Interface, IPv6Interface
+from typing import Protocol
+
+from bsdprov.model import Host, Interface, IPAddress, IPInterface, Route, kind_of
+from bsdprov.model import link_route_interface, route_interface
+
+MANAGED_HEADER = "# managed by bsdprov: local edits are overwritten on the next deploy"
+
+
+@dataclass(frozen=True, slots=True)
+class FileSpec:
+    """A file bsdprov owns whole."""
+
+    path: str
+    content: str
+    mode: int = 0o644
+    owner: str = "root"
+    group: str = "wheel"
+
+
+@dataclass(frozen=True, slots=True)
+class WordList:
+    """A space-separated list value shared with the admin (e.g. ``cloned_interfaces``).
+
+    bsdprov's ``words`` come first; the admin's words are kept unless ``owns`` claims them.
+    """
+
+    words: tuple[str, ...]
+    owned_prefix: str = ""
+    owned_words: tuple[str, ...] = ()
+
+    def owns(self, word: str) -> bool:
+        return word in self.owned_words or bool(self.owned_prefix) and word.startswith(
+            self.owned_prefix)
+
+
+@dataclass(frozen=True, slots=True)
+class VarsEdit:
+    """Managed ``name="value"`` lines in an sh-sourced file the admin also edits (rc.conf).
+
+    ``assign`` sets keys in order (a ``WordList`` merges with the admin's words); ``remove``
+    holds fnmatch patterns of keys bsdprov owns but no longer wants. Every other line is left
+    byte for byte.
+    """
+
+    path: str
+    assign: tuple[tuple[str, str | WordList], ...]
+    remove: tuple[str, ...] = ()
+    mode: int = 0o644
+    owner: str = "root"
+    group: str = "wheel"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One command, as argv; ``may_fail`` for clean-ups of state that may not exist."""
+
+    argv: tuple[str, ...]
+    why: str
+    may_fail: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A host's desired files, the OS checks to run on them, and the commands that apply them."""
+
+    host: str
+    os: str
+    release: str | None
+    files: tuple[FileSpec | VarsEdit, ...]
+    checks: tuple[Step, ...] = ()
+    steps: tuple[Step, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+
+class Renderer(Protocol):
+    os: str
+
+    def render(self, host: Host, release: str | None) -> Rendered: ...
+
+
+# Configuration order: physical links, then what is cloned on top of them, bridges (whose
+# members must exist) and tunnels last (they may need routes), as the BSD boot scripts do.
+KIND_ORDER = {"physical": 0, "vether": 1, "tap": 1, "vlan": 2, "bridge": 3, "gif": 4, "gre": 4,
+              "tun": 4}
+
+
+def ordered_interfaces(host: Host) -> list[tuple[str, Interface]]:
+    """The host's interfaces in the order they must be configured."""
+
+    def key(item: tuple[str, Interface]) -> tuple[int, str, int]:
+        name = item[0]
+        driver = name.rstrip("0123456789")
+        return (KIND_ORDER.get(kind_of(name), 0), driver, int(name[len(driver):]))
+
+    return sorted(host.interfaces.items(), key=key)
+
+
+def is_cloned(ifname: str) -> bool:
+    return kind_of(ifname) != "physical"
+
+
+def routes_of(host: Host) -> tuple[Route, ...]:
+    return host.routes or ()
+
+
+def default_route(host: Host, version: int) -> Route | None:
+    return next((r for r in routes_of(host) if r.is_default and r.version == version), None)
+
+
+def link_routes(host: Host, ifname: str) -> list[Route]:
+    """Routes whose onlink gateway sits on ``ifname`` (one per gateway)."""
+    seen: set[IPAddress] = set()
+    found = []
+    for route in routes_of(host):
+        if link_route_interface(host, route) == ifname and route.via not in seen:
+            seen.add(route.via)
+            found.append(route)
+    return found
+
+
+def network_routes(host: Host, ifname: str) -> list[Route]:
+    """Non-default routes that leave through ``ifname``."""
+    return [r for r in routes_of(host) if not r.is_default and route_interface(host, r) == ifname]
+
+
+def iter_addresses(itf: Interface, version: int) -> Iterator[tuple[bool, IPInterface]]:
+    """(is_primary, address) for the interface's static addresses of one version."""
+    for i, address in enumerate(itf.static(version)):
+        yield i == 0, address
+
+
+def netmask(address: IPv4Interface) -> str:
+    return str(address.netmask)
+
+
+def prefixlen(address: IPv6Interface, itf: Interface) -> int:
+    # KAME-derived stacks refuse a destination address unless the prefix length is 128.
+    return 128 if itf.peer is not None and itf.peer.version == 6 else address.network.prefixlen
+
+
+def own_address(itf: Interface, version: int) -> IPInterface | None:
+    static = itf.static(version)
+    return static[0] if static else None
+
+
+def release_at_least(release: str | None, wanted: tuple[int, ...]) -> bool:
+    """Whether ``release`` (e.g. '7.6', '14.1-RELEASE') is ``wanted`` or newer; unknown = newest."""
+    if release is None:
+        return True
+    numbers: list[int] = []
+    for part in release.split("-")[0].split("."):
+        if not part.isdigit():
+            break
+        numbers.append(int(part))
+    return tuple(numbers) >= wanted

@@ -1,0 +1,142 @@
+"""NetBSD: ``/etc/ifconfig.IF`` (ifconfig.if(5)) and ``defaultroute``/``hostname`` in rc.conf.
+
+rc.d/network runs each ifconfig.IF, ``!`` lines included, before ``route add default
+$defaultroute``, and ``/etc/netstart.local`` only after it; so the host route to an onlink
+gateway goes in the interface file and the default stays in rc.conf. An ``ifconfig_IF`` variable
+in rc.conf silently replaces the file, so bsdprov removes it for the interfaces it manages.
+Applied with targeted commands derived from the same lines, because ``/etc/rc.d/network
+restart`` takes every interface down and flushes every route.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from bsdprov.model import Host, Interface, kind_of
+from bsdprov.render.base import (
+    MANAGED_HEADER,
+    FileSpec,
+    Rendered,
+    Step,
+    VarsEdit,
+    default_route,
+    is_cloned,
+    iter_addresses,
+    link_routes,
+    netmask,
+    network_routes,
+    ordered_interfaces,
+    own_address,
+    prefixlen,
+    release_at_least,
+)
+
+
+class NetBSDRenderer:
+    os = "netbsd"
+
+    def render(self, host: Host, release: str | None) -> Rendered:
+        interfaces = ordered_interfaces(host)
+        lines = {name: _lines(host, name, itf, release) for name, itf in interfaces}
+        files: list[FileSpec | VarsEdit] = [
+            FileSpec(f"/etc/ifconfig.{name}", "\n".join([MANAGED_HEADER, *body]) + "\n")
+            for name, body in lines.items()
+        ]
+        assign: list[tuple[str, str]] = []
+        remove = [f"ifconfig_{name}" for name in lines]
+        if host.hostname:
+            assign.append(("hostname", host.hostname))
+        if host.routes is not None:
+            remove += ["defaultroute", "defaultroute6"]
+            for key, version in (("defaultroute", 4), ("defaultroute6", 6)):
+                route = default_route(host, version)
+                if route is not None:
+                    assign.append((key, _gateway(route.via, route.interface)))
+        if assign or remove:
+            files.append(VarsEdit("/etc/rc.conf", tuple(assign), tuple(remove)))
+        checks = (Step(("sh", "-n", "/etc/rc.conf"), "rc.conf is sourced by sh at boot"),)
+        return Rendered(host.name, self.os, release, tuple(files), checks,
+                        _steps(host, lines))
+
+
+def _gateway(address: object, interface: str | None) -> str:
+    text = str(address)
+    return f"{text}%{interface}" if text.startswith("fe80:") and interface else text
+
+
+def _lines(host: Host, name: str, itf: Interface, release: str | None) -> list[str]:
+    lines: list[str] = []
+    if itf.parent is not None and itf.vlan is not None:
+        lines.append(f"vlan {itf.vlan} vlanif {itf.parent}")
+    if itf.tunnel is not None:
+        lines.append(f"tunnel {itf.tunnel.local} {itf.tunnel.remote}")
+    if itf.mac:
+        lines.append(f"link {itf.mac} active")
+    if itf.mtu:
+        lines.append(f"mtu {itf.mtu}")
+    if itf.description:
+        # ifconfig learned "description" in NetBSD 10; older releases keep it as a comment.
+        if release_at_least(release, (10,)):
+            lines.append(f'description "{itf.description}"')
+        else:
+            lines.append(f"# description: {itf.description}")
+    for primary, address in iter_addresses(itf, 4):
+        peer = f" {itf.peer}" if primary and itf.peer is not None and itf.peer.version == 4 else ""
+        alias = "" if primary else " alias"
+        lines.append(f"inet {address.ip}{peer} netmask {netmask(address)}{alias}")  # type: ignore[arg-type]
+    if itf.dhcp:
+        lines.append("dhcp")
+    for primary, address in iter_addresses(itf, 6):
+        peer = f" {itf.peer}" if primary and itf.peer is not None and itf.peer.version == 6 else ""
+        lines.append(f"inet6 {address.ip}{peer} prefixlen {prefixlen(address, itf)} alias")  # type: ignore[arg-type]
+    lines += [f"!/sbin/brconfig {name} add {member}" for member in itf.members]
+    for route in link_routes(host, name):
+        family = " -inet6" if route.version == 6 else ""
+        source = own_address(itf, route.version)
+        lines.append(f"!/sbin/route -q add{family} -host {route.via} -iface "
+                     f"{source.ip if source else name}")
+    for route in network_routes(host, name):
+        family = " -inet6" if route.version == 6 else ""
+        lines.append(f"!/sbin/route -q add{family} -net {route.to} "
+                     f"{_gateway(route.via, route.interface)}")
+    has_address = bool(itf.addresses) or itf.dhcp
+    if itf.up is False:
+        lines.append("down")
+    elif itf.up or not has_address or kind_of(name) == "bridge":
+        lines.append("up")
+    return lines
+
+
+def _steps(host: Host, lines: dict[str, list[str]]) -> tuple[Step, ...]:
+    steps: list[Step] = []
+    if host.routes is not None:
+        for version, flag in ((4, ()), (6, ("-inet6",))):
+            if default_route(host, version) is not None:
+                steps.append(Step(("route", "-q", "delete", *flag, "default"),
+                                  "re-added through the new gateway below", True))
+    for name, body in lines.items():
+        for route in link_routes(host, name):
+            flag = ("-inet6",) if route.version == 6 else ()
+            steps.append(Step(("route", "-q", "delete", *flag, "-host", str(route.via)),
+                              "re-added by the interface's own line below", True))
+        if is_cloned(name):
+            steps.append(Step(("ifconfig", name, "create"), "may exist already", True))
+        for line in body:
+            if line.startswith("#"):
+                continue
+            if line == "dhcp":
+                steps.append(Step(("dhcpcd", "-n", name), f"/etc/ifconfig.{name}: dhcp"))
+            elif line.startswith("!"):
+                steps.append(Step(tuple(shlex.split(line[1:])), f"/etc/ifconfig.{name}"))
+            else:
+                steps.append(Step(("ifconfig", name, *shlex.split(line)),
+                                  f"/etc/ifconfig.{name}"))
+    if host.routes is not None:
+        for version, flag in ((4, ()), (6, ("-inet6",))):
+            route = default_route(host, version)
+            if route is not None:
+                steps.append(Step(("route", "-q", "add", *flag, "default",
+                                   _gateway(route.via, route.interface)), "rc.conf defaultroute"))
+    if host.hostname:
+        steps.append(Step(("hostname", host.hostname), "rc.conf's hostname is read only at boot"))
+    return tuple(steps)

@@ -1,0 +1,59 @@
+"""Read and write data-driven spec folders (a case is a folder; its path is the test id)."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+from bsdprov.render import Rendered, Step, VarsEdit, file_content
+
+SPECS = Path(__file__).parent / "specs"
+
+
+def cases(kind: str) -> list[Path]:
+    root = SPECS / kind
+    return sorted(p.parent for p in root.rglob("host.yaml")) + sorted(
+        p.parent for p in root.rglob("inventory.yaml"))
+
+
+def case_id(path: Path) -> str:
+    return str(path.relative_to(SPECS))
+
+
+def step_lines(steps: tuple[Step, ...]) -> str:
+    """One command per line; a clean-up that may fail is marked with a leading '-'."""
+    return "".join(f"{'-' if s.may_fail else ''}{shlex.join(s.argv)}\n" for s in steps)
+
+
+def rendered_tree(rendered: Rendered, current: Path) -> dict[str, str]:
+    """Relative path -> text of everything a render spec compares."""
+    tree: dict[str, str] = {}
+    listing = []
+    for spec in rendered.files:
+        relative = spec.path.lstrip("/")
+        existing = current / relative
+        before = existing.read_text() if isinstance(spec, VarsEdit) and existing.exists() else None
+        tree[relative] = file_content(spec, before)
+        kind = " keys" if isinstance(spec, VarsEdit) else ""
+        listing.append(f"{spec.path} {spec.mode:04o} {spec.owner}:{spec.group}{kind}\n")
+    tree["files.txt"] = "".join(listing)
+    tree["checks.txt"] = step_lines(rendered.checks)
+    tree["steps.txt"] = step_lines(rendered.steps)
+    return tree
+
+
+def read_tree(root: Path) -> dict[str, str]:
+    if not root.exists():
+        return {}
+    return {str(p.relative_to(root)): p.read_text() for p in sorted(root.rglob("*"))
+            if p.is_file()}
+
+
+def write_tree(root: Path, tree: dict[str, str]) -> None:
+    for stale in read_tree(root):
+        if stale not in tree:
+            (root / stale).unlink()
+    for relative, text in tree.items():
+        target = root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
