@@ -81,7 +81,9 @@ def load_inventory(path: str | Path) -> Inventory:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise InventoryError([Problem(str(path), None, "", f"cannot read: {exc.strerror}")]) from None
+        raise InventoryError(
+            [Problem(str(path), None, "", f"cannot read: {exc.strerror}")]
+        ) from None
     except UnicodeDecodeError:
         raise InventoryError([Problem(str(path), None, "", "is not UTF-8 text")]) from None
     return parse_inventory(text, str(path))
@@ -91,6 +93,10 @@ def parse_inventory(text: str, source: str) -> Inventory:
     """Validate inventory ``text``; ``source`` names it in messages."""
     data, lines = _parse_yaml(text, source)
     report = _Report(source, lines)
+    if isinstance(data, dict):
+        for key in data.keys() - TopLevel.model_fields.keys():
+            report.add((key,), f"unknown key {key!r}{_did_you_mean(key, TopLevel.model_fields)}")
+        data = {key: value for key, value in data.items() if key in TopLevel.model_fields}
     top = _validate(TopLevel, data if data is not None else {}, (), report)
     if top is None:
         raise InventoryError(report.sorted())
@@ -103,8 +109,10 @@ def parse_inventory(text: str, source: str) -> Inventory:
             groups[name] = group
             for i, member in enumerate(group.hosts):
                 if member not in top.hosts:
-                    report.add(("groups", name, "hosts", i),
-                               f"no host {member!r}{_did_you_mean(member, top.hosts)}")
+                    report.add(
+                        ("groups", name, "hosts", i),
+                        f"no host {member!r}{_did_you_mean(member, top.hosts)}",
+                    )
 
     hosts: dict[str, Host] = {}
     for name, raw in top.hosts.items():
@@ -148,20 +156,32 @@ def _parse_yaml(text: str, source: str) -> tuple[object, dict[Path_, int]]:
             for key_node, value_node in node.value:
                 key = build(key_node, path + ("<key>",))
                 if not isinstance(key, str | int) or isinstance(key, bool):
-                    problems.append(Problem(source, key_node.start_mark.line + 1,
-                                            _dotted(path), f"key {key!r} is not a name"))
+                    problems.append(
+                        Problem(
+                            source,
+                            key_node.start_mark.line + 1,
+                            _dotted(path),
+                            f"key {key!r} is not a name",
+                        )
+                    )
                     continue
                 key = str(key)
                 if key in result:
-                    problems.append(Problem(source, key_node.start_mark.line + 1,
-                                            _dotted(path + (key,)), "key appears twice"))
+                    problems.append(
+                        Problem(
+                            source,
+                            key_node.start_mark.line + 1,
+                            _dotted(path + (key,)),
+                            "key appears twice",
+                        )
+                    )
                     continue
                 lines[path + (key,)] = key_node.start_mark.line + 1
                 result[key] = build(value_node, path + (key,))
             return result
         if isinstance(node, yaml.SequenceNode):
             return [build(item, path + (i,)) for i, item in enumerate(node.value)]
-        return constructor.construct_object(node)  # type: ignore[no-untyped-call]
+        return constructor.construct_object(node)
 
     data = build(node, ()) if node is not None else None
     if problems:
@@ -199,7 +219,7 @@ def _dotted(path: Iterable[str | int]) -> str:
 
 
 def _did_you_mean(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(word, [c for c in choices if c != word], n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
@@ -225,7 +245,9 @@ def _validate_host(
         report.add(("hosts", name), f"expected a mapping of keys, got {raw!r}")
         return None
     if "name" in raw:
-        report.add(("hosts", name, "name"), "the host's name is its key under 'hosts'; remove 'name'")
+        report.add(
+            ("hosts", name, "name"), "the host's name is its key under 'hosts'; remove 'name'"
+        )
         return None
     inherited = {key: value for key, (_, value) in _inherited(name, defaults, groups).items()}
     merged = {**inherited, **raw, "name": name}
@@ -361,21 +383,24 @@ def check_host(host: Host) -> list[tuple[Path_, str]]:
         for i, address in enumerate(itf.addresses):
             key = str(address.ip)
             if key in seen_addresses:
-                found.append((at + ("addresses", i),
-                              f"{key!r} is also at {_dotted(seen_addresses[key])}"))
+                found.append(
+                    (at + ("addresses", i), f"{key!r} is also at {_dotted(seen_addresses[key])}")
+                )
             seen_addresses.setdefault(key, at + ("addresses", i))
         for i, member in enumerate(itf.members):
             if member in bridged:
-                found.append((at + ("members", i),
-                              f"{member!r} is already a member of {bridged[member]!r}"))
+                found.append(
+                    (at + ("members", i), f"{member!r} is already a member of {bridged[member]!r}")
+                )
             bridged.setdefault(member, name)
     if host.routes is not None:
         found += _check_routes(host)
     return found
 
 
-def _check_interface(host: Host, name: str, itf: Interface, names: list[str]) -> list[
-        tuple[Path_, str]]:
+def _check_interface(
+    host: Host, name: str, itf: Interface, names: list[str]
+) -> list[tuple[Path_, str]]:
     found: list[tuple[Path_, str]] = []
     kind = kind_of(name)
     if kind == "lo":
@@ -383,24 +408,44 @@ def _check_interface(host: Host, name: str, itf: Interface, names: list[str]) ->
     if host.os == "freebsd" and kind == "vether":
         found.append(((), "freebsd has no vether interfaces; use a bridge address or epair"))
     if host.os == "netbsd" and itf.autoconf6:
-        found.append((("autoconf6",), "not supported on netbsd; 'dhcp: true' runs dhcpcd, "
-                      "which also does IPv6 autoconfiguration"))
+        found.append(
+            (
+                ("autoconf6",),
+                "not supported on netbsd; 'dhcp: true' runs dhcpcd, "
+                "which also does IPv6 autoconfiguration",
+            )
+        )
     if kind == "vlan":
         for key in ("parent", "vlan"):
             if getattr(itf, key) is None:
                 found.append(((), f"a vlan interface needs {key!r}"))
     else:
-        found += [((key,), f"only vlan interfaces take {key!r}")
-                  for key in ("parent", "vlan") if getattr(itf, key) is not None]
+        found += [
+            ((key,), f"only vlan interfaces take {key!r}")
+            for key in ("parent", "vlan")
+            if getattr(itf, key) is not None
+        ]
     if itf.parent is not None and itf.parent not in names:
-        found.append((("parent",), f"{itf.parent!r} is not an interface of this host"
-                      f"{_did_you_mean(itf.parent, names)}; declare it (e.g. with 'up: true')"))
+        found.append(
+            (
+                ("parent",),
+                f"{itf.parent!r} is not declared under this host's "
+                f"interfaces{_did_you_mean(itf.parent, names)}",
+            )
+        )
     if itf.members and kind != "bridge":
         found.append((("members",), "only bridge interfaces take 'members'"))
     for i, member in enumerate(itf.members):
-        if member == name or member not in names:
-            found.append((("members", i), f"{member!r} is not another interface of this host"
-                          f"{_did_you_mean(member, names)}"))
+        if member == name:
+            found.append((("members", i), "a bridge cannot be its own member"))
+        elif member not in names:
+            found.append(
+                (
+                    ("members", i),
+                    f"{member!r} is not declared under this host's "
+                    f"interfaces{_did_you_mean(member, names)}",
+                )
+            )
     if itf.tunnel is not None:
         if kind not in ("gif", "gre"):
             found.append((("tunnel",), "only gif and gre interfaces take 'tunnel'"))
@@ -417,8 +462,11 @@ def _check_interface(host: Host, name: str, itf: Interface, names: list[str]) ->
         found.append((("mtu",), f"{itf.mtu} is below 1280, the least IPv6 allows"))
     for i, address in enumerate(itf.addresses):
         net = address.network
-        if address.version == 4 and net.prefixlen <= 30 and address.ip in (
-                net.network_address, net.broadcast_address):
+        if (
+            address.version == 4
+            and net.prefixlen <= 30
+            and address.ip in (net.network_address, net.broadcast_address)
+        ):
             edge = "network" if address.ip == net.network_address else "broadcast"
             found.append((("addresses", i), f"'{address}' is the {edge} address of {net}"))
     return found
@@ -434,10 +482,13 @@ def _check_routes(host: Host) -> list[tuple[Path_, str]]:
         family = f"IPv{route.version}"
         target = f"{route.to}/{family}"
         if target in targets:
-            found.append((at + ("to",), f"{str(route.to)!r} is already routed by routes"
-                          f"[{targets[target]}]"))
-            if route.is_default:
-                continue
+            what = (
+                f"a second {family} default route"
+                if route.is_default
+                else f"{str(route.to)!r} is already routed"
+            )
+            found.append((at + ("to",), f"{what}; the first is routes[{targets[target]}]"))
+            continue
         targets.setdefault(target, i)
         if route.is_default:
             defaults.setdefault(route.version, i)
@@ -445,8 +496,13 @@ def _check_routes(host: Host) -> list[tuple[Path_, str]]:
             found.append((at + ("via",), f"an {family} gateway cannot route {route.to}"))
             continue
         if route.interface is not None and route.interface not in host.interfaces:
-            found.append((at + ("interface",), f"{route.interface!r} is not an interface of "
-                          f"this host{_did_you_mean(route.interface, host.interfaces)}"))
+            found.append(
+                (
+                    at + ("interface",),
+                    f"{route.interface!r} is not declared under this "
+                    f"host's interfaces{_did_you_mean(route.interface, host.interfaces)}",
+                )
+            )
             continue
         if str(route.via) in own:
             found.append((at + ("via",), f"'{route.via}' is this host's own address"))
@@ -459,17 +515,32 @@ def _check_routes(host: Host) -> list[tuple[Path_, str]]:
 
 def _check_onlink(host: Host, route: Any) -> list[tuple[Path_, str]]:
     if not route.onlink:
-        return [(("via",), f"gateway '{route.via}' is in no subnet of this host's interfaces; "
-                 "if the provider says it is on the link (a failover address), set 'onlink: true'")]
+        return [
+            (
+                ("via",),
+                f"gateway '{route.via}' is in no subnet of this host's interfaces; "
+                "if the provider says it is on the link (a failover address), set 'onlink: true'",
+            )
+        ]
     name = link_route_interface(host, route)
     if name is None:
         with_addresses = [n for n, i in host.interfaces.items() if i.static(route.version)]
-        return [((), "an onlink gateway needs 'interface' when the host has not exactly one "
-                 f"interface with a static IPv{route.version} address (it has "
-                 f"{len(with_addresses)})")]
+        return [
+            (
+                (),
+                "an onlink gateway needs 'interface' when the host has not exactly one "
+                f"interface with a static IPv{route.version} address (it has "
+                f"{len(with_addresses)})",
+            )
+        ]
     if host.os == "netbsd" and not host.interfaces[name].static(route.version):
-        return [(("interface",), f"on netbsd the route to an onlink gateway leaves through the "
-                 f"interface's own address; give {name!r} a static IPv{route.version} address")]
+        return [
+            (
+                ("interface",),
+                f"on netbsd the route to an onlink gateway leaves through the "
+                f"interface's own address; give {name!r} a static IPv{route.version} address",
+            )
+        ]
     return []
 
 
@@ -482,7 +553,8 @@ def _jump_host_problems(hosts: dict[str, Host]) -> list[tuple[str, str]]:
         if host.via not in hosts:
             found.append((name, f"no host {host.via!r}{_did_you_mean(host.via, hosts)}"))
             continue
-        chain, hop = [name], host.via
+        chain: list[str] = [name]
+        hop: str | None = host.via
         while hop is not None and hop not in chain:
             chain.append(hop)
             hop = hosts[hop].via if hop in hosts else None

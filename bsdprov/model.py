@@ -12,8 +12,14 @@ import base64
 import ipaddress
 import re
 from collections.abc import Callable
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface
-from ipaddress import IPv6Network
+from ipaddress import (
+    IPv4Address,
+    IPv4Interface,
+    IPv4Network,
+    IPv6Address,
+    IPv6Interface,
+    IPv6Network,
+)
 from typing import Annotated, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StrictBool
@@ -147,8 +153,10 @@ def parse_host_key(value: object) -> str:
     text = _text(value, "an SSH public key such as 'ssh-ed25519 AAAA...'")
     words = text.split()
     if len(words) < 2 or words[0] not in HOST_KEY_TYPES:
-        raise invalid(f"{text[:40]!r} is not a host key; expected 'TYPE BASE64' with TYPE one of "
-                      + ", ".join(HOST_KEY_TYPES))
+        raise invalid(
+            f"{text[:40]!r} is not a host key; expected 'TYPE BASE64' with TYPE one of "
+            + ", ".join(HOST_KEY_TYPES)
+        )
     try:
         blob = base64.b64decode(words[1], validate=True)
     except ValueError:

@@ -26,8 +26,11 @@ def render_text(rendered: Rendered) -> str:
     release = f" {rendered.release}" if rendered.release else ""
     out = [f"# {rendered.host} ({rendered.os}{release})", ""]
     for spec in rendered.files:
-        scope = ", managed keys only: every other line of the host's file is kept" \
-            if isinstance(spec, VarsEdit) else ""
+        scope = (
+            ", managed keys only: every other line of the host's file is kept"
+            if isinstance(spec, VarsEdit)
+            else ""
+        )
         out.append(f"--- {spec.path} ({_mode(spec)} {spec.owner}:{spec.group}{scope})")
         out.append(file_content(spec).rstrip("\n"))
         out.append("")
@@ -89,8 +92,12 @@ def _summary_row(host: Host) -> tuple[str, str]:
     port = f":{host.port}" if host.port != 22 else ""
     via = f" via {host.via}" if host.via else ""
     routes = "routes unmanaged" if host.routes is None else _count(len(host.routes), "route")
-    parts = [host.os or "os detected on connect", f"{host.user}@{target}{port}{via}",
-             _count(len(host.interfaces), "interface"), routes]
+    parts = [
+        host.os or "os detected on connect",
+        f"{host.user}@{target}{port}{via}",
+        _count(len(host.interfaces), "interface"),
+        routes,
+    ]
     return host.name, ", ".join(parts)
 
 

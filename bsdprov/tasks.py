@@ -41,9 +41,11 @@ def reported(fn: F) -> F:
                 raise
             log = Path(tempfile.gettempdir()) / "bsdprov-internal-error.log"
             log.write_text(traceback.format_exc(), encoding="utf-8")
-            raise Exit(f"internal error: {type(exc).__name__}: {exc}; the traceback is in "
-                       f"{log}; please report it (BSDPROV_TRACEBACK=1 shows it here)",
-                       int(ExitCode.FAILED)) from None
+            raise Exit(
+                f"internal error: {type(exc).__name__}: {exc}; the traceback is in "
+                f"{log}; please report it (BSDPROV_TRACEBACK=1 shows it here)",
+                int(ExitCode.FAILED),
+            ) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -13,7 +13,8 @@ SPECS = Path(__file__).parent / "specs"
 def cases(kind: str) -> list[Path]:
     root = SPECS / kind
     return sorted(p.parent for p in root.rglob("host.yaml")) + sorted(
-        p.parent for p in root.rglob("inventory.yaml"))
+        p.parent for p in root.rglob("inventory.yaml")
+    )
 
 
 def case_id(path: Path) -> str:
@@ -45,8 +46,7 @@ def rendered_tree(rendered: Rendered, current: Path) -> dict[str, str]:
 def read_tree(root: Path) -> dict[str, str]:
     if not root.exists():
         return {}
-    return {str(p.relative_to(root)): p.read_text() for p in sorted(root.rglob("*"))
-            if p.is_file()}
+    return {str(p.relative_to(root)): p.read_text() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def write_tree(root: Path, tree: dict[str, str]) -> None:

@@ -7,8 +7,16 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Interface, IPv6Interface
 from typing import Protocol
 
-from bsdprov.model import Host, Interface, IPAddress, IPInterface, Route, kind_of
-from bsdprov.model import link_route_interface, route_interface
+from bsdprov.model import (
+    Host,
+    Interface,
+    IPAddress,
+    IPInterface,
+    Route,
+    kind_of,
+    link_route_interface,
+    route_interface,
+)
 
 MANAGED_HEADER = "# managed by bsdprov: local edits are overwritten on the next deploy"
 
@@ -36,8 +44,11 @@ class WordList:
     owned_words: tuple[str, ...] = ()
 
     def owns(self, word: str) -> bool:
-        return word in self.owned_words or bool(self.owned_prefix) and word.startswith(
-            self.owned_prefix)
+        return (
+            word in self.owned_words
+            or bool(self.owned_prefix)
+            and word.startswith(self.owned_prefix)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +98,16 @@ class Renderer(Protocol):
 
 # Configuration order: physical links, then what is cloned on top of them, bridges (whose
 # members must exist) and tunnels last (they may need routes), as the BSD boot scripts do.
-KIND_ORDER = {"physical": 0, "vether": 1, "tap": 1, "vlan": 2, "bridge": 3, "gif": 4, "gre": 4,
-              "tun": 4}
+KIND_ORDER = {
+    "physical": 0,
+    "vether": 1,
+    "tap": 1,
+    "vlan": 2,
+    "bridge": 3,
+    "gif": 4,
+    "gre": 4,
+    "tun": 4,
+}
 
 
 def ordered_interfaces(host: Host) -> list[tuple[str, Interface]]:
@@ -97,7 +116,7 @@ def ordered_interfaces(host: Host) -> list[tuple[str, Interface]]:
     def key(item: tuple[str, Interface]) -> tuple[int, str, int]:
         name = item[0]
         driver = name.rstrip("0123456789")
-        return (KIND_ORDER.get(kind_of(name), 0), driver, int(name[len(driver):]))
+        return (KIND_ORDER.get(kind_of(name), 0), driver, int(name[len(driver) :]))
 
     return sorted(host.interfaces.items(), key=key)
 

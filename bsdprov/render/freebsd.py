@@ -43,8 +43,12 @@ class FreeBSDRenderer:
         managed = tuple(n for n, _ in interfaces)
         assign.append(("cloned_interfaces", WordList(cloned, owned_words=managed)))
         for name, itf in interfaces:
-            remove += [f"ifconfig_{name}", f"ifconfig_{name}_*", f"create_args_{name}",
-                       f"vlans_{name}"]
+            remove += [
+                f"ifconfig_{name}",
+                f"ifconfig_{name}_*",
+                f"create_args_{name}",
+                f"vlans_{name}",
+            ]
             children = tuple(n for n, i in interfaces if i.parent == name)
             if children:
                 assign.append((f"vlans_{name}", " ".join(children)))
@@ -54,12 +58,22 @@ class FreeBSDRenderer:
         if host.routes is not None:
             assign += _route_vars(host, 4)
             assign += _route_vars(host, 6)
-            remove += ["defaultrouter", "ipv6_defaultrouter", f"route_{ROUTE_PREFIX}*",
-                       f"ipv6_route_{ROUTE_PREFIX}*"]
+            remove += [
+                "defaultrouter",
+                "ipv6_defaultrouter",
+                f"route_{ROUTE_PREFIX}*",
+                f"ipv6_route_{ROUTE_PREFIX}*",
+            ]
         edit = VarsEdit("/etc/rc.conf", tuple(assign), tuple(remove))
         checks = (Step(("sh", "-n", "/etc/rc.conf"), "rc.conf is sourced by sh at boot"),)
-        return Rendered(host.name, self.os, release, (edit,), checks,
-                        _steps(host, tuple(n for n, _ in interfaces)))
+        return Rendered(
+            host.name,
+            self.os,
+            release,
+            (edit,),
+            checks,
+            _steps(host, tuple(n for n, _ in interfaces)),
+        )
 
 
 def _interface_vars(name: str, itf: Interface) -> list[tuple[str, str]]:
@@ -106,14 +120,15 @@ def _route_vars(host: Host, version: int) -> list[tuple[str, str | WordList]]:
     named: list[tuple[str, str]] = []
     for name, _ in ordered_interfaces(host):
         for i, route in enumerate(r for r in link_routes(host, name) if r.version == version):
-            named.append((f"{ROUTE_PREFIX}{gw}{name}{i or ''}",
-                          f"-host {route.via} -interface {name}"))
-    for i, route in enumerate(r for r in routes_of(host) if not r.is_default
-                              and r.version == version and _leaves(host, r)):
+            named.append(
+                (f"{ROUTE_PREFIX}{gw}{name}{i or ''}", f"-host {route.via} -interface {name}")
+            )
+    for i, route in enumerate(
+        r for r in routes_of(host) if not r.is_default and r.version == version and _leaves(host, r)
+    ):
         named.append((f"{ROUTE_PREFIX}{net}{i}", f"-net {route.to} {_gateway(route)}"))
     found: list[tuple[str, str | WordList]] = [
-        (f"{ipv6}static_routes",
-         WordList(tuple(n for n, _ in named), owned_prefix=ROUTE_PREFIX)),
+        (f"{ipv6}static_routes", WordList(tuple(n for n, _ in named), owned_prefix=ROUTE_PREFIX)),
     ]
     found += [(f"{ipv6}route_{name}", args) for name, args in named]
     default = default_route(host, version)
@@ -135,11 +150,19 @@ def _gateway(route: Route) -> str:
 def _steps(host: Host, names: tuple[str, ...]) -> tuple[Step, ...]:
     steps: list[Step] = []
     if names:
-        steps.append(Step(("service", "netif", "restart", *names),
-                          "re-create and re-address the interfaces from rc.conf"))
+        steps.append(
+            Step(
+                ("service", "netif", "restart", *names),
+                "re-create and re-address the interfaces from rc.conf",
+            )
+        )
     if names or host.routes is not None:
-        steps.append(Step(("service", "routing", "restart"),
-                          "netif restart drops the default route and does not add it back"))
+        steps.append(
+            Step(
+                ("service", "routing", "restart"),
+                "netif restart drops the default route and does not add it back",
+            )
+        )
     if host.hostname:
         steps.append(Step(("hostname", host.hostname), "rc.conf's hostname is read only at boot"))
     return tuple(steps)

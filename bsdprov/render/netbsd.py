@@ -55,8 +55,7 @@ class NetBSDRenderer:
         if assign or remove:
             files.append(VarsEdit("/etc/rc.conf", tuple(assign), tuple(remove)))
         checks = (Step(("sh", "-n", "/etc/rc.conf"), "rc.conf is sourced by sh at boot"),)
-        return Rendered(host.name, self.os, release, tuple(files), checks,
-                        _steps(host, lines))
+        return Rendered(host.name, self.os, release, tuple(files), checks, _steps(host, lines))
 
 
 def _gateway(address: object, interface: str | None) -> str:
@@ -93,12 +92,14 @@ def _lines(host: Host, name: str, itf: Interface, release: str | None) -> list[s
     for route in link_routes(host, name):
         family = " -inet6" if route.version == 6 else ""
         source = own_address(itf, route.version)
-        lines.append(f"!/sbin/route -q add{family} -host {route.via} -iface "
-                     f"{source.ip if source else name}")
+        lines.append(
+            f"!/sbin/route -q add{family} -host {route.via} -iface {source.ip if source else name}"
+        )
     for route in network_routes(host, name):
         family = " -inet6" if route.version == 6 else ""
-        lines.append(f"!/sbin/route -q add{family} -net {route.to} "
-                     f"{_gateway(route.via, route.interface)}")
+        lines.append(
+            f"!/sbin/route -q add{family} -net {route.to} {_gateway(route.via, route.interface)}"
+        )
     has_address = bool(itf.addresses) or itf.dhcp
     if itf.up is False:
         lines.append("down")
@@ -112,13 +113,23 @@ def _steps(host: Host, lines: dict[str, list[str]]) -> tuple[Step, ...]:
     if host.routes is not None:
         for version, flag in ((4, ()), (6, ("-inet6",))):
             if default_route(host, version) is not None:
-                steps.append(Step(("route", "-q", "delete", *flag, "default"),
-                                  "re-added through the new gateway below", True))
+                steps.append(
+                    Step(
+                        ("route", "-q", "delete", *flag, "default"),
+                        "re-added through the new gateway below",
+                        True,
+                    )
+                )
     for name, body in lines.items():
         for route in link_routes(host, name):
             flag = ("-inet6",) if route.version == 6 else ()
-            steps.append(Step(("route", "-q", "delete", *flag, "-host", str(route.via)),
-                              "re-added by the interface's own line below", True))
+            steps.append(
+                Step(
+                    ("route", "-q", "delete", *flag, "-host", str(route.via)),
+                    "re-added by the interface's own line below",
+                    True,
+                )
+            )
         if is_cloned(name):
             steps.append(Step(("ifconfig", name, "create"), "may exist already", True))
         for line in body:
@@ -129,14 +140,14 @@ def _steps(host: Host, lines: dict[str, list[str]]) -> tuple[Step, ...]:
             elif line.startswith("!"):
                 steps.append(Step(tuple(shlex.split(line[1:])), f"/etc/ifconfig.{name}"))
             else:
-                steps.append(Step(("ifconfig", name, *shlex.split(line)),
-                                  f"/etc/ifconfig.{name}"))
+                steps.append(Step(("ifconfig", name, *shlex.split(line)), f"/etc/ifconfig.{name}"))
     if host.routes is not None:
         for version, flag in ((4, ()), (6, ("-inet6",))):
-            route = default_route(host, version)
-            if route is not None:
-                steps.append(Step(("route", "-q", "add", *flag, "default",
-                                   _gateway(route.via, route.interface)), "rc.conf defaultroute"))
+            default = default_route(host, version)
+            if default is not None:
+                gateway = _gateway(default.via, default.interface)
+                argv = ("route", "-q", "add", *flag, "default", gateway)
+                steps.append(Step(argv, "rc.conf defaultroute"))
     if host.hostname:
         steps.append(Step(("hostname", host.hostname), "rc.conf's hostname is read only at boot"))
     return tuple(steps)

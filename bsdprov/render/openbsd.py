@@ -37,8 +37,11 @@ class OpenBSDRenderer:
         if host.hostname:
             files.append(FileSpec("/etc/myname", f"{host.hostname}\n"))
         names = tuple(name for name, _ in interfaces)
-        checks = (Step(("sh", "/etc/netstart", "-n", *names), "netstart's own dry run"),) if names \
+        checks = (
+            (Step(("sh", "/etc/netstart", "-n", *names), "netstart's own dry run"),)
+            if names
             else ()
+        )
         return Rendered(host.name, self.os, release, tuple(files), checks, _steps(host, names))
 
 
@@ -106,21 +109,39 @@ def _steps(host: Host, names: tuple[str, ...]) -> tuple[Step, ...]:
     if host.routes is not None:
         for version, flag in ((4, ()), (6, ("-inet6",))):
             if default_route(host, version) is not None:
-                steps.append(Step(("route", "-qn", "delete", *flag, "default"),
-                                  "netstart never replaces an existing default route", True))
+                steps.append(
+                    Step(
+                        ("route", "-qn", "delete", *flag, "default"),
+                        "netstart never replaces an existing default route",
+                        True,
+                    )
+                )
     for name in names:
         itf = host.interfaces[name]
         for route in link_routes(host, name) + network_routes(host, name):
             family = "-inet6" if route.version == 6 else "-inet"
             target = str(route.via if route in link_routes(host, name) else route.to)
-            steps.append(Step(("route", "-qn", "delete", family, target),
-                              f"re-added by /etc/hostname.{name}", True))
+            steps.append(
+                Step(
+                    ("route", "-qn", "delete", family, target),
+                    f"re-added by /etc/hostname.{name}",
+                    True,
+                )
+            )
         if itf.static(4):
-            steps.append(Step(("ifconfig", name, "-inet"),
-                              "netstart does not remove old IPv4 addresses", True))
+            steps.append(
+                Step(
+                    ("ifconfig", name, "-inet"), "netstart does not remove old IPv4 addresses", True
+                )
+            )
         if itf.static(6):
-            steps.append(Step(("ifconfig", name, "-inet6"),
-                              "netstart does not remove old IPv6 addresses", True))
+            steps.append(
+                Step(
+                    ("ifconfig", name, "-inet6"),
+                    "netstart does not remove old IPv6 addresses",
+                    True,
+                )
+            )
     if names:
         steps.append(Step(("sh", "/etc/netstart", *names), "configure interfaces and mygate"))
     if host.hostname:

@@ -27,8 +27,9 @@ def apply_vars_edit(edit: VarsEdit, current: str | None) -> str:
     assigned = dict(edit.assign)
 
     def managed(name: str) -> bool:
-        return (name in assigned
-                or any(fnmatch.fnmatchcase(name, pattern) for pattern in edit.remove))
+        return name in assigned or any(
+            fnmatch.fnmatchcase(name, pattern) for pattern in edit.remove
+        )
 
     old_values: dict[str, str] = {}
     first_line: dict[str, int] = {}
@@ -37,22 +38,24 @@ def apply_vars_edit(edit: VarsEdit, current: str | None) -> str:
         if not match or not managed(match.group(1)):
             continue
         name = match.group(1)
-        value = SIMPLE_VALUE_RE.fullmatch(match.group(2))
-        if value is None:
+        parsed = SIMPLE_VALUE_RE.fullmatch(match.group(2))
+        if parsed is None:
             raise RenderError(
                 f"{edit.path}:{number + 1}: cannot safely edit {name!r} written as "
-                f"{line.strip()!r}; rewrite it as {name}=\"...\" on one line"
+                f'{line.strip()!r}; rewrite it as {name}="..." on one line'
             )
-        old_values[name] = next(v for v in value.group("dq", "sq", "bare") if v is not None)
+        old_values[name] = next(v for v in parsed.group("dq", "sq", "bare") if v is not None)
         first_line.setdefault(name, number)
 
     wanted: dict[str, str] = {}
     for name, value in edit.assign:
         if isinstance(value, WordList):
             kept = [w for w in old_values.get(name, "").split() if not value.owns(w)]
-            value = " ".join(list(value.words) + [w for w in kept if w not in value.words])
-        if value:
-            wanted[name] = value
+            text = " ".join(list(value.words) + [w for w in kept if w not in value.words])
+        else:
+            text = value
+        if text:
+            wanted[name] = text
 
     result: list[str] = []
     for number, line in enumerate(lines):

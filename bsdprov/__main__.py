@@ -1,0 +1,3 @@
+from bsdprov.cli import main
+
+main()
