@@ -1,29 +1,34 @@
 """Invoke entry point: bsdprov's own tasks plus the developer tasks (``inv dev.check``)."""
 
+import sys
+
 from invoke.collection import Collection
 from invoke.context import Context
 from invoke.tasks import task
 
 from bsdprov.tasks import ns as product
 
+# Tools run from this interpreter's environment, so no activated venv is needed.
+PY = sys.executable
+
 
 @task
 def lint(c: Context) -> None:
     """Run ruff (lint and format check)."""
-    c.run("ruff check .", pty=False)
-    c.run("ruff format --check .", pty=False)
+    c.run(f"{PY} -m ruff check .", pty=False)
+    c.run(f"{PY} -m ruff format --check .", pty=False)
 
 
 @task
 def typecheck(c: Context) -> None:
     """Run mypy --strict on the package."""
-    c.run("mypy", pty=False)
+    c.run(f"{PY} -m mypy", pty=False)
 
 
 @task(help={"update_specs": "rewrite the golden spec files from the current output"})
 def test(c: Context, update_specs: bool = False) -> None:
     """Run the whole test suite."""
-    c.run("pytest" + (" --update-specs" if update_specs else ""), pty=False)
+    c.run(f"{PY} -m pytest" + (" --update-specs" if update_specs else ""), pty=False)
 
 
 @task(lint, typecheck, test)
