@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from bsdprov.inventory import Inventory
 from bsdprov.model import Host
+from bsdprov.plan import select_steps
 from bsdprov.render import FileSpec, Rendered, Step, VarsEdit, file_content
 
 FORMAT_VERSION = 1
@@ -38,13 +39,17 @@ def render_text(rendered: Rendered) -> str:
         out.append("checks run on the new files before anything changes:")
         out += [f"  {_command(step)}" for step in rendered.checks]
         out.append("")
-    out.append("activation commands, in order:")
-    width = max((len(_command(s)) for s in rendered.steps), default=0)
-    for step in rendered.steps:
+    out.append("activation commands, in order (a deploy runs those its changes need):")
+    steps = select_steps(rendered.steps, None)
+    width = max((len(_command(s)) for s in steps), default=0)
+    for step in steps:
         note = f"{'(may fail) ' if step.may_fail else ''}{step.why}"
         out.append(f"  {_command(step).ljust(width)}  # {note}")
-    if not rendered.steps:
+    if not steps:
         out.append("  (none)")
+    if rendered.verify:
+        out += ["", "checks of the running system afterwards:"]
+        out += [f"  {shlex.join(c.argv)}  ~ /{c.expect}/" for c in rendered.verify]
     return "\n".join(out) + "\n"
 
 
@@ -69,7 +74,7 @@ def render_json(hosts: Iterable[Rendered]) -> str:
                     for spec in r.files
                 ],
                 "checks": [list(step.argv) for step in r.checks],
-                "commands": [list(step.argv) for step in r.steps],
+                "commands": [list(step.argv) for step in select_steps(r.steps, None)],
             }
             for r in hosts
         ],

@@ -22,8 +22,12 @@ def case_id(path: Path) -> str:
 
 
 def step_lines(steps: tuple[Step, ...]) -> str:
-    """One command per line; a clean-up that may fail is marked with a leading '-'."""
-    return "".join(f"{'-' if s.may_fail else ''}{shlex.join(s.argv)}\n" for s in steps)
+    """One command per line: '-' marks a clean-up that may fail; '# on:' lists its triggers."""
+    lines = []
+    for step in steps:
+        on = f"  # on: {' '.join(step.triggers)}" if step.triggers else ""
+        lines.append(f"{'-' if step.may_fail else ''}{shlex.join(step.argv)}{on}\n")
+    return "".join(lines)
 
 
 def rendered_tree(rendered: Rendered, current: Path) -> dict[str, str]:
@@ -40,6 +44,7 @@ def rendered_tree(rendered: Rendered, current: Path) -> dict[str, str]:
     tree["files.txt"] = "".join(listing)
     tree["checks.txt"] = step_lines(rendered.checks)
     tree["steps.txt"] = step_lines(rendered.steps)
+    tree["verify.txt"] = "".join(f"{shlex.join(c.argv)} ~ /{c.expect}/\n" for c in rendered.verify)
     return tree
 
 

@@ -69,7 +69,7 @@ def test_render_text_shows_files_modes_and_commands(capsys: pytest.CaptureFixtur
     assert "--- /etc/hostname.vio0 (0640 root:wheel)\n" in out
     assert "!route -qn add -inet 198.51.100.1 -cloning -link -iface $if\n" in out
     assert "  sh /etc/netstart -n vio0\n" in out
-    commands = out.split("activation commands, in order:\n")[1]
+    commands = out.split("activation commands, in order")[1]
     assert commands.index("route -qn delete default") < commands.index("sh /etc/netstart vio0")
 
 

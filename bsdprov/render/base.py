@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from ipaddress import IPv4Interface, IPv6Interface
 from typing import Protocol
 
@@ -70,16 +70,31 @@ class VarsEdit:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One command, as argv; ``may_fail`` for clean-ups of state that may not exist."""
+    """One command, as argv; ``may_fail`` for clean-ups of state that may not exist.
+
+    ``triggers`` say which changes make a deploy run the step: a path (``/etc/hostname.vio0``)
+    or a path and a key glob (``/etc/rc.conf#ifconfig_vtnet0*``). Empty: any change.
+    """
 
     argv: tuple[str, ...]
     why: str
     may_fail: bool = False
+    triggers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """A read-only command whose output must match ``expect`` (a regex) once applied."""
+
+    argv: tuple[str, ...]
+    expect: str
+    why: str
 
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
-    """A host's desired files, the OS checks to run on them, and the commands that apply them."""
+    """A host's desired files, the OS checks to run on them, the commands that apply them and
+    the checks that prove the running system took them."""
 
     host: str
     os: str
@@ -87,7 +102,7 @@ class Rendered:
     files: tuple[FileSpec | VarsEdit, ...]
     checks: tuple[Step, ...] = ()
     steps: tuple[Step, ...] = ()
-    notes: tuple[str, ...] = field(default=())
+    verify: tuple[Check, ...] = ()
 
 
 class Renderer(Protocol):
@@ -179,3 +194,42 @@ def release_at_least(release: str | None, wanted: tuple[int, ...]) -> bool:
             break
         numbers.append(int(part))
     return tuple(numbers) >= wanted
+
+
+def address_pattern(address: IPInterface, slash_form: bool) -> str:
+    """A regex for how ``ifconfig`` prints ``address`` (NetBSD prints ``inet A/len``)."""
+    family = "inet6" if address.version == 6 else "inet"
+    ip = str(address.ip).replace(".", "[.]")
+    end = "[/ ]" if slash_form else "[ %]"
+    return f"{family} {ip}{end}"
+
+
+def verify_checks(host: Host, slash_form: bool) -> tuple[Check, ...]:
+    """Addresses on interfaces and default gateways, as ``ifconfig``/``route -n get`` show."""
+    found: list[Check] = []
+    for name, itf in ordered_interfaces(host):
+        for address in itf.addresses:
+            found.append(
+                Check(
+                    ("ifconfig", name),
+                    address_pattern(address, slash_form),
+                    f"{address} is on {name}",
+                )
+            )
+    for version in (4, 6):
+        route = default_route(host, version)
+        if route is not None:
+            family = ("-inet6",) if version == 6 else ()
+            gateway = str(route.via).replace(".", "[.]")
+            found.append(
+                Check(
+                    ("route", "-n", "get", *family, "default"),
+                    f"gateway: {gateway}( |%|$)",
+                    f"default route via {route.via}",
+                )
+            )
+    if host.hostname:
+        found.append(
+            Check(("hostname",), f"^{host.hostname.replace('.', '[.]')}$", "the host name is set")
+        )
+    return tuple(found)

@@ -24,6 +24,7 @@ from bsdprov.render.base import (
     ordered_interfaces,
     prefixlen,
     routes_of,
+    verify_checks,
 )
 
 # Our static route names carry this prefix so the admin's own static_routes entries are kept.
@@ -73,6 +74,7 @@ class FreeBSDRenderer:
             (edit,),
             checks,
             _steps(host, tuple(n for n, _ in interfaces)),
+            verify_checks(host, slash_form=False),
         )
 
 
@@ -147,22 +149,53 @@ def _gateway(route: Route) -> str:
     return str(route.via)
 
 
+RC = "/etc/rc.conf"
+ROUTING_KEYS = (
+    "static_routes",
+    "route_*",
+    "defaultrouter",
+    "ipv6_static_routes",
+    "ipv6_route_*",
+    "ipv6_defaultrouter",
+    "gateway_enable",
+    "ipv6_gateway_enable",
+)
+
+
+def _interface_keys(name: str) -> tuple[str, ...]:
+    keys = (f"ifconfig_{name}", f"ifconfig_{name}_*", f"create_args_{name}", f"vlans_{name}")
+    cloned = ("cloned_interfaces",) if is_cloned(name) else ()
+    return tuple(f"{RC}#{key}" for key in keys + cloned)
+
+
 def _steps(host: Host, names: tuple[str, ...]) -> tuple[Step, ...]:
     steps: list[Step] = []
-    if names:
+    for name in names:
         steps.append(
             Step(
-                ("service", "netif", "restart", *names),
-                "re-create and re-address the interfaces from rc.conf",
+                ("service", "netif", "restart", name),
+                f"re-create and re-address {name} from rc.conf",
+                False,
+                _interface_keys(name),
             )
         )
     if names or host.routes is not None:
+        triggers = tuple(dict.fromkeys(t for n in names for t in _interface_keys(n)))
         steps.append(
             Step(
                 ("service", "routing", "restart"),
                 "netif restart drops the default route and does not add it back",
+                False,
+                triggers + tuple(f"{RC}#{key}" for key in ROUTING_KEYS),
             )
         )
     if host.hostname:
-        steps.append(Step(("hostname", host.hostname), "rc.conf's hostname is read only at boot"))
+        steps.append(
+            Step(
+                ("hostname", host.hostname),
+                "rc.conf's hostname is read only at boot",
+                False,
+                (f"{RC}#hostname",),
+            )
+        )
     return tuple(steps)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import shlex
 
-from bsdprov.model import Host, Interface, kind_of
+from bsdprov.model import Host, Interface, kind_of, route_interface
 from bsdprov.render.base import (
     MANAGED_HEADER,
     FileSpec,
@@ -29,6 +29,7 @@ from bsdprov.render.base import (
     own_address,
     prefixlen,
     release_at_least,
+    verify_checks,
 )
 
 
@@ -55,7 +56,15 @@ class NetBSDRenderer:
         if assign or remove:
             files.append(VarsEdit("/etc/rc.conf", tuple(assign), tuple(remove)))
         checks = (Step(("sh", "-n", "/etc/rc.conf"), "rc.conf is sourced by sh at boot"),)
-        return Rendered(host.name, self.os, release, tuple(files), checks, _steps(host, lines))
+        return Rendered(
+            host.name,
+            self.os,
+            release,
+            tuple(files),
+            checks,
+            _steps(host, lines),
+            verify_checks(host, slash_form=True),
+        )
 
 
 def _gateway(address: object, interface: str | None) -> str:
@@ -108,19 +117,30 @@ def _lines(host: Host, name: str, itf: Interface, release: str | None) -> list[s
     return lines
 
 
+def _default_triggers(host: Host, version: int) -> tuple[str, ...]:
+    """A default route is replaced when rc.conf's gateway or its interface's file changes."""
+    route = default_route(host, version)
+    if route is None:
+        return ()
+    key = "defaultroute6" if version == 6 else "defaultroute"
+    name = route_interface(host, route)
+    return (f"/etc/rc.conf#{key}",) + ((f"/etc/ifconfig.{name}",) if name else ())
+
+
 def _steps(host: Host, lines: dict[str, list[str]]) -> tuple[Step, ...]:
     steps: list[Step] = []
-    if host.routes is not None:
-        for version, flag in ((4, ()), (6, ("-inet6",))):
-            if default_route(host, version) is not None:
-                steps.append(
-                    Step(
-                        ("route", "-q", "delete", *flag, "default"),
-                        "re-added through the new gateway below",
-                        True,
-                    )
+    for version, flag in ((4, ()), (6, ("-inet6",))):
+        if default_route(host, version) is not None:
+            steps.append(
+                Step(
+                    ("route", "-q", "delete", *flag, "default"),
+                    "re-added through the new gateway below",
+                    True,
+                    _default_triggers(host, version),
                 )
+            )
     for name, body in lines.items():
+        own = (f"/etc/ifconfig.{name}", f"/etc/rc.conf#ifconfig_{name}")
         for route in link_routes(host, name):
             flag = ("-inet6",) if route.version == 6 else ()
             steps.append(
@@ -128,26 +148,41 @@ def _steps(host: Host, lines: dict[str, list[str]]) -> tuple[Step, ...]:
                     ("route", "-q", "delete", *flag, "-host", str(route.via)),
                     "re-added by the interface's own line below",
                     True,
+                    own,
                 )
             )
         if is_cloned(name):
-            steps.append(Step(("ifconfig", name, "create"), "may exist already", True))
+            steps.append(Step(("ifconfig", name, "create"), "may exist already", True, own))
         for line in body:
             if line.startswith("#"):
                 continue
+            why = f"/etc/ifconfig.{name}"
             if line == "dhcp":
-                steps.append(Step(("dhcpcd", "-n", name), f"/etc/ifconfig.{name}: dhcp"))
+                argv: tuple[str, ...] = ("dhcpcd", "-n", name)
             elif line.startswith("!"):
-                steps.append(Step(tuple(shlex.split(line[1:])), f"/etc/ifconfig.{name}"))
+                argv = tuple(shlex.split(line[1:]))
             else:
-                steps.append(Step(("ifconfig", name, *shlex.split(line)), f"/etc/ifconfig.{name}"))
-    if host.routes is not None:
-        for version, flag in ((4, ()), (6, ("-inet6",))):
-            default = default_route(host, version)
-            if default is not None:
-                gateway = _gateway(default.via, default.interface)
-                argv = ("route", "-q", "add", *flag, "default", gateway)
-                steps.append(Step(argv, "rc.conf defaultroute"))
+                argv = ("ifconfig", name, *shlex.split(line))
+            steps.append(Step(argv, why, False, own))
+    for version, flag in ((4, ()), (6, ("-inet6",))):
+        default = default_route(host, version)
+        if default is not None:
+            gateway = _gateway(default.via, default.interface)
+            steps.append(
+                Step(
+                    ("route", "-q", "add", *flag, "default", gateway),
+                    "rc.conf defaultroute",
+                    False,
+                    _default_triggers(host, version),
+                )
+            )
     if host.hostname:
-        steps.append(Step(("hostname", host.hostname), "rc.conf's hostname is read only at boot"))
+        steps.append(
+            Step(
+                ("hostname", host.hostname),
+                "rc.conf's hostname is read only at boot",
+                False,
+                ("/etc/rc.conf#hostname",),
+            )
+        )
     return tuple(steps)

@@ -6,7 +6,7 @@ addresses nor replaces an existing default route, so the steps clean those up fi
 
 from __future__ import annotations
 
-from bsdprov.model import Host, Interface, IPAddress, Route, kind_of
+from bsdprov.model import Host, Interface, IPAddress, Route, kind_of, route_interface
 from bsdprov.render.base import (
     MANAGED_HEADER,
     FileSpec,
@@ -20,6 +20,7 @@ from bsdprov.render.base import (
     ordered_interfaces,
     prefixlen,
     release_at_least,
+    verify_checks,
 )
 
 
@@ -42,7 +43,15 @@ class OpenBSDRenderer:
             if names
             else ()
         )
-        return Rendered(host.name, self.os, release, tuple(files), checks, _steps(host, names))
+        return Rendered(
+            host.name,
+            self.os,
+            release,
+            tuple(files),
+            checks,
+            _steps(host, names),
+            verify_checks(host, slash_form=False),
+        )
 
 
 def _gateway(address: IPAddress, route: Route) -> str:
@@ -105,33 +114,47 @@ def _mygate(host: Host) -> str:
 
 
 def _steps(host: Host, names: tuple[str, ...]) -> tuple[Step, ...]:
+    mygate = ("/etc/mygate",)
     steps: list[Step] = []
-    if host.routes is not None:
-        for version, flag in ((4, ()), (6, ("-inet6",))):
-            if default_route(host, version) is not None:
-                steps.append(
-                    Step(
-                        ("route", "-qn", "delete", *flag, "default"),
-                        "netstart never replaces an existing default route",
-                        True,
-                    )
-                )
+    defaults = [r for r in (default_route(host, 4), default_route(host, 6)) if r is not None]
+    for route in defaults:
+        flag = ("-inet6",) if route.version == 6 else ()
+        steps.append(
+            Step(
+                ("route", "-qn", "delete", *flag, "default"),
+                "netstart never replaces an existing default route",
+                True,
+                mygate,
+            )
+        )
     for name in names:
         itf = host.interfaces[name]
-        for route in link_routes(host, name) + network_routes(host, name):
-            family = "-inet6" if route.version == 6 else "-inet"
-            target = str(route.via if route in link_routes(host, name) else route.to)
+        own = (f"/etc/hostname.{name}",)
+        for route in link_routes(host, name):
             steps.append(
                 Step(
-                    ("route", "-qn", "delete", family, target),
+                    ("route", "-qn", "delete", _family(route), str(route.via)),
                     f"re-added by /etc/hostname.{name}",
                     True,
+                    own,
+                )
+            )
+        for route in network_routes(host, name):
+            steps.append(
+                Step(
+                    ("route", "-qn", "delete", _family(route), str(route.to)),
+                    f"re-added by /etc/hostname.{name}",
+                    True,
+                    own,
                 )
             )
         if itf.static(4):
             steps.append(
                 Step(
-                    ("ifconfig", name, "-inet"), "netstart does not remove old IPv4 addresses", True
+                    ("ifconfig", name, "-inet"),
+                    "netstart does not remove old IPv4 addresses",
+                    True,
+                    own,
                 )
             )
         if itf.static(6):
@@ -140,10 +163,33 @@ def _steps(host: Host, names: tuple[str, ...]) -> tuple[Step, ...]:
                     ("ifconfig", name, "-inet6"),
                     "netstart does not remove old IPv6 addresses",
                     True,
+                    own,
                 )
             )
-    if names:
-        steps.append(Step(("sh", "/etc/netstart", *names), "configure interfaces and mygate"))
+        steps.append(
+            Step(
+                ("sh", "/etc/netstart", name),
+                f"configure {name}, then mygate's default routes",
+                False,
+                own,
+            )
+        )
+    gateway_interfaces = [route_interface(host, r) for r in defaults]
+    for name in dict.fromkeys(n for n in gateway_interfaces if n is not None):
+        steps.append(
+            Step(("sh", "/etc/netstart", name), "add mygate's new default routes", False, mygate)
+        )
     if host.hostname:
-        steps.append(Step(("hostname", host.hostname), "/etc/myname is read only at boot"))
+        steps.append(
+            Step(
+                ("hostname", host.hostname),
+                "/etc/myname is read only at boot",
+                False,
+                ("/etc/myname",),
+            )
+        )
     return tuple(steps)
+
+
+def _family(route: Route) -> str:
+    return "-inet6" if route.version == 6 else "-inet"

@@ -1,0 +1,177 @@
+"""Compare what a host should have with what it has: file changes, and the steps they trigger.
+
+Pure: ``plan_host`` takes the rendered host and the observed files (as a probe read them) and
+returns a ``Plan``; nothing here touches a host.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from bsdprov.render import FileSpec, Rendered, Step, VarsEdit, file_content
+from bsdprov.render.base import Check
+from bsdprov.render.shellvars import ASSIGNMENT_RE, SIMPLE_VALUE_RE
+
+# Values of these ifconfig/hostname.if keywords are secrets: masked in every diff and log.
+SECRET_RE = re.compile(r"\b(wpakey|wgkey|wgpsk|nwkey|pass|psk|key)(\s+|=)(\"[^\"]*\"|\S+)")
+
+
+def mask_secrets(text: str) -> str:
+    """Replace secret values (wpakey, wgkey, carp pass, ...) with asterisks."""
+    return SECRET_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}********", text)
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedFile:
+    """A file as the probe found it; ``content`` None means it does not exist."""
+
+    path: str
+    content: str | None
+    mode: int | None = None
+    owner: str | None = None
+    group: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FileChange:
+    """One file to write: its old and new content and metadata."""
+
+    path: str
+    before: ObservedFile
+    after: str
+    mode: int
+    owner: str
+    group: str
+
+    @property
+    def action(self) -> str:
+        if self.before.content is None:
+            return "create"
+        return "modify" if self.before.content != self.after else "metadata"
+
+    @property
+    def changed_keys(self) -> frozenset[str]:
+        """For sh-sourced files: the variable names whose value changes."""
+        old, new = shell_values(self.before.content or ""), shell_values(self.after)
+        return frozenset(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What a deploy would do on one host."""
+
+    host: str
+    os: str
+    changes: tuple[FileChange, ...]
+    checks: tuple[Step, ...]
+    steps: tuple[Step, ...]
+    verify: tuple[Check, ...]
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)
+
+    def diff(self) -> str:
+        """Unified diffs headed ``a/<host>:<path>``, secrets masked; "no changes" if none."""
+        if not self.changes:
+            return f"{self.host}: no changes\n"
+        return "".join(file_diff(self.host, change) for change in self.changes)
+
+
+def plan_host(rendered: Rendered, observed: Mapping[str, ObservedFile]) -> Plan:
+    """Plan ``rendered`` against ``observed`` (missing paths count as absent files)."""
+    changes = []
+    for spec in rendered.files:
+        before = observed.get(spec.path, ObservedFile(spec.path, None))
+        after = file_content(spec, before.content)
+        if (before.content, before.mode, before.owner, before.group) != (
+            after,
+            spec.mode,
+            spec.owner,
+            spec.group,
+        ):
+            changes.append(FileChange(spec.path, before, after, spec.mode, spec.owner, spec.group))
+    content_changes = [c for c in changes if c.action != "metadata"]
+    steps = select_steps(rendered.steps, content_changes)
+    checks = rendered.checks if changes else ()
+    verify = rendered.verify if content_changes else ()
+    return Plan(rendered.host, rendered.os, tuple(changes), checks, steps, verify)
+
+
+def select_steps(steps: Iterable[Step], changes: Iterable[FileChange] | None) -> tuple[Step, ...]:
+    """The steps the changes trigger, in order, each command once (None: everything changed)."""
+    changes = None if changes is None else list(changes)
+    if changes == []:
+        return ()
+    paths = None if changes is None else {c.path for c in changes}
+    keys = None if changes is None else {(c.path, k) for c in changes for k in c.changed_keys}
+    chosen: list[Step] = []
+    seen: set[tuple[str, ...]] = set()
+    for step in steps:
+        if step.argv in seen or not _triggered(step, paths, keys):
+            continue
+        seen.add(step.argv)
+        chosen.append(step)
+    return tuple(chosen)
+
+
+def _triggered(step: Step, paths: set[str] | None, keys: set[tuple[str, str]] | None) -> bool:
+    if paths is None or keys is None or not step.triggers:
+        return True
+    for trigger in step.triggers:
+        path, _, pattern = trigger.partition("#")
+        if not pattern and path in paths:
+            return True
+        if pattern and any(p == path and fnmatch.fnmatchcase(k, pattern) for p, k in keys):
+            return True
+    return False
+
+
+def shell_values(text: str) -> dict[str, str]:
+    """Simple ``name=value`` assignments of an sh-sourced file (the last one wins)."""
+    values: dict[str, str] = {}
+    for line in text.splitlines():
+        match = ASSIGNMENT_RE.fullmatch(line)
+        parsed = SIMPLE_VALUE_RE.fullmatch(match.group(2)) if match else None
+        if match and parsed:
+            values[match.group(1)] = next(
+                v for v in parsed.group("dq", "sq", "bare") if v is not None
+            )
+        elif match:
+            values[match.group(1)] = match.group(2)
+    return values
+
+
+def file_diff(host: str, change: FileChange) -> str:
+    """One file's unified diff, plus a line for a mode or owner change."""
+    before = change.before
+    old = mask_secrets(before.content or "").splitlines(keepends=True)
+    new = mask_secrets(change.after).splitlines(keepends=True)
+    origin = f"a/{host}:{change.path}" if before.content is not None else "/dev/null"
+    lines = list(difflib.unified_diff(old, new, origin, f"b/{host}:{change.path}"))
+    text = "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+    )
+    if not text:
+        text = f"--- a/{host}:{change.path}\n+++ b/{host}:{change.path}\n"
+    wanted = (change.mode, change.owner, change.group)
+    if before.content is not None and (before.mode, before.owner, before.group) != wanted:
+        old_meta = f"{before.mode or 0:04o} {before.owner}:{before.group}"
+        text += f"# mode/owner {old_meta} -> {change.mode:04o} {change.owner}:{change.group}\n"
+    return text
+
+
+__all__ = [
+    "FileChange",
+    "FileSpec",
+    "ObservedFile",
+    "Plan",
+    "VarsEdit",
+    "mask_secrets",
+    "plan_host",
+    "select_steps",
+]
