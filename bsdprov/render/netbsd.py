@@ -10,8 +10,6 @@ restart`` takes every interface down and flushes every route.
 
 from __future__ import annotations
 
-import shlex
-
 from bsdprov.model import Host, Interface, kind_of, route_interface
 from bsdprov.render.base import (
     MANAGED_HEADER,
@@ -20,7 +18,6 @@ from bsdprov.render.base import (
     Step,
     VarsEdit,
     default_route,
-    is_cloned,
     iter_addresses,
     link_routes,
     netmask,
@@ -127,8 +124,14 @@ def _default_triggers(host: Host, version: int) -> tuple[str, ...]:
     return (f"/etc/rc.conf#{key}",) + ((f"/etc/ifconfig.{name}",) if name else ())
 
 
+IFUP = "/var/db/bsdprov/lib/netbsd-ifup"
+
+
 def _steps(host: Host, lines: dict[str, list[str]]) -> tuple[Step, ...]:
+    # Activation reads only the installed files (through IFUP, which applies them as
+    # rc.d/network does), so a rollback that restores the old files re-applies exactly those.
     steps: list[Step] = []
+    default_triggers = tuple(dict.fromkeys(_default_triggers(host, 4) + _default_triggers(host, 6)))
     for version, flag in ((4, ()), (6, ("-inet6",))):
         if default_route(host, version) is not None:
             steps.append(
@@ -136,46 +139,38 @@ def _steps(host: Host, lines: dict[str, list[str]]) -> tuple[Step, ...]:
                     ("route", "-q", "delete", *flag, "default"),
                     "re-added through the new gateway below",
                     True,
-                    _default_triggers(host, version),
+                    default_triggers,
                 )
             )
-    for name, body in lines.items():
+    for name in lines:
         own = (f"/etc/ifconfig.{name}", f"/etc/rc.conf#ifconfig_{name}")
         for route in link_routes(host, name):
             flag = ("-inet6",) if route.version == 6 else ()
             steps.append(
                 Step(
                     ("route", "-q", "delete", *flag, "-host", str(route.via)),
-                    "re-added by the interface's own line below",
+                    "re-added by the interface's own line",
                     True,
                     own,
                 )
             )
-        if is_cloned(name):
-            steps.append(Step(("ifconfig", name, "create"), "may exist already", True, own))
-        for line in body:
-            if line.startswith("#"):
-                continue
-            why = f"/etc/ifconfig.{name}"
-            if line == "dhcp":
-                argv: tuple[str, ...] = ("dhcpcd", "-n", name)
-            elif line.startswith("!"):
-                argv = tuple(shlex.split(line[1:]))
-            else:
-                argv = ("ifconfig", name, *shlex.split(line))
-            steps.append(Step(argv, why, False, own))
-    for version, flag in ((4, ()), (6, ("-inet6",))):
-        default = default_route(host, version)
-        if default is not None:
-            gateway = _gateway(default.via, default.interface)
-            steps.append(
-                Step(
-                    ("route", "-q", "add", *flag, "default", gateway),
-                    "rc.conf defaultroute",
-                    False,
-                    _default_triggers(host, version),
-                )
+        steps.append(
+            Step(
+                ("sh", IFUP, name),
+                f"apply /etc/ifconfig.{name} line by line, as rc.d/network does",
+                False,
+                own,
             )
+        )
+    if default_triggers:
+        steps.append(
+            Step(
+                ("sh", IFUP, "defaultroute"),
+                "route add default $defaultroute (and defaultroute6) from rc.conf",
+                False,
+                default_triggers,
+            )
+        )
     if host.hostname:
         steps.append(
             Step(

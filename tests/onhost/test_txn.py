@@ -1,0 +1,185 @@
+"""txn.sh, the on-host transaction, under several POSIX shells in a throwaway root.
+
+Each behaviour a user relies on is checked by its effect on files and on what ran: nothing is
+lost, a failure restores every byte and mode, an unconfirmed change rolls itself back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.onhost.harness import SHELLS, Host, record
+
+pytestmark = pytest.mark.onhost
+
+TARGET = "/etc/hostname.vio0"
+OLD = "inet 192.0.2.10 255.255.255.0\n"
+NEW = "inet 203.0.113.12 255.255.255.255\n"
+
+
+@pytest.fixture(params=SHELLS, ids=[" ".join(s) for s in SHELLS])
+def host(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Host]:
+    host = Host(tmp_path / "root", request.param)
+    host.write(TARGET, OLD, 0o600)
+    yield host
+    for pid_file in (host.root / "var/db/bsdprov/runs").glob("*/timer.pid"):
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
+def ran(log: Path) -> list[str]:
+    return log.read_text().split() if log.exists() else []
+
+
+def test_apply_then_confirm_keeps_the_change(host: Host, tmp_path: Path) -> None:
+    log = tmp_path / "steps.log"
+    host.prepare(
+        "r1",
+        {TARGET: NEW},
+        steps=[record(log, "netstart")],
+        timeout=60,
+        verify=[shlex.join(["inet 203", "cat", str(host.path(TARGET))])],
+    )
+    assert host.txn("start", "r1").returncode == 0
+    assert host.state("r1") == "awaiting-confirm"
+    assert host.path(TARGET).read_text() == NEW
+    assert oct(host.path(TARGET).stat().st_mode & 0o777) == "0o640"
+    assert ran(log) == ["netstart"]
+    assert host.path("/var/db/bsdprov/pending").read_text().strip() == "r1"
+    assert "bsdprov/txn.sh boot" in host.path("/etc/rc.local").read_text()
+
+    confirmed = host.txn("confirm", "r1")
+    assert confirmed.returncode == 0 and "state=applied" in confirmed.stdout
+    assert not host.path("/var/db/bsdprov/lock").exists()
+    assert not host.path("/var/db/bsdprov/pending").exists()
+    backup = host.root / "var/db/bsdprov/runs/r1/backup"
+    assert (backup / "index").read_text() == f"present 1 {TARGET}\n"
+    assert (backup / "1").read_text() == OLD
+
+
+def test_without_a_timer_the_run_is_applied_at_once(host: Host) -> None:
+    host.prepare("r1", {TARGET: NEW})
+    assert host.txn("start", "r1").returncode == 0
+    assert host.state("r1") == "applied"
+    assert not host.path("/etc/rc.local").exists(), "no timer, no boot hook"
+
+
+def test_a_file_changed_since_the_plan_stops_the_run(host: Host) -> None:
+    host.prepare("r1", {TARGET: NEW}, before={TARGET: "123:4"})
+    assert host.txn("start", "r1").returncode == 1
+    assert host.state("r1") == "failed"
+    assert host.reason("r1").startswith(f"changed since plan: {TARGET} (planned 123:4, now ")
+    assert host.path(TARGET).read_text() == OLD
+
+
+def test_a_failed_check_restores_every_byte_and_mode(host: Host, tmp_path: Path) -> None:
+    log = tmp_path / "steps.log"
+    host.prepare(
+        "r1",
+        {TARGET: NEW, "/etc/mygate": "198.51.100.1\n"},
+        checks=[shlex.join(["sh", "-c", "echo 'line 3: syntax error' >&2; exit 1"])],
+        steps=[record(log, "netstart")],
+        timeout=60,
+    )
+    assert host.txn("start", "r1").returncode == 1
+    assert host.state("r1") == "failed"
+    assert "check failed" in host.reason("r1") and "line 3: syntax error" in host.reason("r1")
+    assert host.path(TARGET).read_text() == OLD
+    assert oct(host.path(TARGET).stat().st_mode & 0o777) == "0o600"
+    assert not host.path("/etc/mygate").exists(), "a file that did not exist is removed again"
+    assert ran(log) == [], "nothing was activated"
+
+
+def test_a_failed_step_rolls_back_and_reactivates_the_old_files(host: Host, tmp_path: Path) -> None:
+    log = tmp_path / "steps.log"
+    host.prepare(
+        "r1",
+        {TARGET: NEW},
+        timeout=60,
+        steps=[
+            "- " + shlex.join(["sh", "-c", "exit 3"]),
+            record(log, "first"),
+            shlex.join(["sh", "-c", f"grep -q 203 {host.path(TARGET)} && exit 7 || exit 0"]),
+        ],
+    )
+    assert host.txn("start", "r1").returncode == 1
+    assert host.state("r1") == "rolled-back"
+    assert host.reason("r1").startswith("step failed (exit 7): sh -c")
+    assert host.path(TARGET).read_text() == OLD
+    assert ran(log) == ["first", "first"], "the steps ran again on the restored files"
+    assert not host.path("/var/db/bsdprov/lock").exists()
+
+
+def test_a_failed_verify_rolls_back(host: Host) -> None:
+    host.prepare("r1", {TARGET: NEW}, verify=[shlex.join(["inet 198[.]51", "echo", "nothing"])])
+    assert host.txn("start", "r1").returncode == 1
+    assert host.state("r1") == "rolled-back"
+    assert host.reason("r1") == "verify failed: 'echo nothing' does not show /inet 198[.]51/"
+    assert host.path(TARGET).read_text() == OLD
+
+
+def test_an_unconfirmed_run_rolls_itself_back(host: Host) -> None:
+    host.prepare("r1", {TARGET: NEW}, timeout=1)
+    assert host.txn("start", "r1").returncode == 0
+    assert host.wait_for("r1", "rolled-back") == "rolled-back"
+    assert host.reason("r1") == "not confirmed within 1s"
+    assert host.path(TARGET).read_text() == OLD
+    late = host.txn("confirm", "r1")
+    assert late.returncode == 1 and "state=rolled-back" in late.stdout
+
+
+def test_a_second_run_is_refused_while_the_first_holds_the_lock(host: Host) -> None:
+    host.prepare("r1", {TARGET: NEW}, timeout=60)
+    assert host.txn("start", "r1").returncode == 0
+    host.prepare("r2", {TARGET: "inet 203.0.113.99 255.255.255.255\n"})
+    assert host.txn("start", "r2").returncode == 1
+    assert host.state("r2") == "failed"
+    assert host.reason("r2") == ("another run holds the lock: r1 by tester, state awaiting-confirm")
+    assert host.path(TARGET).read_text() == NEW
+    host.txn("confirm", "r1")
+
+
+def test_after_a_restart_the_boot_check_rolls_back(host: Host) -> None:
+    host.prepare("r1", {TARGET: NEW}, timeout=60)
+    assert host.txn("start", "r1").returncode == 0
+    timer = int((host.root / "var/db/bsdprov/runs/r1/timer.pid").read_text())
+    os.kill(timer, signal.SIGKILL)  # the reboot
+    assert host.txn("boot").returncode == 0
+    assert host.state("r1") == "rolled-back"
+    assert host.reason("r1") == "the host restarted before the run was confirmed"
+    assert host.path(TARGET).read_text() == OLD
+
+
+def test_a_hanging_step_is_killed_and_the_files_restored(host: Host) -> None:
+    host.prepare("r1", {TARGET: NEW}, steps=[shlex.join(["sleep", "30"])], step_timeout=1)
+    assert host.txn("start", "r1", timeout=20).returncode == 1
+    # The same step hangs again when the rollback re-activates: said, not hidden.
+    assert host.state("r1") == "rollback-failed"
+    assert host.reason("r1").startswith("step failed (exit 143): sleep 30; the rollback itself")
+    assert host.path(TARGET).read_text() == OLD
+
+
+def test_history_lists_runs_and_only_twenty_are_kept(host: Host) -> None:
+    for n in range(22):
+        host.prepare(f"2026{n:02d}", {TARGET: f"inet 203.0.113.{n + 1} 255.255.255.255\n"})
+        assert host.txn("start", f"2026{n:02d}").returncode == 0
+    lines = host.txn("history").stdout.splitlines()
+    assert len(lines) == 20
+    assert lines[0].split("\t")[:2] == ["202602", "applied"]
+    assert lines[-1].split("\t")[4:6] == ["deploy", TARGET]
+
+
+def test_an_explicit_rollback_restores_the_files(host: Host, tmp_path: Path) -> None:
+    log = tmp_path / "steps.log"
+    host.prepare("r1", {TARGET: NEW}, steps=[record(log, "netstart")], timeout=60)
+    host.txn("start", "r1")
+    assert host.txn("rollback", "r1", "operator said so").returncode == 0
+    assert host.state("r1") == "rolled-back" and host.reason("r1") == "operator said so"
+    assert host.path(TARGET).read_text() == OLD and ran(log) == ["netstart", "netstart"]
