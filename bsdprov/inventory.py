@@ -395,6 +395,28 @@ def check_host(host: Host) -> list[tuple[Path_, str]]:
             bridged.setdefault(member, name)
     if host.routes is not None:
         found += _check_routes(host)
+        if host.os == "openbsd":
+            found += _check_mygate_autoconf(host)
+    return found
+
+
+def _check_mygate_autoconf(host: Host) -> list[tuple[Path_, str]]:
+    """netstart skips mygate's lines of a family that any interface autoconfigures."""
+    found: list[tuple[Path_, str]] = []
+    for i, route in enumerate(host.routes or ()):
+        if not route.is_default:
+            continue
+        key = "dhcp" if route.version == 4 else "autoconf6"
+        auto = [n for n, itf in host.interfaces.items() if getattr(itf, key)]
+        if auto:
+            found.append(
+                (
+                    ("routes", i),
+                    f"netstart ignores an IPv{route.version} default route "
+                    f"in /etc/mygate while {auto[0]!r} has '{key}: true'; the default "
+                    "comes from autoconfiguration there, so remove this route",
+                )
+            )
     return found
 
 

@@ -171,22 +171,32 @@ def _interface_keys(name: str) -> tuple[str, ...]:
 def _steps(host: Host, names: tuple[str, ...]) -> tuple[Step, ...]:
     steps: list[Step] = []
     for name in names:
-        steps.append(
-            Step(
-                ("service", "netif", "restart", name),
-                f"re-create and re-address {name} from rc.conf",
-                False,
-                _interface_keys(name),
-            )
-        )
-    if names or host.routes is not None:
-        triggers = tuple(dict.fromkeys(t for n in names for t in _interface_keys(n)))
+        why = f"re-create and re-address {name} from rc.conf"
+        if is_cloned(name):
+            why += f" (destroys {name}: members added at run time, such as VM taps, drop out)"
+        steps.append(Step(("service", "netif", "restart", name), why, False, _interface_keys(name)))
+    triggers = tuple(dict.fromkeys(t for n in names for t in _interface_keys(n)))
+    dynamic = any(i.dhcp or i.autoconf6 for i in host.interfaces.values())
+    if host.routes is not None and not dynamic:
+        # All gateway routes are ours: routing restart flushes them and adds rc.conf's back.
         steps.append(
             Step(
                 ("service", "routing", "restart"),
                 "netif restart drops the default route and does not add it back",
                 False,
                 triggers + tuple(f"{RC}#{key}" for key in ROUTING_KEYS),
+            )
+        )
+    elif names:
+        # routing restart would flush routes learned by dhclient or from router adverts;
+        # start only adds rc.conf's routes back ("File exists" for those still there).
+        routing = tuple(f"{RC}#{key}" for key in ROUTING_KEYS) if host.routes is not None else ()
+        steps.append(
+            Step(
+                ("service", "routing", "start"),
+                "re-add rc.conf's static and default routes after netif restart",
+                True,
+                triggers + routing,
             )
         )
     if host.hostname:

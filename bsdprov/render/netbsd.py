@@ -94,7 +94,13 @@ def _lines(host: Host, name: str, itf: Interface, release: str | None) -> list[s
     for primary, address in iter_addresses(itf, 6):
         peer = f" {itf.peer}" if primary and itf.peer is not None and itf.peer.version == 6 else ""
         lines.append(f"inet6 {address.ip}{peer} prefixlen {prefixlen(address, itf)} alias")  # type: ignore[arg-type]
-    lines += [f"!/sbin/brconfig {name} add {member}" for member in itf.members]
+    for member in itf.members:
+        if kind_of(member) != "physical":
+            # rc.d/network creates cloned interfaces in its own order; make sure it exists.
+            lines.append(
+                f"!/sbin/ifconfig {member} >/dev/null 2>&1 || /sbin/ifconfig {member} create"
+            )
+        lines.append(f"!/sbin/brconfig {name} add {member}")
     for route in link_routes(host, name):
         family = " -inet6" if route.version == 6 else ""
         source = own_address(itf, route.version)
