@@ -9,26 +9,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bsdprov.run import posix_cksum
+
 REMOTE = Path(__file__).parents[2] / "bsdprov" / "remote"
 SHELLS = [["dash"], ["busybox", "sh"], ["mksh"], ["posh"]]
-
-
-def posix_cksum(data: bytes) -> str:
-    """What ``cksum`` prints for ``data``, as txn.sh fingerprints files: CRC:SIZE."""
-    crc = 0
-    for byte in data:
-        crc ^= byte << 24
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x04C11DB7) if crc & 0x80000000 else (crc << 1)
-            crc &= 0xFFFFFFFF
-    length = len(data)
-    while length:
-        crc ^= (length & 0xFF) << 24
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x04C11DB7) if crc & 0x80000000 else (crc << 1)
-            crc &= 0xFFFFFFFF
-        length >>= 8
-    return f"{~crc & 0xFFFFFFFF}:{len(data)}"
 
 
 @dataclass

@@ -183,3 +183,42 @@ def test_an_explicit_rollback_restores_the_files(host: Host, tmp_path: Path) -> 
     assert host.txn("rollback", "r1", "operator said so").returncode == 0
     assert host.state("r1") == "rolled-back" and host.reason("r1") == "operator said so"
     assert host.path(TARGET).read_text() == OLD and ran(log) == ["netstart", "netstart"]
+
+
+def test_a_run_built_from_a_real_plan_applies(host: Host) -> None:
+    """build_run's manifest, fingerprints and modes are what txn.sh expects."""
+    from dataclasses import replace
+
+    from bsdprov.inventory import parse_inventory
+    from bsdprov.plan import ObservedFile, plan_host
+    from bsdprov.render import render_host
+    from bsdprov.run import RunSettings, build_run
+
+    admin = 'sshd_enable="YES"\ndefaultrouter="192.0.2.1"\n'
+    host.write("/etc/rc.conf", admin, 0o644)
+    inventory = parse_inventory(
+        "hosts:\n  f:\n    os: freebsd\n    interfaces: {vtnet0: {addresses: [203.0.113.10/32]}}\n"
+        "    routes: [{to: default, via: 198.51.100.1, onlink: true}]\n",
+        "i.yaml",
+    )
+    observed = {"/etc/rc.conf": ObservedFile("/etc/rc.conf", admin, 0o644, "root", "wheel")}
+    plan = plan_host(render_host(inventory.hosts["f"]), observed)
+    # The lab has no "service" command here, and Debian has no wheel group: only the files.
+    plan = replace(
+        plan,
+        steps=(),
+        checks=(),
+        verify=(),
+        changes=tuple(replace(c, group="root") for c in plan.changes),
+    )
+    run = host.root / "var/db/bsdprov/runs/r1"
+    for relative, data in build_run(plan, RunSettings("r1", "tester", confirm_timeout=0)).items():
+        (run / relative).parent.mkdir(parents=True, exist_ok=True)
+        (run / relative).write_bytes(data)
+    host.runs.append("r1")
+    assert host.txn("start", "r1").returncode == 0, host.journal("r1")
+    assert host.state("r1") == "applied"
+    text = host.path("/etc/rc.conf").read_text()
+    assert text.startswith('sshd_enable="YES"\ndefaultrouter="198.51.100.1"\n')
+    assert 'route_bsdprov_gw_vtnet0="-host 198.51.100.1 -interface vtnet0"\n' in text
+    assert host.path("/var/db/bsdprov/lib/netbsd-ifup").exists()

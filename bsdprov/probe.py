@@ -1,0 +1,138 @@
+"""The facts probe: one read-only sh script per host, and a pure parser of what it prints.
+
+The script reports the OS (``uname``), every path the host's rendering manages (size, mode,
+owner, then the exact bytes) and bsdprov's own state on the host: a run awaiting confirmation,
+an interrupted run, the lock. Running it is the transport's job; building and parsing it is
+pure, so both are tested here without a host.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bsdprov.errors import ProbeError
+from bsdprov.plan import ObservedFile
+
+STATE_DIR = "/var/db/bsdprov"
+BEGIN, END = "BSDPROV-PROBE 1", "BSDPROV-PROBE-END"
+UNAME_OS = {"FreeBSD": "freebsd", "OpenBSD": "openbsd", "NetBSD": "netbsd"}
+FINAL_STATES = ("applied", "failed", "rolled-back", "rollback-failed")
+
+
+@dataclass(frozen=True, slots=True)
+class RunState:
+    run_id: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the probe found on one host."""
+
+    os: str
+    release: str
+    machine: str
+    files: dict[str, ObservedFile]
+    runs: tuple[RunState, ...]
+    lock: str | None
+
+    @property
+    def unfinished(self) -> tuple[RunState, ...]:
+        """Runs that started changing the host and have not reached a final state."""
+        return tuple(r for r in self.runs if r.state not in FINAL_STATES)
+
+
+def probe_script(paths: Iterable[str]) -> str:
+    """The read-only script that reports uname, ``paths`` and bsdprov's runs."""
+    quoted = " ".join(shlex.quote(p) for p in sorted(set(paths)))
+    return f"""PATH=/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/bin:/usr/pkg/bin
+LC_ALL=C
+export PATH LC_ALL
+echo '{BEGIN}'
+printf 'uname %s %s %s\\n' "$(uname -s)" "$(uname -r)" "$(uname -m)"
+for f in {quoted}; do
+	if [ -f "$f" ]; then
+		set -- $(ls -ld "$f")
+		printf 'file %s %s %s %s %s\\n' "$(wc -c <"$f" | tr -d ' ')" "$1" "$3" "$4" "$f"
+		cat "$f"
+		echo
+	elif [ -e "$f" ]; then
+		printf 'other %s\\n' "$f"
+	else
+		printf 'absent %s\\n' "$f"
+	fi
+done
+for d in {STATE_DIR}/runs/*; do
+	[ -f "$d/state" ] && printf 'run %s %s\\n' "${{d##*/}}" "$(cat "$d/state")"
+done
+[ -f {STATE_DIR}/lock/run ] && printf 'lock %s\\n' "$(cat {STATE_DIR}/lock/run)"
+echo '{END}'
+"""
+
+
+def parse_mode(permissions: str) -> int:
+    """``-rw-r-----`` (as ``ls -l`` prints it) to 0o640, special bits included."""
+    if len(permissions) < 10:
+        raise ProbeError(f"cannot read the permissions {permissions!r}")
+    mode = 0
+    for i, char in enumerate(permissions[1:10]):
+        bit = 1 << (8 - i)
+        if char in "rwxst":
+            mode |= bit
+        if char in "sStT":
+            mode |= {2: 0o4000, 5: 0o2000, 8: 0o1000}.get(i, 0)
+            if char in "ST":
+                mode &= ~bit
+    return mode
+
+
+def parse_facts(output: bytes, host: str) -> Facts:
+    """Parse the probe's output; anything unexpected is a ``ProbeError`` naming the host."""
+    start = output.find(BEGIN.encode())
+    if start < 0:
+        raise ProbeError(f"host {host!r}: the probe printed no header; got {output[:200]!r}")
+    data = output[start + len(BEGIN) + 1 :]
+    files: dict[str, ObservedFile] = {}
+    runs: list[RunState] = []
+    lock = None
+    uname: list[str] = []
+    while data:
+        line, _, data = data.partition(b"\n")
+        words = line.decode("utf-8", "replace").split(" ")
+        kind = words[0]
+        if kind == END:
+            break
+        if kind == "uname":
+            uname = words[1:]
+        elif kind == "file" and len(words) >= 6:
+            size = int(words[1])
+            path = " ".join(words[5:])
+            content, data = data[:size], data[size + 1 :]
+            files[path] = ObservedFile(
+                path,
+                content.decode("utf-8", "surrogateescape"),
+                parse_mode(words[2]),
+                words[3],
+                words[4],
+            )
+        elif kind == "absent":
+            path = " ".join(words[1:])
+            files[path] = ObservedFile(path, None)
+        elif kind == "other":
+            raise ProbeError(f"host {host!r}: {' '.join(words[1:])} exists but is not a file")
+        elif kind == "run" and len(words) == 3:
+            runs.append(RunState(words[1], words[2]))
+        elif kind == "lock" and len(words) == 2:
+            lock = words[1]
+        else:
+            raise ProbeError(f"host {host!r}: unexpected probe line {line[:120]!r}")
+    else:
+        raise ProbeError(f"host {host!r}: the probe output was cut short")
+    if len(uname) != 3 or uname[0] not in UNAME_OS:
+        raise ProbeError(
+            f"host {host!r}: unsupported system {' '.join(uname)!r} "
+            "(bsdprov manages FreeBSD, OpenBSD and NetBSD)"
+        )
+    return Facts(UNAME_OS[uname[0]], uname[1], uname[2], files, tuple(runs), lock)
