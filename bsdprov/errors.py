@@ -49,6 +49,14 @@ class RenderError(BsdprovError):
     """A host cannot be rendered (e.g. a file on the host cannot be edited safely)."""
 
 
+class ProbeError(BsdprovError):
+    """A host's answer to the facts probe cannot be used (unsupported OS, cut short, ...)."""
+
+
+class ApplyError(BsdprovError):
+    """A deploy or rollback could not be carried out as asked."""
+
+
 class UsageError(BsdprovError):
     """A task was called with arguments that do not fit."""
 
