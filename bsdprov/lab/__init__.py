@@ -1,0 +1,36 @@
+"""The lab: simulated FreeBSD/OpenBSD/NetBSD hosts behind real OpenSSH on 127.0.0.1.
+
+Each host is a set of Linux namespaces (mount, UTS, IPC, PID, network) with its OS's read-only
+image (busybox, sshd, the fake BSD tools) and its own /etc and /var, reached only through its
+own sshd on a loopback port. Needs root and Linux. See docs/lab.md.
+
+The API is the one the ``lab`` tasks and the pytest fixture use::
+
+    status = up_lab(3, "mixed", lab_dir=Path("/tmp/lab"), inventory=Path("/tmp/lab.yaml"))
+    reset_lab("lab02", lab_dir=Path("/tmp/lab"))
+    down_lab(lab_dir=Path("/tmp/lab"), purge=True)
+"""
+
+from bsdprov.lab.errors import LabError
+from bsdprov.lab.manager import (
+    HostStatus,
+    LabStatus,
+    check_prerequisites,
+    down_lab,
+    read_status,
+    reset_lab,
+    up_lab,
+)
+from bsdprov.lab.paths import default_lab_dir
+
+__all__ = [
+    "HostStatus",
+    "LabError",
+    "LabStatus",
+    "check_prerequisites",
+    "default_lab_dir",
+    "down_lab",
+    "read_status",
+    "reset_lab",
+    "up_lab",
+]

@@ -1,0 +1,139 @@
+"""pytest fixture ``lab``: a small lab of simulated BSD hosts for the e2e tests.
+
+Register with ``pytest_plugins = ["bsdprov.lab.pytest_plugin"]`` and mark the tests ``e2e``. The
+lab (lab01 openbsd, lab02 freebsd, lab03 netbsd) is brought up once per session in a temporary
+directory, on ports from 24001 up, with the same code as ``invoke lab.up``, and taken down at
+the end. Without root, Linux or the lab's packages the tests are skipped with the reason; under
+CI (``CI`` set) they fail instead, so a CI run cannot pass by skipping them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bsdprov.lab.errors import LabError
+from bsdprov.lab.manager import LabStatus, check_prerequisites, down_lab, reset_lab, up_lab
+from bsdprov.lab.paths import LabPaths, fakes_dir
+
+LAB_HOSTS = 3
+LAB_BASE_PORT = 24001
+
+
+@dataclass(frozen=True, slots=True)
+class RunningLab:
+    """A lab brought up for tests, with helpers to reach its hosts."""
+
+    status: LabStatus
+    fakes: Path
+
+    @property
+    def names(self) -> list[str]:
+        return [h.name for h in self.status.hosts]
+
+    @property
+    def ssh_config(self) -> Path:
+        return self.status.ssh_config
+
+    @property
+    def inventory(self) -> Path:
+        assert self.status.inventory is not None
+        return self.status.inventory
+
+    def os_of(self, name: str) -> str:
+        return next(h.os for h in self.status.hosts if h.name == name)
+
+    def port_of(self, name: str) -> int:
+        return next(h.port for h in self.status.hosts if h.name == name)
+
+    def host_root(self, name: str) -> Path:
+        """The host's root on this machine, to look at a host from the outside."""
+        return LabPaths(self.status.lab_dir).host_root(name)
+
+    def ssh_argv(self, name: str, *command: str) -> list[str]:
+        return ["ssh", "-F", str(self.ssh_config), name, *command]
+
+    def ssh(
+        self,
+        name: str,
+        command: str,
+        *,
+        check: bool = True,
+        input: str | None = None,
+        timeout: float = 60,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``command`` on ``name`` through real OpenSSH; raise if it fails and ``check``."""
+        result = subprocess.run(
+            self.ssh_argv(name, command),
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=None if input is not None else subprocess.DEVNULL,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"ssh {name} {command!r} exited {result.returncode}:\n{result.stderr}"
+            )
+        return result
+
+    def reset(self, name: str | None = None) -> None:
+        """Give ``name`` (or every host) a fresh root and state; keys and ports stay."""
+        reset_lab(name, lab_dir=self.status.lab_dir, fakes=self.fakes)
+
+
+def lab_unavailable() -> str | None:
+    """Why this machine cannot run a lab (None if it can)."""
+    try:
+        check_prerequisites()
+    except LabError as exc:
+        return str(exc)
+    for tool in ("ssh", "sftp"):
+        if shutil.which(tool) is None:
+            return f"lab tests: {tool!r} is missing; install it: apt-get install openssh-client"
+    return None
+
+
+def skip_without_lab() -> None:
+    """Skip (or under CI fail) the calling test when this machine cannot run a lab."""
+    reason = lab_unavailable()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"the lab is required under CI: {reason}")
+        pytest.skip(reason)
+
+
+def start_lab(
+    lab_dir: Path,
+    hosts: int = LAB_HOSTS,
+    os_choice: str = "mixed",
+    base_port: int = LAB_BASE_PORT,
+    fakes: Path | None = None,
+) -> RunningLab:
+    """Bring up a lab in ``lab_dir`` (inventory at ``lab_dir/lab.yaml``)."""
+    status = up_lab(
+        hosts,
+        os_choice,
+        lab_dir=lab_dir,
+        inventory=lab_dir / "lab.yaml",
+        base_port=base_port,
+        fakes=fakes,
+    )
+    return RunningLab(status, fakes or fakes_dir())
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLab]:
+    """Three running hosts (openbsd, freebsd, netbsd), shared by the session's tests."""
+    skip_without_lab()
+    lab_dir = tmp_path_factory.mktemp("lab")
+    try:
+        yield start_lab(lab_dir)
+    finally:
+        down_lab(lab_dir=lab_dir, purge=True)

@@ -1,0 +1,133 @@
+"""The template: this machine's busybox, sshd, sftp-server and setpriv with their libraries.
+
+Built once into the lab directory and rebuilt only when one of its inputs (a binary, a library,
+the gate script) changes. The per-OS images hard-link its files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from bsdprov.lab.errors import LabError
+from bsdprov.lab.paths import GATE_SCRIPT, HOST_GATE, HOST_SETPRIV, LabPaths
+
+# Bump when the template's layout changes, so existing labs rebuild it.
+TEMPLATE_FORMAT = 1
+
+# (candidates on this machine, path in the host). sftp-server goes where the BSDs keep it.
+_BINARIES = (
+    (("/usr/bin/busybox", "/bin/busybox"), "bin/busybox"),
+    (("/usr/sbin/sshd",), "usr/sbin/sshd"),
+    (("/usr/lib/openssh/sftp-server",), "usr/libexec/sftp-server"),
+    (("/usr/bin/setpriv", "/bin/setpriv"), HOST_SETPRIV),
+)
+PACKAGES = "apt-get install openssh-server openssh-client busybox util-linux"
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A built template: its root, its files, busybox's applet names and a content stamp."""
+
+    root: Path
+    files: tuple[str, ...]
+    applets: tuple[str, ...]
+    stamp: str
+
+
+def ensure_template(paths: LabPaths) -> Template:
+    """Return the template, building it first if it is missing or its inputs changed."""
+    sources = template_sources()
+    stamp = _stamp(sources)
+    try:
+        manifest = json.loads(paths.template_manifest.read_text())
+        if manifest["stamp"] == stamp and paths.template.is_dir():
+            return Template(
+                paths.template, tuple(manifest["files"]), tuple(manifest["applets"]), stamp
+            )
+    except (OSError, ValueError, KeyError):
+        pass
+    return _build_template(paths, sources, stamp)
+
+
+def template_sources() -> dict[str, Path]:
+    """Map each template path to the file of this machine it copies.
+
+    Raises ``LabError`` naming the package to install when a binary or library is missing, or
+    when busybox is the static build.
+    """
+    sources: dict[str, Path] = {}
+    for candidates, target in _BINARIES:
+        found = next((Path(c) for c in candidates if Path(c).is_file()), None)
+        if found is None:
+            raise LabError(f"lab: {candidates[0]} is missing; install it with: {PACKAGES}")
+        sources[target] = found
+        for library in _shared_libraries(found):
+            sources.setdefault(library.lstrip("/"), Path(library))
+    sources[HOST_GATE] = GATE_SCRIPT
+    return sources
+
+
+def _shared_libraries(binary: Path) -> list[str]:
+    """The libraries (and the loader) ``binary`` needs, at the paths the loader will look."""
+    result = subprocess.run(["ldd", str(binary)], capture_output=True, text=True)
+    if "not a dynamic executable" in result.stdout + result.stderr:
+        raise LabError(
+            f"lab: {binary} is statically linked, so its built-in applets would shadow the fake "
+            "BSD tools; install Debian's 'busybox' package instead of 'busybox-static'"
+        )
+    if result.returncode != 0:
+        raise LabError(f"lab: ldd {binary} failed: {result.stderr.strip()}")
+    libraries = []
+    for line in result.stdout.splitlines():
+        name, arrow, rest = line.strip().partition("=>")
+        words = (rest if arrow else name).split()
+        if "not found" in line:
+            raise LabError(f"lab: {binary} needs {name.strip()}, which is not installed")
+        if words and words[0].startswith("/"):
+            libraries.append(words[0])
+    return libraries
+
+
+def _stamp(sources: dict[str, Path]) -> str:
+    digest = hashlib.sha256(f"format {TEMPLATE_FORMAT}\n".encode())
+    for target, source in sorted(sources.items()):
+        info = source.stat()
+        line = f"{target} {source} {info.st_ino} {info.st_size} {info.st_mtime_ns}\n"
+        digest.update(line.encode())
+    return digest.hexdigest()
+
+
+def _build_template(paths: LabPaths, sources: dict[str, Path], stamp: str) -> Template:
+    # Built beside the old one and swapped in, so an interrupted build never leaves half a
+    # template. Images keep working on the old files: their hard links keep them alive.
+    fresh = paths.template.with_name("template.new")
+    shutil.rmtree(fresh, ignore_errors=True)
+    for target, source in sources.items():
+        destination = fresh / target
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, destination)
+        destination.chmod(0o755 if os.access(source, os.X_OK) else 0o644)
+    applets = _busybox_applets(fresh / "bin/busybox")
+    old = paths.template.with_name("template.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if paths.template.exists():
+        paths.template.rename(old)
+    fresh.rename(paths.template)
+    shutil.rmtree(old, ignore_errors=True)
+    files = tuple(sorted(sources))
+    manifest = {"stamp": stamp, "files": files, "applets": applets}
+    paths.template_manifest.write_text(json.dumps(manifest, indent=1) + "\n")
+    return Template(paths.template, files, tuple(applets), stamp)
+
+
+def _busybox_applets(busybox: Path) -> list[str]:
+    result = subprocess.run([str(busybox), "--list"], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise LabError(f"lab: {busybox} --list failed: {result.stderr.strip()}")
+    return sorted(set(result.stdout.split()))
