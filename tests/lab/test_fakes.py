@@ -317,6 +317,9 @@ def test_fault_switches_fail_and_hang_a_command(make_host: Callable[..., Host]) 
     assert time.monotonic() - start >= 1
     host.path("/var/lab/faults/fail/route").unlink()
     assert "gateway: 192.0.2.1" in host.ok("route -n get default")
+    host.write("/var/lab/faults/fail-once/route", "")
+    assert host.run("route -n get default").err == "route: injected failure\n"
+    assert "gateway: 192.0.2.1" in host.ok("route -n get default"), "only the next call fails"
 
 
 # ---- ifconfig -----------------------------------------------------------------------------

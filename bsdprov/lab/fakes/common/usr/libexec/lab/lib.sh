@@ -44,6 +44,8 @@
 #                              86400), after which the call proceeds
 #   /var/lab/faults/fail/CMD   the call prints the file's text (or "CMD: injected failure") on
 #                              stderr and exits 1. rcctl start|restart X also fails for fail/X.
+#   /var/lab/faults/fail-once/CMD  as fail/CMD, for the next call only (the switch is removed):
+#                              a deploy's activation fails, its rollback's re-activation works
 #
 # Portability: POSIX sh run by dash, busybox ash and mksh (OpenBSD's ksh family); awk, sed and
 # grep features are those busybox has. No `local`: each function's variables carry its own
@@ -107,6 +109,12 @@ lab_faults() {
 	fi
 	if [ -f "$LAB/faults/fail/$1" ]; then
 		_ft_m=$(cat "$LAB/faults/fail/$1")
+		printf '%s\n' "${_ft_m:-$1: injected failure}" >&2
+		exit 1
+	fi
+	if [ -f "$LAB/faults/fail-once/$1" ]; then
+		_ft_m=$(cat "$LAB/faults/fail-once/$1")
+		rm -f "$LAB/faults/fail-once/$1"
 		printf '%s\n' "${_ft_m:-$1: injected failure}" >&2
 		exit 1
 	fi
