@@ -20,6 +20,7 @@ from pydantic_core import ErrorDetails
 
 from bsdprov.errors import InventoryError, Problem
 from bsdprov.model import (
+    HOST_NAME_RE,
     INHERITABLE_KEYS,
     POINT_TO_POINT_KINDS,
     Host,
@@ -116,6 +117,13 @@ def parse_inventory(text: str, source: str) -> Inventory:
 
     hosts: dict[str, Host] = {}
     for name, raw in top.hosts.items():
+        if not HOST_NAME_RE.fullmatch(name):
+            report.add(
+                ("hosts", name),
+                f"{name!r} is not a host name (letters, digits, "
+                "'.', '_' and '-', starting with a letter or digit)",
+            )
+            continue
         host = _validate_host(name, raw, defaults, groups, report)
         if host is not None:
             hosts[name] = host
@@ -447,7 +455,15 @@ def _check_interface(
             for key in ("parent", "vlan")
             if getattr(itf, key) is not None
         ]
-    if itf.parent is not None and itf.parent not in names:
+    if itf.parent is not None and (itf.parent == name or kind_of(itf.parent) == "bridge"):
+        found.append(
+            (
+                ("parent",),
+                f"{itf.parent!r} cannot carry a vlan; name the physical "
+                "interface (or trunk) the tagged frames leave through",
+            )
+        )
+    elif itf.parent is not None and itf.parent not in names:
         found.append(
             (
                 ("parent",),
@@ -458,8 +474,8 @@ def _check_interface(
     if itf.members and kind != "bridge":
         found.append((("members",), "only bridge interfaces take 'members'"))
     for i, member in enumerate(itf.members):
-        if member == name:
-            found.append((("members", i), "a bridge cannot be its own member"))
+        if member == name or kind_of(member) == "bridge":
+            found.append((("members", i), "a bridge cannot be a member of a bridge"))
         elif member not in names:
             found.append(
                 (

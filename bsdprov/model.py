@@ -22,7 +22,7 @@ from ipaddress import (
 )
 from typing import Annotated, Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StrictBool, StrictInt
 from pydantic_core import PydanticCustomError
 
 OS_NAMES = ("freebsd", "openbsd", "netbsd")
@@ -38,6 +38,8 @@ IFNAME_RE = re.compile(r"[a-z]{1,12}[0-9]{1,5}")
 # Safe inside double quotes under eval: no quote, backslash, $ or backquote.
 DESCRIPTION_RE = re.compile(r"[A-Za-z0-9 _.,:/@+=()#-]{1,64}")
 HOSTLABEL_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+# Inventory host names: they name run directories, log lines and ssh_config aliases.
+HOST_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 USER_RE = re.compile(r"[a-z_][a-z0-9_.-]{0,31}")
 HOST_KEY_TYPES = (
     "ssh-ed25519",
@@ -201,9 +203,9 @@ class Interface(Strict):
     up: StrictBool | None = None
     description: Description | None = None
     mac: Mac | None = None
-    mtu: int | None = Field(default=None, ge=576, le=65535)
+    mtu: StrictInt | None = Field(default=None, ge=576, le=65535)
     parent: IfName | None = None
-    vlan: int | None = Field(default=None, ge=1, le=4094)
+    vlan: StrictInt | None = Field(default=None, ge=1, le=4094)
     members: tuple[IfName, ...] = ()
     tunnel: Tunnel | None = None
     peer: Ip | None = None
@@ -233,7 +235,7 @@ class Host(Strict):
 
     name: str
     address: SshAddress | None = None
-    port: int = Field(default=22, ge=1, le=65535)
+    port: StrictInt = Field(default=22, ge=1, le=65535)
     user: UserName = "root"
     become: Become = "none"
     os: OsName | None = None
