@@ -79,7 +79,8 @@ def parse_interface_address(value: object) -> IPInterface:
     except PydanticCustomError:
         raise invalid(f"{text!r} is not an {family} address") from None
     if not slash:
-        raise invalid(f"{text!r} has no prefix length; write it as {address + '/24'!r} or similar")
+        example = address + ("/64" if family == "IPv6" else "/24")
+        raise invalid(f"{text!r} has no prefix length; write it as {example!r} or similar")
     limit = 128 if family == "IPv6" else 32
     if not prefix.isdigit() or not 0 <= int(prefix) <= limit:
         raise invalid(f"{text!r}: prefix length {prefix!r} is out of range (0-{limit})")
@@ -120,7 +121,9 @@ def parse_description(value: object) -> str:
         bad = sorted({c for c in text if not DESCRIPTION_RE.fullmatch(c)})
         if len(text) > 64:
             raise invalid(f"{text[:20] + '...'!r} is longer than 64 characters")
-        shown = ", ".join(repr(c) for c in bad) or "nothing"
+        if not text:
+            raise invalid("a description cannot be empty; leave the key out instead")
+        shown = ", ".join(repr(c) for c in bad)
         raise invalid(
             f"{text!r} contains {shown}; descriptions may use letters, digits, "
             "space and _ . , : / @ + = ( ) # -"

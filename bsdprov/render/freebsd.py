@@ -123,7 +123,10 @@ def _route_vars(host: Host, version: int) -> list[tuple[str, str | WordList]]:
     for name, _ in ordered_interfaces(host):
         for i, route in enumerate(r for r in link_routes(host, name) if r.version == version):
             named.append(
-                (f"{ROUTE_PREFIX}{gw}{name}{i or ''}", f"-host {route.via} -interface {name}")
+                (
+                    f"{ROUTE_PREFIX}{gw}{name}{f'_{i}' if i else ''}",
+                    f"-host {route.via} -interface {name}",
+                )
             )
     for i, route in enumerate(
         r for r in routes_of(host) if not r.is_default and r.version == version and _leaves(host, r)

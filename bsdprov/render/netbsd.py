@@ -10,6 +10,8 @@ restart`` takes every interface down and flushes every route.
 
 from __future__ import annotations
 
+import ipaddress
+
 from bsdprov.model import Host, Interface, kind_of, route_interface
 from bsdprov.render.base import (
     MANAGED_HEADER,
@@ -66,7 +68,8 @@ class NetBSDRenderer:
 
 def _gateway(address: object, interface: str | None) -> str:
     text = str(address)
-    return f"{text}%{interface}" if text.startswith("fe80:") and interface else text
+    scoped = interface is not None and ipaddress.ip_address(text).is_link_local
+    return f"{text}%{interface}" if scoped else text
 
 
 def _lines(host: Host, name: str, itf: Interface, release: str | None) -> list[str]:
@@ -150,16 +153,13 @@ def _steps(host: Host, lines: dict[str, list[str]]) -> tuple[Step, ...]:
             )
     for name in lines:
         own = (f"/etc/ifconfig.{name}", f"/etc/rc.conf#ifconfig_{name}")
-        for route in link_routes(host, name):
-            flag = ("-inet6",) if route.version == 6 else ()
-            steps.append(
-                Step(
-                    ("route", "-q", "delete", *flag, "-host", str(route.via)),
-                    "re-added by the interface's own line",
-                    True,
-                    own,
-                )
-            )
+        # ifup re-adds these routes; an old copy would make the add fail with "File exists".
+        cleanups = [("-host", r.version, str(r.via)) for r in link_routes(host, name)]
+        cleanups += [("-net", r.version, str(r.to)) for r in network_routes(host, name)]
+        for kind, version, target in cleanups:
+            flag = ("-inet6",) if version == 6 else ()
+            argv = ("route", "-q", "delete", *flag, kind, target)
+            steps.append(Step(argv, "re-added by the interface's own line", True, own))
         steps.append(
             Step(
                 ("sh", IFUP, name),
