@@ -341,7 +341,7 @@ def _explain(model: type[BaseModel], error: ErrorDetails) -> tuple[Path_, str]:
         "string_pattern_mismatch": "is not a release number such as '7.6' or '14.1-RELEASE'",
     }
     if kind == "string_type" and loc and loc[-1] == "release":
-        return loc, f'{value!r} is a number to YAML; quote the release: release: "{value}"'
+        return loc, f'{value!r} is a number to YAML (7.10 reads as 7.1); quote it: release: "7.10"'
     if kind in messages:
         return loc, f"{value!r} {messages[kind]}"
     if kind == "greater_than_equal":
