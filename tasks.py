@@ -36,7 +36,30 @@ def check(c: Context) -> None:
     """Lint, type-check and test: what CI runs."""
 
 
+@task(
+    help={
+        "hosts": "lab hosts to start (default 3: one per OS)",
+        "keep": "leave the lab running afterwards (bsdprov lab.down stops it)",
+    }
+)
+def demo(c: Context, hosts: int = 3, keep: bool = False) -> None:
+    """The main job on the built-in lab: start it, check, plan, deploy, plan again, history."""
+    inventory = "inventories/lab.yaml"
+    bsdprov = f"{PY} -m bsdprov"
+    c.run(f"{bsdprov} lab.up --hosts {hosts} --os mixed --inventory {inventory}", pty=False)
+    try:
+        c.run(f"{bsdprov} check -i {inventory}", pty=False)
+        c.run(f"{bsdprov} plan --all -i {inventory}", pty=False)
+        c.run(f"{bsdprov} deploy --all -i {inventory} --confirm-timeout 30", pty=False)
+        c.run(f"{bsdprov} plan --all -i {inventory} --detailed-exitcode", pty=False)
+        c.run(f"{bsdprov} history --all -i {inventory}", pty=False)
+    finally:
+        if not keep:
+            c.run(f"{bsdprov} lab.down", pty=False)
+
+
 ns = Collection()
+ns.add_task(demo)
 for name, item in product.tasks.items():
     ns.add_task(item, name)
 for name, child in product.collections.items():

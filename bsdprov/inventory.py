@@ -195,7 +195,13 @@ def _parse_yaml(text: str, source: str) -> tuple[object, dict[Path_, int]]:
             return [build(item, path + (i,)) for i, item in enumerate(node.value)]
         return constructor.construct_object(node)
 
-    data = build(node, ()) if node is not None else None
+    try:
+        data = build(node, ()) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        # Construction errors (a bad timestamp, an unknown tag) come after composing.
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise InventoryError([Problem(source, line, "", f"invalid YAML: {exc.problem}")]) from None
     if problems:
         raise InventoryError(problems)
     return data, lines

@@ -8,7 +8,8 @@ from collections.abc import Iterable
 
 from bsdprov.inventory import Inventory
 from bsdprov.model import Host
-from bsdprov.plan import select_steps
+from bsdprov.outcome import Outcome, RunRecord
+from bsdprov.plan import file_diff, select_steps
 from bsdprov.render import FileSpec, Rendered, Step, VarsEdit, file_content
 
 FORMAT_VERSION = 1
@@ -108,3 +109,108 @@ def _summary_row(host: Host) -> tuple[str, str]:
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'s' if n != 1 else ''}"
+
+
+# --- plan, deploy and history reports ----------------------------------------------------------
+
+
+def plan_text(outcomes: Iterable[Outcome]) -> str:
+    """Per host: diffs, mode changes, checks and commands; then a summary line for the run."""
+    out: list[str] = []
+    outcomes = list(outcomes)
+    for outcome in outcomes:
+        plan = outcome.plan
+        if plan is None:
+            out.append(f"== {outcome.host}: {outcome.status}: {outcome.reason}")
+            continue
+        count = len(plan.changes)
+        head = f"{count} file{'s' if count != 1 else ''} to change" if count else "no changes"
+        out.append(f"== {outcome.host} ({plan.os}): {head}")
+        out += [f"warning: {w}" for w in outcome.warnings]
+        if plan.has_changes:
+            out.append(plan.diff().rstrip("\n"))
+            if plan.checks:
+                out.append("checks, on the new files before anything is activated:")
+                out += [f"  {_command(s)}" for s in plan.checks]
+            out.append("commands, in order:" if plan.steps else "commands: none")
+            out += [f"  {_command(s)}{'  # may fail' if s.may_fail else ''}" for s in plan.steps]
+        out.append("")
+    out.append(summary_line("plan", outcomes))
+    return "\n".join(out) + "\n"
+
+
+def summary_line(verb: str, outcomes: list[Outcome]) -> str:
+    words = {
+        "changes": "with changes",
+        "unchanged": "unchanged",
+        "changed": "changed",
+        "failed": "failed",
+        "rolled-back": "rolled back",
+        "unreachable": "unreachable",
+    }
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    parts = [f"{n} {words[status]}" for status, n in counts.items()]
+    hosts = len(outcomes)
+    return f"{verb}: {hosts} host{'s' if hosts != 1 else ''}: {', '.join(parts) or 'none'}"
+
+
+def deploy_text(outcomes: Iterable[Outcome], verb: str = "deploy") -> str:
+    """One line per host with its outcome and reason, then the run's summary."""
+    outcomes = list(outcomes)
+    width = max((len(o.host) for o in outcomes), default=0)
+    out = []
+    for o in outcomes:
+        run = f" (run {o.run_id})" if o.run_id else ""
+        reason = f": {o.reason}" if o.reason else ""
+        out.append(f"{o.host.ljust(width)}  {o.status}{run}{reason}")
+        out += [f"{''.ljust(width)}  warning: {w}" for w in o.warnings]
+    out.append(summary_line(verb, outcomes))
+    return "\n".join(out) + "\n"
+
+
+def plan_json(outcomes: Iterable[Outcome]) -> str:
+    """The versioned plan object of ``bsdprov plan --json``."""
+    hosts = []
+    for o in outcomes:
+        entry: dict[str, object] = {
+            "name": o.host,
+            "status": o.status,
+            "reason": o.reason,
+            "warnings": list(o.warnings),
+        }
+        if o.plan is not None:
+            entry["os"] = o.plan.os
+            entry["files"] = [
+                {
+                    "path": c.path,
+                    "action": c.action,
+                    "mode": f"{c.mode:04o}",
+                    "owner": c.owner,
+                    "group": c.group,
+                    "diff": file_diff(o.host, c),
+                }
+                for c in o.plan.changes
+            ]
+            entry["checks"] = [list(s.argv) for s in o.plan.checks]
+            entry["commands"] = [list(s.argv) for s in o.plan.steps]
+            entry["verify"] = [{"command": list(c.argv), "expect": c.expect} for c in o.plan.verify]
+        hosts.append(entry)
+    return json.dumps({"format_version": FORMAT_VERSION, "hosts": hosts}, indent=2) + "\n"
+
+
+def history_text(host: str, records: Iterable[RunRecord]) -> str:
+    rows = [("RUN", "STATE", "STARTED", "BY", "KIND", "FILES")]
+    rows += [
+        (r.run_id, r.state, r.started, r.user, r.kind, ",".join(r.targets) or "-") for r in records
+    ]
+    if len(rows) == 1:
+        return f"{host}: no runs recorded\n"
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = [f"== {host}"]
+    lines += [
+        "  ".join(c.ljust(w) for c, w in zip(row[:5], widths, strict=True)) + "  " + row[5]
+        for row in rows
+    ]
+    return "\n".join(lines) + "\n"

@@ -38,25 +38,35 @@ class ObservedFile:
 
 @dataclass(frozen=True, slots=True)
 class FileChange:
-    """One file to write: its old and new content and metadata."""
+    """One file to write (or, with ``after`` None, to remove): old and new content, metadata."""
 
     path: str
     before: ObservedFile
-    after: str
+    after: str | None
     mode: int
     owner: str
     group: str
 
     @property
     def action(self) -> str:
+        if self.after is None:
+            return "remove"
         if self.before.content is None:
             return "create"
         return "modify" if self.before.content != self.after else "metadata"
 
     @property
+    def meaningful(self) -> bool:
+        """Whether the OS would act differently: comment-only edits are not (all the files
+        bsdprov writes treat ``#`` lines as comments)."""
+        if self.action != "modify":
+            return self.action != "metadata"
+        return _significant(self.before.content or "") != _significant(self.after or "")
+
+    @property
     def changed_keys(self) -> frozenset[str]:
         """For sh-sourced files: the variable names whose value changes."""
-        old, new = shell_values(self.before.content or ""), shell_values(self.after)
+        old, new = shell_values(self.before.content or ""), shell_values(self.after or "")
         return frozenset(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
 
 
@@ -95,7 +105,7 @@ def plan_host(rendered: Rendered, observed: Mapping[str, ObservedFile]) -> Plan:
             spec.group,
         ):
             changes.append(FileChange(spec.path, before, after, spec.mode, spec.owner, spec.group))
-    content_changes = [c for c in changes if c.action != "metadata"]
+    content_changes = [c for c in changes if c.meaningful]
     steps = select_steps(rendered.steps, content_changes)
     checks = rendered.checks if changes else ()
     verify = rendered.verify if content_changes else ()
@@ -131,6 +141,14 @@ def _triggered(step: Step, paths: set[str] | None, keys: set[tuple[str, str]] | 
     return False
 
 
+def _significant(text: str) -> list[str]:
+    return [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+
+
 def shell_values(text: str) -> dict[str, str]:
     """Simple ``name=value`` assignments of an sh-sourced file (the last one wins)."""
     values: dict[str, str] = {}
@@ -150,16 +168,21 @@ def file_diff(host: str, change: FileChange) -> str:
     """One file's unified diff, plus a line for a mode or owner change."""
     before = change.before
     old = mask_secrets(before.content or "").splitlines(keepends=True)
-    new = mask_secrets(change.after).splitlines(keepends=True)
+    new = mask_secrets(change.after or "").splitlines(keepends=True)
     origin = f"a/{host}:{change.path}" if before.content is not None else "/dev/null"
-    lines = list(difflib.unified_diff(old, new, origin, f"b/{host}:{change.path}"))
+    target = f"b/{host}:{change.path}" if change.after is not None else "/dev/null"
+    lines = list(difflib.unified_diff(old, new, origin, target))
     text = "".join(
         line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
     )
     if not text:
         text = f"--- a/{host}:{change.path}\n+++ b/{host}:{change.path}\n"
     wanted = (change.mode, change.owner, change.group)
-    if before.content is not None and (before.mode, before.owner, before.group) != wanted:
+    if (
+        change.after is not None
+        and before.content is not None
+        and (before.mode, before.owner, before.group) != wanted
+    ):
         old_meta = f"{before.mode or 0:04o} {before.owner}:{before.group}"
         text += f"# mode/owner {old_meta} -> {change.mode:04o} {change.owner}:{change.group}\n"
     return text

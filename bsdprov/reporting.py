@@ -26,6 +26,8 @@ def reported(fn: F) -> F:
             return fn(*args, **kwargs)
         except BsdprovError as exc:
             raise Exit(str(exc), int(exc.exit_code)) from None
+        except Exit:
+            raise
         except Exception as exc:
             if os.environ.get("BSDPROV_TRACEBACK"):
                 raise

@@ -57,11 +57,14 @@ def build_run(plan: Plan, settings: RunSettings) -> dict[str, bytes]:
     run: dict[str, bytes] = {}
     manifest = []
     for n, change in enumerate(plan.changes, start=1):
+        before = fingerprint(change.before.content)
+        if change.after is None:
+            manifest.append(f"remove - - - - {before} {change.path}\n")
+            continue
         name = str(n)
         run[f"files/{name}"] = encode(change.after)
         manifest.append(
-            f"put {name} {change.mode:o} {change.owner} {change.group} "
-            f"{fingerprint(change.before.content)} {change.path}\n"
+            f"put {name} {change.mode:o} {change.owner} {change.group} {before} {change.path}\n"
         )
     run["manifest"] = "".join(manifest).encode()
     run["checks"] = "".join(f"{shlex.join(step.argv)}\n" for step in plan.checks).encode()

@@ -2,52 +2,38 @@
 
 from __future__ import annotations
 
-import functools
+import datetime
+import getpass
 import os
+import secrets
+import socket
 import sys
-import tempfile
-import traceback
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any, TypeVar
 
 from invoke.collection import Collection
 from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
 
-from bsdprov.errors import BsdprovError, ExitCode
+from bsdprov.apply import Connector, DeployOptions, deploy_one, history_one, rollback_one
+from bsdprov.errors import BsdprovError
+from bsdprov.fleet import exit_code, run_fleet, run_parallel, select_hosts
 from bsdprov.inventory import Inventory, load_inventory
-from bsdprov.output import check_summary, render_json, render_text
+from bsdprov.lab.tasks import lab
+from bsdprov.outcome import Outcome
+from bsdprov.output import (
+    check_summary,
+    deploy_text,
+    history_text,
+    plan_json,
+    plan_text,
+    render_json,
+    render_text,
+)
 from bsdprov.render import render_host
+from bsdprov.reporting import reported
 
 DEFAULT_INVENTORY = "inventories/example.yaml"
 INVENTORY_HELP = f"inventory file (default: $BSDPROV_INVENTORY or {DEFAULT_INVENTORY})"
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def reported(fn: F) -> F:
-    """Turn bsdprov errors into one message and an exit code; never show a traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except BsdprovError as exc:
-            raise Exit(str(exc), int(exc.exit_code)) from None
-        except Exception as exc:
-            if os.environ.get("BSDPROV_TRACEBACK"):
-                raise
-            log = Path(tempfile.gettempdir()) / "bsdprov-internal-error.log"
-            log.write_text(traceback.format_exc(), encoding="utf-8")
-            raise Exit(
-                f"internal error: {type(exc).__name__}: {exc}; the traceback is in "
-                f"{log}; please report it (BSDPROV_TRACEBACK=1 shows it here)",
-                int(ExitCode.FAILED),
-            ) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def inventory_path(given: str | None) -> str:
@@ -87,4 +73,211 @@ def render(c: Context, host: list[str], inventory: str | None = None, json: bool
         sys.stdout.write("\n".join(render_text(r) for r in rendered))
 
 
-ns = Collection(check, render)
+# --- live tasks over SSH --------------------------------------------------------------------
+
+FLEET_HELP = {
+    "host": "host(s) to act on: NAME[,NAME...]",
+    "group": "every host of this inventory group",
+    "all": "every host of the inventory",
+    "inventory": INVENTORY_HELP,
+    "parallel": "hosts worked on at once (default 10)",
+    "ssh_config": "ssh_config file (default: $BSDPROV_SSH_CONFIG, the inventory's, ~/.ssh/config)",
+}
+DEPLOY_HELP = {
+    **FLEET_HELP,
+    "dry_run": "show what would change (diffs and commands) and touch nothing",
+    "confirm_timeout": "seconds the host waits for a new SSH login before it rolls back (120)",
+    "no_confirm": "no dead-man timer: for hosts whose connectivity is not at stake",
+    "step_timeout": "seconds one activation command may take before it is killed (120)",
+    "json": "print the versioned plan object (with --dry-run)",
+}
+
+
+def _fleet(
+    inventory: str | None,
+    host: str | None,
+    group: str | None,
+    everything: bool,
+) -> tuple[Inventory, list[str]]:
+    loaded = load_inventory(inventory_path(inventory))
+    return loaded, select_hosts(loaded, host, group, everything)
+
+
+def _connector(inventory: Inventory, ssh_config: str | None) -> Connector:
+    from bsdprov.transport import ConnectOptions, connect
+
+    options = ConnectOptions(ssh_config=ssh_config)
+    return lambda host: connect(host, inventory.hosts, options)
+
+
+def _run_id() -> str:
+    now = datetime.datetime.now(datetime.UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def _operator() -> str:
+    return f"{getpass.getuser()}@{socket.gethostname()}"
+
+
+@task(
+    help={
+        **FLEET_HELP,
+        "json": "print the versioned plan object",
+        "detailed_exitcode": "exit 2 when changes are pending, 0 when none, 1 on error",
+    }
+)
+@reported
+def plan(
+    c: Context,
+    host: str | None = None,
+    group: str | None = None,
+    all: bool = False,
+    inventory: str | None = None,
+    parallel: int = 10,
+    ssh_config: str | None = None,
+    json: bool = False,
+    detailed_exitcode: bool = False,
+) -> None:
+    """Show what a deploy would change: diffs, checks and commands. Touches nothing."""
+    try:
+        loaded, names = _fleet(inventory, host, group, all)
+        outcomes = _plan_all(loaded, names, parallel, ssh_config)
+    except BsdprovError as exc:
+        if detailed_exitcode:
+            raise Exit(str(exc), 1) from None
+        raise
+    sys.stdout.write(plan_json(outcomes) if json else plan_text(outcomes))
+    code = exit_code(outcomes)
+    if detailed_exitcode:
+        changes = any(o.status == "changes" for o in outcomes)
+        raise Exit(code=1 if code else (2 if changes else 0))
+    if code:
+        raise Exit(code=int(code))
+
+
+def _plan_all(
+    loaded: Inventory, names: list[str], parallel: int, ssh_config: str | None
+) -> list[Outcome]:
+    connect = _connector(loaded, ssh_config)
+    options = DeployOptions(user=_operator())
+    return run_fleet(
+        names, lambda n: deploy_one(connect, loaded.hosts[n], "", options, True), parallel
+    )
+
+
+@task(help=DEPLOY_HELP)
+@reported
+def deploy(
+    c: Context,
+    host: str | None = None,
+    group: str | None = None,
+    all: bool = False,
+    inventory: str | None = None,
+    parallel: int = 10,
+    ssh_config: str | None = None,
+    dry_run: bool = False,
+    confirm_timeout: int = 120,
+    no_confirm: bool = False,
+    step_timeout: int = 120,
+    json: bool = False,
+) -> None:
+    """Apply the inventory to hosts, one on-host transaction each, rolled back on failure."""
+    loaded, names = _fleet(inventory, host, group, all)
+    if dry_run:
+        outcomes = _plan_all(loaded, names, parallel, ssh_config)
+        sys.stdout.write(plan_json(outcomes) if json else plan_text(outcomes))
+    else:
+        connect = _connector(loaded, ssh_config)
+        options = DeployOptions(not no_confirm, confirm_timeout, step_timeout, _operator())
+        outcomes = run_fleet(
+            names, lambda n: deploy_one(connect, loaded.hosts[n], _run_id(), options), parallel
+        )
+        sys.stdout.write(deploy_text(outcomes))
+    code = exit_code(outcomes)
+    if code:
+        raise Exit(code=int(code))
+
+
+@task(help={**DEPLOY_HELP, "run": "the run to undo (default: the last applied run)"})
+@reported
+def rollback(
+    c: Context,
+    host: str | None = None,
+    group: str | None = None,
+    all: bool = False,
+    inventory: str | None = None,
+    parallel: int = 10,
+    ssh_config: str | None = None,
+    run: str | None = None,
+    dry_run: bool = False,
+    confirm_timeout: int = 120,
+    no_confirm: bool = False,
+    step_timeout: int = 120,
+    json: bool = False,
+) -> None:
+    """Put back the files as they were before a run and re-activate them, as a new run."""
+    loaded, names = _fleet(inventory, host, group, all)
+    connect = _connector(loaded, ssh_config)
+    options = DeployOptions(not no_confirm, confirm_timeout, step_timeout, _operator())
+    outcomes = run_fleet(
+        names,
+        lambda n: rollback_one(connect, loaded.hosts[n], run, _run_id(), options, dry_run),
+        parallel,
+    )
+    if dry_run:
+        sys.stdout.write(plan_json(outcomes) if json else plan_text(outcomes))
+    else:
+        sys.stdout.write(deploy_text(outcomes, "rollback"))
+    code = exit_code(outcomes)
+    if code:
+        raise Exit(code=int(code))
+
+
+@task(help=FLEET_HELP)
+@reported
+def history(
+    c: Context,
+    host: str | None = None,
+    group: str | None = None,
+    all: bool = False,
+    inventory: str | None = None,
+    parallel: int = 10,
+    ssh_config: str | None = None,
+) -> None:
+    """List the runs recorded on hosts: id, state, when, who, kind, files."""
+    loaded, names = _fleet(inventory, host, group, all)
+    connect = _connector(loaded, ssh_config)
+
+    def one(name: str) -> str:
+        session = connect(loaded.hosts[name])
+        try:
+            return history_text(name, history_one(session))
+        finally:
+            session.close()
+
+    for text in run_parallel(names, one, parallel):
+        sys.stdout.write(text)
+
+
+@task(
+    help={
+        "host": "host whose key to record",
+        "inventory": INVENTORY_HELP,
+        "ssh_config": FLEET_HELP["ssh_config"],
+    }
+)
+@reported
+def trust(
+    c: Context, host: str, inventory: str | None = None, ssh_config: str | None = None
+) -> None:
+    """Record a host's SSH key in known_hosts after showing its fingerprint."""
+    from bsdprov.transport import ConnectOptions, trust_host
+
+    loaded = load_inventory(inventory_path(inventory))
+    target = loaded.select(host)
+    fingerprint = trust_host(target, loaded.hosts, ConnectOptions(ssh_config=ssh_config))
+    sys.stdout.write(f"{host}: recorded {fingerprint}\n")
+
+
+ns = Collection(check, render, plan, deploy, rollback, history, trust)
+ns.add_collection(lab)

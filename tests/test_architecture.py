@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).parent.parent / "bsdprov"
-CORE = ["model.py", "render", "output.py", "errors.py"]
+CORE = ["model.py", "render", "plan.py", "probe.py", "outcome.py", "output.py", "errors.py"]
 FORBIDDEN = {
     "fabric",
     "paramiko",

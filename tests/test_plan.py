@@ -118,3 +118,13 @@ def test_secrets_are_masked() -> None:
     assert (
         mask_secrets("!ifconfig carp0 pass s3cret vhid 1") == "!ifconfig carp0 pass ******** vhid 1"
     )
+
+
+def test_a_comment_only_change_rewrites_the_file_but_activates_nothing() -> None:
+    observed = applied("obsd1")
+    f = observed["/etc/hostname.vio0"]
+    bare = "".join(line + "\n" for line in f.content.splitlines() if not line.startswith("#"))
+    observed[f.path] = ObservedFile(f.path, bare, 0o640, "root", "wheel")
+    plan = plan_host(render_host(EXAMPLE.hosts["obsd1"]), observed)
+    assert [c.path for c in plan.changes] == ["/etc/hostname.vio0"]
+    assert plan.steps == () and plan.verify == ()

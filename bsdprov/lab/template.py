@@ -18,13 +18,16 @@ from bsdprov.lab.errors import LabError
 from bsdprov.lab.paths import GATE_SCRIPT, HOST_GATE, HOST_SETPRIV, LabPaths
 
 # Bump when the template's layout changes, so existing labs rebuild it.
-TEMPLATE_FORMAT = 1
+TEMPLATE_FORMAT = 2
 
 # (candidates on this machine, path in the host). sftp-server goes where the BSDs keep it.
 _BINARIES = (
     (("/usr/bin/busybox", "/bin/busybox"), "bin/busybox"),
     (("/usr/sbin/sshd",), "usr/sbin/sshd"),
     (("/usr/lib/openssh/sftp-server",), "usr/libexec/sftp-server"),
+    # POSIX cksum, as every BSD has it (Debian's busybox lacks the applet); bsdprov's on-host
+    # transaction fingerprints files with it.
+    (("/usr/bin/cksum", "/bin/cksum"), "usr/bin/cksum"),
     (("/usr/bin/setpriv", "/bin/setpriv"), HOST_SETPRIV),
 )
 PACKAGES = "apt-get install openssh-server openssh-client busybox util-linux"

@@ -1,0 +1,322 @@
+"""Plan, deploy, roll back and list runs on one host, over any transport.
+
+The host does the work (``remote/txn.sh``); this module probes, plans, uploads the run, starts
+it detached, waits, and confirms over a *new* connection, which is what proves access survived.
+Straight-line: every decision is in the pure core (render, plan, run, probe).
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bsdprov.errors import ApplyError, BsdprovError, ProbeError, TransportError
+from bsdprov.model import OS_NAMES, Host
+from bsdprov.outcome import Outcome, RunRecord, Status
+from bsdprov.plan import FileChange, ObservedFile, Plan, plan_host
+from bsdprov.probe import STATE_DIR, Facts, parse_facts, probe_script
+from bsdprov.render import Step, render_host
+from bsdprov.run import RunSettings, build_run
+from bsdprov.transport import Transport
+
+TXN = f"{STATE_DIR}/txn.sh"
+STATUS_OF_STATE: dict[str, Status] = {
+    "applied": "changed",
+    "failed": "failed",
+    "rolled-back": "rolled-back",
+    "rollback-failed": "failed",
+    "unreachable": "unreachable",
+}
+
+
+Connector = Callable[[Host], Transport]
+
+
+@dataclass(frozen=True, slots=True)
+class DeployOptions:
+    confirm: bool = True
+    confirm_timeout: int = 120
+    step_timeout: int = 120
+    user: str = "unknown"
+
+
+def managed_paths(host: Host) -> dict[str, list[str]]:
+    """The paths each OS's rendering of ``host`` manages (all OSes when ``os:`` is unset)."""
+    found: dict[str, list[str]] = {}
+    for os in [host.os] if host.os else list(OS_NAMES):
+        try:
+            found[os] = [spec.path for spec in render_host(host, os).files]
+        except BsdprovError:
+            continue
+    return found
+
+
+def gather(session: Transport, host: Host) -> Facts:
+    """One exec: uname, the managed files and bsdprov's runs on the host."""
+    paths = sorted({p for ps in managed_paths(host).values() for p in ps})
+    result = session.run_script(probe_script(paths), timeout=60)
+    facts = parse_facts(result.stdout.encode("utf-8", "surrogateescape"), host.name)
+    if host.os is not None and facts.os != host.os:
+        raise ProbeError(
+            f"host {host.name!r}: the inventory says os {host.os!r} but the host "
+            f"runs {facts.os} {facts.release}; fix 'os' in the inventory"
+        )
+    return facts
+
+
+def plan_one(session: Transport, host: Host) -> tuple[Plan, Facts]:
+    """Probe the host and plan it: touches nothing."""
+    facts = gather(session, host)
+    rendered = render_host(host, facts.os, facts.release)
+    return plan_host(rendered, facts.files), facts
+
+
+def unfinished_warnings(facts: Facts) -> tuple[str, ...]:
+    return tuple(
+        f"run {r.run_id} did not finish (state {r.state}): its timer or the boot "
+        f"check rolls it back; 'bsdprov history' shows it"
+        for r in facts.unfinished
+    )
+
+
+def deploy_one(
+    connect: Connector, host: Host, run_id: str, options: DeployOptions, dry_run: bool = False
+) -> Outcome:
+    """Plan and, unless ``dry_run``, apply one host as one on-host transaction."""
+    session = connect(host)
+    try:
+        plan, facts = plan_one(session, host)
+        warnings = unfinished_warnings(facts)
+        if dry_run or not plan.has_changes:
+            status: Status = "changes" if plan.has_changes else "unchanged"
+            return Outcome(host.name, status, plan=plan, warnings=warnings)
+        if facts.unfinished:
+            raise ApplyError(f"host {host.name!r}: {warnings[0]}; deploy again once it is done")
+        return _transact(connect, session, host, plan, run_id, options, "deploy")
+    finally:
+        session.close()
+
+
+def _transact(
+    connect: Connector,
+    session: Transport,
+    host: Host,
+    plan: Plan,
+    run_id: str,
+    options: DeployOptions,
+    kind: str,
+) -> Outcome:
+    timeout = options.confirm_timeout if options.confirm else 0
+    settings = RunSettings(run_id, options.user, kind, timeout, options.step_timeout)
+    upload = f"{session.home().rstrip('/')}/.bsdprov/upload/{run_id}"
+    session.put_files(build_run(plan, settings), upload)
+    wait = max(timeout, 60) + options.step_timeout
+    try:
+        answer = session.run_script(
+            _start_script(upload, run_id, wait), timeout=wait + 30, check=False
+        ).stdout
+    except TransportError:
+        answer = "state=unknown\n"  # the change may have cut this very connection
+    state, reason, journal = _parse_state(answer)
+    if state == "awaiting-confirm" or state not in (
+        "applied",
+        "failed",
+        "rolled-back",
+        "rollback-failed",
+    ):
+        session.close()
+        state, reason = _confirm(connect, host, run_id, timeout + options.step_timeout)
+    status = STATUS_OF_STATE.get(state, "failed")
+    return Outcome(host.name, status, reason, plan, run_id, journal=journal)
+
+
+def _start_script(upload: str, run_id: str, wait: int) -> str:
+    run = f"{STATE_DIR}/runs/{run_id}"
+    return f"""set -e
+umask 077
+mkdir -p {STATE_DIR}/runs
+chmod 700 {STATE_DIR}
+rm -rf {run}
+cp -R {shlex.quote(upload)} {run}
+rm -rf {shlex.quote(upload)}
+nohup sh {run}/txn.sh start {run_id} </dev/null >/dev/null 2>&1 &
+sh {run}/txn.sh wait {run_id} {wait}
+"""
+
+
+def _parse_state(answer: str) -> tuple[str, str, str]:
+    state = reason = ""
+    head, _, journal = answer.partition("journal:\n")
+    for line in head.splitlines():
+        key, _, value = line.partition("=")
+        if key == "state":
+            state = value
+        elif key == "reason":
+            reason = value
+    return state or "unknown", reason, journal
+
+
+def _confirm(connect: Connector, host: Host, run_id: str, seconds: int) -> tuple[str, str]:
+    """Confirm over new connections until the host decides; None of them is the old one."""
+    deadline = time.monotonic() + seconds + 15
+    last_error = "no new connection succeeded"
+    while time.monotonic() < deadline:
+        try:
+            session = connect(host)
+        except TransportError as exc:
+            last_error = str(exc)
+            time.sleep(2)
+            continue
+        try:
+            answer = session.run_script(
+                f"sh {TXN} confirm {run_id}\n", timeout=30, check=False
+            ).stdout
+        except TransportError as exc:
+            last_error = str(exc)
+            continue
+        finally:
+            session.close()
+        state, reason, _ = _parse_state(answer)
+        if state in ("applied", "failed", "rolled-back", "rollback-failed"):
+            return state, reason
+        time.sleep(1)
+    return "unreachable", (
+        f"no new SSH connection could confirm the run ({last_error}); the "
+        "host rolls itself back when its timer ends"
+    )
+
+
+# --- history and rollback ----------------------------------------------------------------------
+
+
+def history_one(session: Transport) -> list[RunRecord]:
+    """The runs recorded on the host, oldest first."""
+    answer = session.run_script(f"[ -f {TXN} ] && sh {TXN} history || true\n", timeout=30)
+    records = []
+    for line in answer.stdout.splitlines():
+        fields = line.split("\t")
+        if len(fields) == 7:
+            run_id, state, started, user, kind, targets, reason = fields
+            records.append(
+                RunRecord(
+                    run_id,
+                    state,
+                    started,
+                    user,
+                    kind,
+                    tuple(t for t in targets.split(",") if t and t != "-"),
+                    reason,
+                )
+            )
+    return records
+
+
+def _run_script(run_id: str) -> str:
+    """Print a run's backup (as the probe prints files) and its steps and checks."""
+    run = f"{STATE_DIR}/runs/{run_id}"
+    return f"""[ -f {run}/backup/index ] || {{ echo 'BSDPROV-NO-RUN'; exit 0; }}
+echo 'BSDPROV-PROBE 1'
+printf 'uname %s %s %s\\n' "$(uname -s)" "$(uname -r)" "$(uname -m)"
+while read -r presence n target; do
+	if [ "$presence" = present ]; then
+		set -- $(ls -ld "{run}/backup/$n")
+		size=$(wc -c <"{run}/backup/$n" | tr -d ' ')
+		printf 'file %s %s %s %s %s\\n' "$size" "$1" "$3" "$4" "$target"
+		cat "{run}/backup/$n"
+		echo
+	else
+		printf 'absent %s\\n' "$target"
+	fi
+done <{run}/backup/index
+echo 'BSDPROV-PROBE-END'
+echo 'steps:'
+cat {run}/steps
+echo 'checks:'
+cat {run}/checks
+"""
+
+
+def rollback_plan(session: Transport, host: Host, run_id: str) -> Plan:
+    """A plan that puts back the files as they were before ``run_id``, re-activated the same way."""
+    answer = session.run_script(_run_script(run_id), timeout=60).stdout
+    if answer.startswith("BSDPROV-NO-RUN"):
+        raise ApplyError(
+            f"host {host.name!r}: no run {run_id!r} with a backup; 'bsdprov history' lists the runs"
+        )
+    facts_text, _, rest = answer.partition("steps:\n")
+    steps_text, _, checks_text = rest.partition("checks:\n")
+    backup = parse_facts(facts_text.encode("utf-8", "surrogateescape"), host.name)
+    current = gather(session, host.model_copy(update={"os": backup.os})).files
+    current = {**current, **_observe(session, [p for p in backup.files if p not in current])}
+    changes = []
+    for path, old in backup.files.items():
+        now = current.get(path, ObservedFile(path, None))
+        wanted = (old.content, old.mode, old.owner, old.group)
+        if (now.content, now.mode, now.owner, now.group) != wanted:
+            changes.append(
+                FileChange(
+                    path,
+                    now,
+                    old.content,
+                    old.mode or 0o644,
+                    old.owner or "root",
+                    old.group or "wheel",
+                )
+            )
+    return Plan(host.name, backup.os, tuple(changes), _steps(checks_text), _steps(steps_text), ())
+
+
+def _observe(session: Transport, paths: list[str]) -> dict[str, ObservedFile]:
+    if not paths:
+        return {}
+    answer = session.run_script(probe_script(paths), timeout=60).stdout
+    return parse_facts(answer.encode("utf-8", "surrogateescape"), "host").files
+
+
+def _steps(text: str) -> tuple[Step, ...]:
+    steps = []
+    for line in text.splitlines():
+        may_fail = line.startswith("- ")
+        argv = tuple(shlex.split(line[2:] if may_fail else line))
+        if argv:
+            steps.append(Step(argv, "as the rolled-back run did it", may_fail))
+    return tuple(steps)
+
+
+def rollback_one(
+    connect: Connector,
+    host: Host,
+    run_id: str | None,
+    new_run_id: str,
+    options: DeployOptions,
+    dry_run: bool = False,
+) -> Outcome:
+    """Undo ``run_id`` (default: the last applied run) through a new transaction."""
+    session = connect(host)
+    try:
+        if run_id is None:
+            applied = [r for r in history_one(session) if r.state == "applied"]
+            if not applied:
+                raise ApplyError(f"host {host.name!r}: no applied run to roll back")
+            run_id = applied[-1].run_id
+        plan = rollback_plan(session, host, run_id)
+        if dry_run or not plan.has_changes:
+            status: Status = "changes" if plan.has_changes else "unchanged"
+            return Outcome(host.name, status, f"rollback of {run_id}", plan)
+        return _transact(connect, session, host, plan, new_run_id, options, f"rollback-of-{run_id}")
+    finally:
+        session.close()
+
+
+__all__ = [
+    "Connector",
+    "DeployOptions",
+    "Outcome",
+    "RunRecord",
+    "deploy_one",
+    "history_one",
+    "plan_one",
+    "rollback_one",
+]

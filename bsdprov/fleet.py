@@ -1,0 +1,76 @@
+"""Run one per-host action over many hosts in parallel; each host's failure stays its own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+
+from bsdprov.errors import BsdprovError, ConnectError, ExitCode, UsageError
+from bsdprov.inventory import Inventory
+from bsdprov.outcome import Outcome
+
+
+def select_hosts(
+    inventory: Inventory, hosts: str | None, group: str | None, everything: bool
+) -> list[str]:
+    """Names from ``--host a,b``, ``--group G`` or ``--all``, in inventory order."""
+    if sum(bool(x) for x in (hosts, group, everything)) != 1:
+        raise UsageError("name the hosts: --host NAME[,NAME...], --group GROUP or --all")
+    if everything:
+        return list(inventory.hosts)
+    if group:
+        if group not in inventory.groups:
+            raise UsageError(
+                f"{inventory.source}: no group {group!r}; the groups are "
+                f"{', '.join(inventory.groups) or 'none'}"
+            )
+        return list(inventory.groups[group])
+    names = [name.strip() for name in (hosts or "").split(",") if name.strip()]
+    for name in names:
+        inventory.select(name)
+    return names
+
+
+def run_fleet(
+    names: Iterable[str], action: Callable[[str], Outcome], parallel: int
+) -> list[Outcome]:
+    """Run ``action`` per host; a host's error becomes its outcome, never the others'."""
+
+    def guarded(name: str) -> Outcome:
+        try:
+            return action(name)
+        except ConnectError as exc:
+            return Outcome(name, "unreachable", str(exc))
+        except BsdprovError as exc:
+            return Outcome(name, "failed", str(exc))
+
+    names = list(names)
+    with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(names) or 1))) as pool:
+        return list(pool.map(guarded, names))
+
+
+def run_parallel(names: Iterable[str], action: Callable[[str], str], parallel: int) -> list[str]:
+    """Run a read-only ``action`` per host in parallel; a host's error is its own line."""
+
+    def guarded(name: str) -> str:
+        try:
+            return action(name)
+        except BsdprovError as exc:
+            return f"{name}: {exc}\n"
+
+    names = list(names)
+    with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(names) or 1))) as pool:
+        return list(pool.map(guarded, names))
+
+
+def exit_code(outcomes: Iterable[Outcome]) -> ExitCode:
+    """The worst outcome decides: failed, then rolled back, then unreachable."""
+    statuses = {o.status for o in outcomes}
+    for status, code in (
+        ("failed", ExitCode.FAILED),
+        ("rolled-back", ExitCode.ROLLED_BACK),
+        ("unreachable", ExitCode.UNREACHABLE),
+    ):
+        if status in statuses:
+            return code
+    return ExitCode.OK

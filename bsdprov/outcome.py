@@ -1,0 +1,34 @@
+"""What a plan, deploy or rollback did on one host: plain values for reports and exit codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from bsdprov.plan import Plan
+
+Status = Literal["unchanged", "changes", "changed", "failed", "rolled-back", "unreachable"]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened on one host, for the report and the exit code."""
+
+    host: str
+    status: Status
+    reason: str = ""
+    plan: Plan | None = None
+    run_id: str | None = None
+    warnings: tuple[str, ...] = ()
+    journal: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    run_id: str
+    state: str
+    started: str
+    user: str
+    kind: str
+    targets: tuple[str, ...]
+    reason: str
