@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from bsdprov.errors import BsdprovError, ConnectError, ExitCode, UsageError
 from bsdprov.inventory import Inventory
@@ -32,9 +32,19 @@ def select_hosts(
 
 
 def run_fleet(
-    names: Iterable[str], action: Callable[[str], Outcome], parallel: int
+    names: Iterable[str],
+    action: Callable[[str], Outcome],
+    parallel: int,
+    serial: int = 0,
+    max_fail: int = 0,
+    progress: Callable[[Outcome, int, int], None] | None = None,
 ) -> list[Outcome]:
-    """Run ``action`` per host; a host's error becomes its outcome, never the others'."""
+    """Run ``action`` per host; a host's error becomes its outcome, never the others'.
+
+    With ``serial``, hosts go in batches of that size (rolling), and no further batch starts
+    once more than ``max_fail`` hosts failed; the hosts not started are reported as skipped
+    failures. ``progress`` is told of each outcome as it arrives.
+    """
 
     def guarded(name: str) -> Outcome:
         try:
@@ -45,8 +55,28 @@ def run_fleet(
             return Outcome(name, "failed", str(exc))
 
     names = list(names)
-    with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(names) or 1))) as pool:
-        return list(pool.map(guarded, names))
+    batches = [names[i : i + serial] for i in range(0, len(names), serial)] if serial else [names]
+    done: dict[str, Outcome] = {}
+    for batch in batches:
+        if serial and sum(o.status in FAILURES for o in done.values()) > max_fail:
+            for name in batch:
+                done[name] = Outcome(
+                    name,
+                    "failed",
+                    f"not started: more than {max_fail} host(s) failed in earlier batches",
+                )
+            continue
+        with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(batch) or 1))) as pool:
+            futures = {pool.submit(guarded, name): name for name in batch}
+            for future in as_completed(futures):
+                outcome = future.result()
+                done[outcome.host] = outcome
+                if progress is not None:
+                    progress(outcome, len(done), len(names))
+    return [done[name] for name in names]
+
+
+FAILURES = ("failed", "rolled-back", "unreachable")
 
 
 def run_parallel(names: Iterable[str], action: Callable[[str], str], parallel: int) -> list[str]:

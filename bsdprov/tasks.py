@@ -85,6 +85,8 @@ FLEET_HELP = {
 }
 DEPLOY_HELP = {
     **FLEET_HELP,
+    "serial": "roll out in batches of N hosts (default: all at once)",
+    "max_fail": "with --serial: start no further batch once more hosts than this failed",
     "dry_run": "show what would change (diffs and commands) and touch nothing",
     "confirm_timeout": "seconds the host waits for a new SSH login before it rolls back (120)",
     "no_confirm": "no dead-man timer: for hosts whose connectivity is not at stake",
@@ -113,6 +115,12 @@ def _connector(inventory: Inventory, ssh_config: str | None) -> Connector:
 def _run_id() -> str:
     now = datetime.datetime.now(datetime.UTC)
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def _progress(outcome: Outcome, finished: int, total: int) -> None:
+    """Live per-host progress on stderr; the report itself goes to stdout at the end."""
+    sys.stderr.write(f"[{finished}/{total}] {outcome.host}: {outcome.status}\n")
+    sys.stderr.flush()
 
 
 def _operator() -> str:
@@ -180,6 +188,8 @@ def deploy(
     no_confirm: bool = False,
     step_timeout: int = 120,
     json: bool = False,
+    serial: int = 0,
+    max_fail: int = 0,
 ) -> None:
     """Apply the inventory to hosts, one on-host transaction each, rolled back on failure."""
     loaded, names = _fleet(inventory, host, group, all)
@@ -190,7 +200,12 @@ def deploy(
         connect = _connector(loaded, ssh_config)
         options = DeployOptions(not no_confirm, confirm_timeout, step_timeout, _operator())
         outcomes = run_fleet(
-            names, lambda n: deploy_one(connect, loaded.hosts[n], _run_id(), options), parallel
+            names,
+            lambda n: deploy_one(connect, loaded.hosts[n], _run_id(), options),
+            parallel,
+            serial,
+            max_fail,
+            _progress,
         )
         sys.stdout.write(deploy_text(outcomes))
     code = exit_code(outcomes)

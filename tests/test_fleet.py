@@ -57,3 +57,42 @@ def test_each_host_keeps_its_own_outcome() -> None:
 )
 def test_the_worst_outcome_sets_the_exit_code(statuses: list[str], code: ExitCode) -> None:
     assert exit_code(Outcome(str(i), s) for i, s in enumerate(statuses)) == code  # type: ignore[arg-type]
+
+
+def test_serial_batches_stop_after_too_many_failures() -> None:
+    started: list[str] = []
+
+    def action(name: str) -> Outcome:
+        started.append(name)
+        return Outcome(name, "rolled-back" if name in ("a", "b") else "changed")
+
+    seen: list[tuple[str, int, int]] = []
+    outcomes = run_fleet(
+        list("abcde"),
+        action,
+        parallel=2,
+        serial=2,
+        max_fail=1,
+        progress=lambda o, n, total: seen.append((o.host, n, total)),
+    )
+    assert sorted(started) == ["a", "b"], "the second batch never started"
+    assert [o.status for o in outcomes] == [
+        "rolled-back",
+        "rolled-back",
+        "failed",
+        "failed",
+        "failed",
+    ]
+    assert outcomes[2].reason == "not started: more than 1 host(s) failed in earlier batches"
+    assert sorted(h for h, _, _ in seen) == ["a", "b"] and {t for _, _, t in seen} == {5}
+
+
+def test_serial_batches_go_on_while_failures_stay_within_the_limit() -> None:
+    outcomes = run_fleet(
+        list("abcd"),
+        lambda n: Outcome(n, "failed" if n == "a" else "changed"),
+        parallel=4,
+        serial=1,
+        max_fail=1,
+    )
+    assert [o.status for o in outcomes] == ["failed", "changed", "changed", "changed"]
