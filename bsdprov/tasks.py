@@ -213,7 +213,10 @@ def deploy(
         raise Exit(code=int(code))
 
 
-@task(help={**DEPLOY_HELP, "run": "the run to undo (default: the last applied run)"})
+ROLLBACK_HELP = {k: v for k, v in DEPLOY_HELP.items() if k not in ("serial", "max_fail")}
+
+
+@task(help={**ROLLBACK_HELP, "run": "the run to undo (default: the last applied run)"})
 @reported
 def rollback(
     c: Context,
