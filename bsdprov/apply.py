@@ -75,10 +75,25 @@ def plan_one(session: Transport, host: Host) -> tuple[Plan, Facts]:
 
 def unfinished_warnings(facts: Facts) -> tuple[str, ...]:
     return tuple(
-        f"run {r.run_id} did not finish (state {r.state}): its timer or the boot "
-        f"check rolls it back; 'bsdprov history' shows it"
+        f"run {r.run_id} did not finish (state {r.state}): "
+        + (
+            "it is still in progress, or waiting for its confirmation"
+            if r.alive
+            else "its process is gone; the next deploy rolls it back first"
+        )
         for r in facts.unfinished
     )
+
+
+def _roll_back_interrupted(session: Transport, facts: Facts) -> None:
+    """Undo runs whose process died (killed, or a --no-confirm run cut off) before planning."""
+    for run in facts.unfinished:
+        if not run.alive:
+            script = (
+                f"sh {STATE_DIR}/runs/{run.run_id}/txn.sh rollback {run.run_id} "
+                "'interrupted: no bsdprov process was left'\n"
+            )
+            session.run_script(script, timeout=600, check=False)
 
 
 def deploy_one(
@@ -88,12 +103,18 @@ def deploy_one(
     session = connect(host)
     try:
         plan, facts = plan_one(session, host)
-        warnings = unfinished_warnings(facts)
-        if dry_run or not plan.has_changes:
+        if dry_run:
             status: Status = "changes" if plan.has_changes else "unchanged"
-            return Outcome(host.name, status, plan=plan, warnings=warnings)
+            return Outcome(host.name, status, plan=plan, warnings=unfinished_warnings(facts))
+        if any(r.alive for r in facts.unfinished):
+            raise ApplyError(
+                f"host {host.name!r}: {unfinished_warnings(facts)[0]}; deploy again once it is done"
+            )
         if facts.unfinished:
-            raise ApplyError(f"host {host.name!r}: {warnings[0]}; deploy again once it is done")
+            _roll_back_interrupted(session, facts)
+            plan, facts = plan_one(session, host)
+        if not plan.has_changes:
+            return Outcome(host.name, "unchanged", plan=plan)
         return _transact(connect, session, host, plan, run_id, options, "deploy")
     finally:
         session.close()

@@ -79,14 +79,16 @@ def run_fleet(
 FAILURES = ("failed", "rolled-back", "unreachable")
 
 
-def run_parallel(names: Iterable[str], action: Callable[[str], str], parallel: int) -> list[str]:
+def run_parallel(
+    names: Iterable[str], action: Callable[[str], str], parallel: int
+) -> list[tuple[str, BsdprovError | None]]:
     """Run a read-only ``action`` per host in parallel; a host's error is its own line."""
 
-    def guarded(name: str) -> str:
+    def guarded(name: str) -> tuple[str, BsdprovError | None]:
         try:
-            return action(name)
+            return action(name), None
         except BsdprovError as exc:
-            return f"{name}: {exc}\n"
+            return f"{name}: {exc}\n", exc
 
     names = list(names)
     with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(names) or 1))) as pool:

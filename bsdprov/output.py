@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from bsdprov.inventory import Inventory
 from bsdprov.model import Host
 from bsdprov.outcome import Outcome, RunRecord
-from bsdprov.plan import file_diff, select_steps
+from bsdprov.plan import file_diff, mask_secrets, select_steps
 from bsdprov.render import FileSpec, Rendered, Step, VarsEdit, file_content
 
 FORMAT_VERSION = 1
@@ -166,6 +166,10 @@ def deploy_text(outcomes: Iterable[Outcome], verb: str = "deploy") -> str:
         reason = f": {o.reason}" if o.reason else ""
         out.append(f"{o.host.ljust(width)}  {o.status}{run}{reason}")
         out += [f"{''.ljust(width)}  warning: {w}" for w in o.warnings]
+        if o.status in ("failed", "rolled-back") and o.journal.strip():
+            # The host's own account of what ran: the journal's last lines, secrets masked.
+            tail = mask_secrets(o.journal).rstrip("\n").splitlines()[-15:]
+            out += [f"{''.ljust(width)}  | {line}" for line in tail]
     out.append(summary_line(verb, outcomes))
     return "\n".join(out) + "\n"
 

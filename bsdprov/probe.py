@@ -25,6 +25,7 @@ FINAL_STATES = ("applied", "failed", "rolled-back", "rollback-failed")
 class RunState:
     run_id: str
     state: str
+    alive: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,12 @@ for f in {quoted}; do
 	fi
 done
 for d in {STATE_DIR}/runs/*; do
-	[ -f "$d/state" ] && printf 'run %s %s\\n' "${{d##*/}}" "$(cat "$d/state")"
+	[ -f "$d/state" ] || continue
+	alive=dead
+	for f in "$d/pid" "$d/timer.pid"; do
+		p=$(cat "$f" 2>/dev/null) && kill -0 "$p" 2>/dev/null && alive=alive
+	done
+	printf 'run %s %s %s\\n' "${{d##*/}}" "$(cat "$d/state")" "$alive"
 done
 [ -f {STATE_DIR}/lock/run ] && printf 'lock %s\\n' "$(cat {STATE_DIR}/lock/run)"
 echo '{END}'
@@ -122,8 +128,8 @@ def parse_facts(output: bytes, host: str) -> Facts:
             files[path] = ObservedFile(path, None)
         elif kind == "other":
             raise ProbeError(f"host {host!r}: {' '.join(words[1:])} exists but is not a file")
-        elif kind == "run" and len(words) == 3:
-            runs.append(RunState(words[1], words[2]))
+        elif kind == "run" and len(words) == 4:
+            runs.append(RunState(words[1], words[2], words[3] == "alive"))
         elif kind == "lock" and len(words) == 2:
             lock = words[1]
         else:

@@ -15,7 +15,7 @@ from invoke.exceptions import Exit
 from invoke.tasks import task
 
 from bsdprov.apply import Connector, DeployOptions, deploy_one, history_one, rollback_one
-from bsdprov.errors import BsdprovError
+from bsdprov.errors import BsdprovError, UsageError
 from bsdprov.fleet import exit_code, run_fleet, run_parallel, select_hosts
 from bsdprov.inventory import Inventory, load_inventory
 from bsdprov.lab.tasks import lab
@@ -273,22 +273,28 @@ def history(
         finally:
             session.close()
 
-    for text in run_parallel(names, one, parallel):
-        sys.stdout.write(text)
+    texts = run_parallel(names, one, parallel)
+    sys.stdout.write("".join(text for text, _ in texts))
+    code = max((int(error.exit_code) for _, error in texts if error is not None), default=0)
+    if code:
+        raise Exit(code=code)
 
 
 @task(
     help={
-        "host": "host whose key to record",
+        "host": "host whose key to record (required)",
         "inventory": INVENTORY_HELP,
         "ssh_config": FLEET_HELP["ssh_config"],
     }
 )
 @reported
 def trust(
-    c: Context, host: str, inventory: str | None = None, ssh_config: str | None = None
+    c: Context, host: str = "", inventory: str | None = None, ssh_config: str | None = None
 ) -> None:
-    """Record a host's SSH key in known_hosts after showing its fingerprint."""
+    """Record a host's SSH key in known_hosts and print its fingerprint, to compare with the
+    one the host's console shows (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub)."""
+    if not host:
+        raise UsageError("trust needs --host NAME")
     from bsdprov.transport import ConnectOptions, trust_host
 
     loaded = load_inventory(inventory_path(inventory))

@@ -81,9 +81,11 @@ def test_a_run_the_host_rolled_back_is_reported_as_such() -> None:
 
 
 def test_an_unfinished_run_blocks_a_new_deploy() -> None:
-    probe = FRESH_OPENBSD.replace("BSDPROV-PROBE-END", "run R0 activating\nBSDPROV-PROBE-END")
+    probe = FRESH_OPENBSD.replace("BSDPROV-PROBE-END", "run R0 activating alive\nBSDPROV-PROBE-END")
     first = FakeTransport([ok(probe)])
-    with pytest.raises(ApplyError, match="run R0 did not finish \\(state activating\\)"):
+    with pytest.raises(
+        ApplyError, match="run R0 did not finish \\(state activating\\): it is still in progress"
+    ):
         deploy_one(Connections(first), OBSD1, "R1", DeployOptions())
     assert first.uploads == []
 
@@ -103,3 +105,24 @@ def test_no_confirm_sends_a_zero_timeout_and_needs_no_second_connection() -> Non
     outcome = deploy_one(Connections(first), OBSD1, "R1", DeployOptions(confirm=False))
     assert outcome.status == "changed"
     assert b"confirm_timeout=0\n" in first.uploads[0].files["settings"]
+
+
+def test_an_interrupted_run_is_rolled_back_before_planning_again() -> None:
+    dead = FRESH_OPENBSD.replace("BSDPROV-PROBE-END", "run R0 activating dead\nBSDPROV-PROBE-END")
+    rolled = FRESH_OPENBSD.replace(
+        "BSDPROV-PROBE-END", "run R0 rolled-back dead\nBSDPROV-PROBE-END"
+    )
+    first = FakeTransport(
+        [
+            ok(dead),
+            ok("state=rolled-back\n"),
+            ok(rolled),
+            ok("state=applied\nreason=applied without a confirm timer\n"),
+        ]
+    )
+    outcome = deploy_one(Connections(first), OBSD1, "R1", DeployOptions(confirm=False))
+    assert outcome.status == "changed"
+    assert first.scripts[1] == (
+        "sh /var/db/bsdprov/runs/R0/txn.sh rollback R0 'interrupted: no bsdprov process was left'\n"
+    )
+    assert "BSDPROV-PROBE" in first.scripts[2], "planned again after the rollback"

@@ -71,26 +71,53 @@ fingerprint() {
 	if [ -e "$1" ]; then cksum <"$1" | awk '{ print $1 ":" $2 }'; else echo absent; fi
 }
 
-# Run one shell-quoted line with a time limit; sets OUT and RC. The guard polls and ends by
-# itself within a second of the command, so nothing has to kill it (no signal races).
+# Run one shell-quoted line with a time limit; sets OUT and RC. Output goes to a file, not a
+# pipe, so a hung grandchild cannot hold the run once the command itself is killed; the guard
+# polls and ends by itself within a second of the command (no signal races).
 run_line() {
 	eval "set -- $1"
+	run_argv "$@"
+}
+
+run_argv() {
 	limit=$(setting step_timeout)
-	OUT=$("$@" 2>&1 &
-		pid=$!
-		(
-			waited=0
-			while [ "$waited" -lt "${limit:-120}" ] && kill -0 "$pid" 2>/dev/null; do
-				sleep 1
-				waited=$((waited + 1))
-			done
-			kill "$pid" 2>/dev/null
-		) >/dev/null 2>&1 &
-		wait "$pid")
+	"$@" >"$RUN/output" 2>&1 </dev/null &
+	pid=$!
+	(
+		waited=0
+		while [ "$waited" -lt "${limit:-120}" ] && kill -0 "$pid" 2>/dev/null; do
+			sleep 1
+			waited=$((waited + 1))
+		done
+		kill "$pid" 2>/dev/null
+	) >/dev/null 2>&1 &
+	wait "$pid"
 	RC=$?
+	OUT=$(cat "$RUN/output")
 }
 
 # --- the lock --------------------------------------------------------------------------------
+
+# Roll back run $1, whose process died, on behalf of the current run.
+undo_interrupted() {
+	own_run=$RUN
+	own_id=$RUN_ID
+	RUN=$BASE/runs/$1
+	RUN_ID=$1
+	log "interrupted with no bsdprov process left; rolled back by run $own_id"
+	decide && roll_back "interrupted; rolled back before run $own_id"
+	RUN=$own_run
+	RUN_ID=$own_id
+}
+
+# Whether a run still has a process working on it (its start or its timer).
+alive() {
+	for pid_file in "$1/pid" "$1/timer.pid"; do
+		pid=$(cat "$pid_file" 2>/dev/null) || continue
+		kill -0 "$pid" 2>/dev/null && return 0
+	done
+	return 1
+}
 
 lock() {
 	mkdir -p "$BASE/runs"
@@ -100,6 +127,12 @@ lock() {
 	fi
 	holder=$(cat "$BASE/lock/run" 2>/dev/null || echo unknown)
 	held=$(cat "$BASE/runs/$holder/state" 2>/dev/null || echo none)
+	if ! is_final "$held" && [ -d "$BASE/runs/$holder" ] && ! alive "$BASE/runs/$holder"; then
+		# Its process died mid-run (killed, or --no-confirm with no timer): undo it first,
+		# so the host is never left half-configured.
+		undo_interrupted "$holder"
+		held=$(cat "$BASE/runs/$holder/state" 2>/dev/null || echo none)
+	fi
 	if is_final "$held" || [ ! -d "$BASE/runs/$holder" ]; then
 		rm -rf "$BASE/lock"
 		mkdir "$BASE/lock" 2>/dev/null || return 1
@@ -249,13 +282,14 @@ run_verify() {
 		eval "set -- $line"
 		regex=$1
 		shift
-		OUT=$("$@" 2>&1)
+		command=$*
+		run_argv "$@"
 		if printf '%s\n' "$OUT" | grep -E -q -- "$regex"; then
-			log "verified: $* ~ /$regex/"
+			log "verified: $command ~ /$regex/"
 		else
-			log "verify failed: $* ~ /$regex/"
+			log "verify failed: $command ~ /$regex/"
 			log_output "$OUT"
-			REASON="verify failed: '$*' does not show /$regex/"
+			REASON="verify failed: '$command' does not show /$regex/"
 			return 1
 		fi
 	done <"$RUN/verify"

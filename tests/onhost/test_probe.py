@@ -54,8 +54,8 @@ def test_cut_short_output_is_an_error() -> None:
 
 def test_runs_and_lock_are_reported() -> None:
     out = (
-        b"BSDPROV-PROBE 1\nuname FreeBSD 14.1-RELEASE amd64\nrun 20261123T1-ab applied\n"
-        b"run 20261123T2-cd activating\nlock 20261123T2-cd\nBSDPROV-PROBE-END\n"
+        b"BSDPROV-PROBE 1\nuname FreeBSD 14.1-RELEASE amd64\nrun 20261123T1-ab applied dead\n"
+        b"run 20261123T2-cd activating alive\nlock 20261123T2-cd\nBSDPROV-PROBE-END\n"
     )
     facts = parse_facts(out, "h")
     assert [r.run_id for r in facts.unfinished] == ["20261123T2-cd"]

@@ -222,3 +222,50 @@ def test_a_run_built_from_a_real_plan_applies(host: Host) -> None:
     assert text.startswith('sshd_enable="YES"\ndefaultrouter="198.51.100.1"\n')
     assert 'route_bsdprov_gw_vtnet0="-host 198.51.100.1 -interface vtnet0"\n' in text
     assert host.path("/var/db/bsdprov/lib/netbsd-ifup").exists()
+
+
+def test_a_step_whose_child_hangs_is_still_cut_at_its_time_limit(host: Host) -> None:
+    import time
+
+    host.prepare(
+        "r1", {TARGET: NEW}, steps=[shlex.join(["sh", "-c", "sleep 30 & sleep 30"])], step_timeout=1
+    )
+    started = time.monotonic()
+    assert host.txn("start", "r1", timeout=25).returncode == 1
+    assert time.monotonic() - started < 12, "a grandchild holding the output must not block"
+    assert host.path(TARGET).read_text() == OLD
+
+
+def test_a_run_whose_process_died_is_rolled_back_by_the_next(host: Host, tmp_path: Path) -> None:
+    import subprocess
+    import time
+
+    log = tmp_path / "steps.log"
+    hang = shlex.join(["sh", "-c", f"grep -q 203 {host.path(TARGET)} && sleep 30 || true"])
+    host.prepare("r1", {TARGET: NEW}, steps=[record(log, "netstart"), hang], step_timeout=2)
+    env = {**os.environ, "BSDPROV_ROOT": str(host.root)}
+    script = str(host.root / "var/db/bsdprov/runs/r1/txn.sh")
+    first = subprocess.Popen([*host.shell, script, "start", "r1"], env=env, start_new_session=True)
+    deadline = time.monotonic() + 10
+    while (
+        "activating" not in host.path("/var/db/bsdprov/runs/r1/state").read_text()
+        if host.path("/var/db/bsdprov/runs/r1/state").exists()
+        else True
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(0.3)
+    os.killpg(first.pid, signal.SIGKILL)  # --no-confirm run killed mid-activation
+    first.wait()
+    # r2 was planned against r1's half-applied file: r2 first undoes r1, then sees the file
+    # is no longer what it planned against and stops; the next plan and run go through.
+    newer = "inet 203.0.113.50 255.255.255.255\n"
+    host.prepare("r2", {TARGET: newer})
+    assert host.txn("start", "r2").returncode == 1
+    assert host.state("r1") == "rolled-back"
+    assert host.reason("r1") == "interrupted; rolled back before run r2"
+    assert host.reason("r2").startswith(f"changed since plan: {TARGET}")
+    assert host.path(TARGET).read_text() == OLD
+    host.prepare("r3", {TARGET: newer})
+    assert host.txn("start", "r3").returncode == 0
+    assert host.path(TARGET).read_text() == newer
