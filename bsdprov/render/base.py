@@ -233,3 +233,10 @@ def verify_checks(host: Host, slash_form: bool) -> tuple[Check, ...]:
             Check(("hostname",), f"^{host.hostname.replace('.', '[.]')}$", "the host name is set")
         )
     return tuple(found)
+
+
+def hostname_steps(host: Host, trigger: str, source: str) -> list[Step]:
+    """Set the running host name, which the OS otherwise reads from ``source`` only at boot."""
+    if not host.hostname:
+        return []
+    return [Step(("hostname", host.hostname), f"{source} is read only at boot", False, (trigger,))]

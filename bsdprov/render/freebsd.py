@@ -16,6 +16,7 @@ from bsdprov.render.base import (
     VarsEdit,
     WordList,
     default_route,
+    hostname_steps,
     is_cloned,
     iter_addresses,
     link_routes,
@@ -202,13 +203,5 @@ def _steps(host: Host, names: tuple[str, ...]) -> tuple[Step, ...]:
                 triggers + routing,
             )
         )
-    if host.hostname:
-        steps.append(
-            Step(
-                ("hostname", host.hostname),
-                "rc.conf's hostname is read only at boot",
-                False,
-                (f"{RC}#hostname",),
-            )
-        )
+    steps += hostname_steps(host, f"{RC}#hostname", "rc.conf's hostname")
     return tuple(steps)

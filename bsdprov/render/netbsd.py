@@ -20,6 +20,7 @@ from bsdprov.render.base import (
     Step,
     VarsEdit,
     default_route,
+    hostname_steps,
     iter_addresses,
     link_routes,
     netmask,
@@ -177,13 +178,5 @@ def _steps(host: Host, lines: dict[str, list[str]]) -> tuple[Step, ...]:
                 default_triggers,
             )
         )
-    if host.hostname:
-        steps.append(
-            Step(
-                ("hostname", host.hostname),
-                "rc.conf's hostname is read only at boot",
-                False,
-                ("/etc/rc.conf#hostname",),
-            )
-        )
+    steps += hostname_steps(host, "/etc/rc.conf#hostname", "rc.conf's hostname")
     return tuple(steps)

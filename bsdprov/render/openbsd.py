@@ -13,6 +13,7 @@ from bsdprov.render.base import (
     Rendered,
     Step,
     default_route,
+    hostname_steps,
     iter_addresses,
     link_routes,
     netmask,
@@ -179,15 +180,7 @@ def _steps(host: Host, names: tuple[str, ...]) -> tuple[Step, ...]:
         steps.append(
             Step(("sh", "/etc/netstart", name), "add mygate's new default routes", False, mygate)
         )
-    if host.hostname:
-        steps.append(
-            Step(
-                ("hostname", host.hostname),
-                "/etc/myname is read only at boot",
-                False,
-                ("/etc/myname",),
-            )
-        )
+    steps += hostname_steps(host, "/etc/myname", "/etc/myname")
     return tuple(steps)
 
 
