@@ -16,7 +16,7 @@ from bsdprov.errors import ApplyError, BsdprovError, ProbeError, TransportError
 from bsdprov.model import OS_NAMES, Host
 from bsdprov.outcome import Outcome, RunRecord, Status
 from bsdprov.plan import FileChange, ObservedFile, Plan, plan_host
-from bsdprov.probe import STATE_DIR, Facts, parse_facts, probe_script
+from bsdprov.probe import PROBE_HEAD, STATE_DIR, Facts, parse_facts, probe_script
 from bsdprov.render import Step, render_host
 from bsdprov.run import RunSettings, build_run
 from bsdprov.transport import Transport
@@ -238,15 +238,9 @@ def _run_script(run_id: str) -> str:
     """Print a run's backup (as the probe prints files) and its steps and checks."""
     run = f"{STATE_DIR}/runs/{run_id}"
     return f"""[ -f {run}/backup/index ] || {{ echo 'BSDPROV-NO-RUN'; exit 0; }}
-echo 'BSDPROV-PROBE 1'
-printf 'uname %s %s %s\\n' "$(uname -s)" "$(uname -r)" "$(uname -m)"
-while read -r presence n target; do
+{PROBE_HEAD}while read -r presence n target; do
 	if [ "$presence" = present ]; then
-		set -- $(ls -ld "{run}/backup/$n")
-		size=$(wc -c <"{run}/backup/$n" | tr -d ' ')
-		printf 'file %s %s %s %s %s\\n' "$size" "$1" "$3" "$4" "$target"
-		cat "{run}/backup/$n"
-		echo
+		report "{run}/backup/$n" "$target"
 	else
 		printf 'absent %s\\n' "$target"
 	fi
@@ -269,8 +263,7 @@ def rollback_plan(session: Transport, host: Host, run_id: str) -> Plan:
     facts_text, _, rest = answer.partition("steps:\n")
     steps_text, _, checks_text = rest.partition("checks:\n")
     backup = parse_facts(facts_text.encode("utf-8", "surrogateescape"), host.name)
-    current = gather(session, host.model_copy(update={"os": backup.os})).files
-    current = {**current, **_observe(session, [p for p in backup.files if p not in current])}
+    current = _observe(session, host, list(backup.files))
     changes = []
     for path, old in backup.files.items():
         now = current.get(path, ObservedFile(path, None))
@@ -289,11 +282,10 @@ def rollback_plan(session: Transport, host: Host, run_id: str) -> Plan:
     return Plan(host.name, backup.os, tuple(changes), _steps(checks_text), _steps(steps_text), ())
 
 
-def _observe(session: Transport, paths: list[str]) -> dict[str, ObservedFile]:
-    if not paths:
-        return {}
+def _observe(session: Transport, host: Host, paths: list[str]) -> dict[str, ObservedFile]:
+    """The current state of exactly ``paths`` (one exec)."""
     answer = session.run_script(probe_script(paths), timeout=60).stdout
-    return parse_facts(answer.encode("utf-8", "surrogateescape"), "host").files
+    return parse_facts(answer.encode("utf-8", "surrogateescape"), host.name).files
 
 
 def _steps(text: str) -> tuple[Step, ...]:

@@ -45,20 +45,31 @@ class Facts:
         return tuple(r for r in self.runs if r.state not in FINAL_STATES)
 
 
+# The start of every script whose output ``parse_facts`` reads: a sane PATH, the header, the OS,
+# and ``report FILE NAME``, which prints FILE's size, mode and owner under NAME, then its bytes.
+PROBE_HEAD = f"""PATH=/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/bin:/usr/pkg/bin
+LC_ALL=C
+export PATH LC_ALL
+report() {{
+	# shellcheck disable=SC2046 # the fields of ls -ld are the words wanted
+	set -- "$1" "$2" $(ls -ld "$1")
+	printf 'file %s %s %s %s %s\\n' "$(wc -c <"$1" | tr -d ' ')" "$3" "$5" "$6" "$2"
+	cat "$1"
+	echo
+}}
+echo '{BEGIN}'
+printf 'uname %s %s %s\\n' "$(uname -s)" "$(uname -r)" "$(uname -m)"
+"""
+
+
 def probe_script(paths: Iterable[str]) -> str:
     """The read-only script that reports uname, ``paths`` and bsdprov's runs."""
     quoted = " ".join(shlex.quote(p) for p in sorted(set(paths)))
-    return f"""PATH=/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/bin:/usr/pkg/bin
-LC_ALL=C
-export PATH LC_ALL
-echo '{BEGIN}'
-printf 'uname %s %s %s\\n' "$(uname -s)" "$(uname -r)" "$(uname -m)"
-for f in {quoted}; do
+    return (
+        PROBE_HEAD
+        + f"""for f in {quoted}; do
 	if [ -f "$f" ]; then
-		set -- $(ls -ld "$f")
-		printf 'file %s %s %s %s %s\\n' "$(wc -c <"$f" | tr -d ' ')" "$1" "$3" "$4" "$f"
-		cat "$f"
-		echo
+		report "$f" "$f"
 	elif [ -e "$f" ]; then
 		printf 'other %s\\n' "$f"
 	else
@@ -76,6 +87,7 @@ done
 [ -f {STATE_DIR}/lock/run ] && printf 'lock %s\\n' "$(cat {STATE_DIR}/lock/run)"
 echo '{END}'
 """
+    )
 
 
 def parse_mode(permissions: str) -> int:

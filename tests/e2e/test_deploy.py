@@ -42,6 +42,16 @@ def bsdprov(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str
     )
 
 
+def background(*args: str) -> subprocess.Popen[str]:
+    """``bsdprov ARGS`` started and left running, as a controller a test may kill."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bsdprov", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def edited(lab: RunningLab, tmp_path: Path, change: Callable[[dict], None]) -> str:
     """A copy of the lab inventory with ``change`` applied to its data."""
     data = yaml.safe_load(lab.inventory.read_text())
@@ -160,22 +170,7 @@ def test_a_killed_controller_leaves_the_host_to_roll_back(
     name = fresh.names[0]
     before = snapshot(fresh, name)
     inventory = edited(fresh, tmp_path, lambda d: add_alias(d, name, "203.0.113.66/32"))
-    controller = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bsdprov",
-            "deploy",
-            "--host",
-            name,
-            "-i",
-            inventory,
-            "--confirm-timeout",
-            "6",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    controller = background("deploy", "--host", name, "-i", inventory, "--confirm-timeout", "6")
     runs = fresh.host_root(name) / "var/db/bsdprov/runs"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -205,22 +200,14 @@ def test_a_second_deploy_is_refused_while_a_run_is_unfinished(
     faults.mkdir(parents=True, exist_ok=True)
     # The first step (ifconfig vio0 -inet) hangs before it changes anything.
     (faults / "ifconfig").write_text("20\n")
-    first = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bsdprov",
-            "deploy",
-            "--host",
-            name,
-            "-i",
-            edited(fresh, tmp_path, lambda d: add_alias(d, name, "203.0.113.55/32")),
-            "--confirm-timeout",
-            "60",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    first = background(
+        "deploy",
+        "--host",
+        name,
+        "-i",
+        edited(fresh, tmp_path, lambda d: add_alias(d, name, "203.0.113.55/32")),
+        "--confirm-timeout",
+        "60",
     )
     try:
         runs = fresh.host_root(name) / "var/db/bsdprov/runs"
