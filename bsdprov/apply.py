@@ -13,13 +13,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bsdprov.errors import ApplyError, BsdprovError, ProbeError, TransportError
+from bsdprov.lifecycle import VmOptions
 from bsdprov.model import OS_NAMES, Host
 from bsdprov.outcome import Outcome, RunRecord, Status
-from bsdprov.plan import FileChange, ObservedFile, Plan, plan_host
+from bsdprov.plan import FileChange, ObservedFile, Plan, PlanOptions, plan_host
 from bsdprov.probe import PROBE_HEAD, STATE_DIR, Facts, parse_facts, probe_script
-from bsdprov.render import Step, render_host
+from bsdprov.render import Rendered, Step, render_host
 from bsdprov.run import RunSettings, build_run
 from bsdprov.transport import Transport
+from bsdprov.verify import CheckResult, parse_verify, verify_script
+from bsdprov.vmd import Guest, uplink_interface
 
 TXN = f"{STATE_DIR}/txn.sh"
 STATUS_OF_STATE: dict[str, Status] = {
@@ -40,23 +43,31 @@ class DeployOptions:
     confirm_timeout: int = 120
     step_timeout: int = 120
     user: str = "unknown"
+    restart_vms: bool = False
+    purge_disks: bool = False
+    uplink: bool = False
 
 
-def managed_paths(host: Host) -> dict[str, list[str]]:
-    """The paths each OS's rendering of ``host`` manages (all OSes when ``os:`` is unset)."""
-    found: dict[str, list[str]] = {}
+def renderings(host: Host, guests: tuple[Guest, ...] = ()) -> list[Rendered]:
+    """The host rendered for each OS it may run (all of them when ``os:`` is unset)."""
+    found = []
     for os in [host.os] if host.os else list(OS_NAMES):
         try:
-            found[os] = [spec.path for spec in render_host(host, os).files]
+            found.append(render_host(host, os, guests=guests))
         except BsdprovError:
             continue
     return found
 
 
-def gather(session: Transport, host: Host) -> Facts:
+def gather(session: Transport, host: Host, guests: tuple[Guest, ...] = ()) -> Facts:
     """One exec: uname, the managed files and bsdprov's runs on the host."""
-    paths = sorted({p for ps in managed_paths(host).values() for p in ps})
-    result = session.run_script(probe_script(paths), timeout=60)
+    rendered = renderings(host, guests)
+    script = probe_script(
+        [spec.path for r in rendered for spec in r.files],
+        exists=[c.path for r in rendered for c in r.creates],
+        globs=[g.pattern for r in rendered for g in r.owned_globs],
+    )
+    result = session.run_script(script, timeout=60)
     facts = parse_facts(result.stdout.encode("utf-8", "surrogateescape"), host.name)
     if host.os is not None and facts.os != host.os:
         raise ProbeError(
@@ -66,11 +77,28 @@ def gather(session: Transport, host: Host) -> Facts:
     return facts
 
 
-def plan_one(session: Transport, host: Host) -> tuple[Plan, Facts]:
+def uplink_hold(host: Host, options: DeployOptions) -> dict[str, str]:
+    """On a hypervisor, the files of the interface carrying the SSH session stay as they are
+    unless ``--uplink``: every VM's connectivity hangs on that interface too."""
+    name = uplink_interface(host)
+    if options.uplink or not host.is_hypervisor or name is None:
+        return {}
+    return {f"/etc/hostname.{name}": f"{name} carries the SSH session; deploy --uplink changes it"}
+
+
+def plan_one(
+    session: Transport,
+    host: Host,
+    guests: tuple[Guest, ...] = (),
+    options: DeployOptions = DeployOptions(),
+) -> tuple[Plan, Facts]:
     """Probe the host and plan it: touches nothing."""
-    facts = gather(session, host)
-    rendered = render_host(host, facts.os, facts.release)
-    return plan_host(rendered, facts.files), facts
+    facts = gather(session, host, guests)
+    rendered = render_host(host, facts.os, facts.release, guests)
+    choices = PlanOptions(
+        VmOptions(options.restart_vms, options.purge_disks), uplink_hold(host, options)
+    )
+    return plan_host(rendered, facts.files, facts.existing, choices), facts
 
 
 def unfinished_warnings(facts: Facts) -> tuple[str, ...]:
@@ -97,12 +125,17 @@ def _roll_back_interrupted(session: Transport, facts: Facts) -> None:
 
 
 def deploy_one(
-    connect: Connector, host: Host, run_id: str, options: DeployOptions, dry_run: bool = False
+    connect: Connector,
+    host: Host,
+    run_id: str,
+    options: DeployOptions,
+    dry_run: bool = False,
+    guests: tuple[Guest, ...] = (),
 ) -> Outcome:
     """Plan and, unless ``dry_run``, apply one host as one on-host transaction."""
     session = connect(host)
     try:
-        plan, facts = plan_one(session, host)
+        plan, facts = plan_one(session, host, guests, options)
         if dry_run:
             status: Status = "changes" if plan.has_changes else "unchanged"
             return Outcome(host.name, status, plan=plan, warnings=unfinished_warnings(facts))
@@ -112,7 +145,7 @@ def deploy_one(
             )
         if facts.unfinished:
             _roll_back_interrupted(session, facts)
-            plan, facts = plan_one(session, host)
+            plan, facts = plan_one(session, host, guests, options)
         if not plan.has_changes:
             return Outcome(host.name, "unchanged", plan=plan)
         return _transact(connect, session, host, plan, run_id, options, "deploy")
@@ -155,6 +188,9 @@ def _transact(
 
 def _start_script(upload: str, run_id: str, wait: int) -> str:
     run = f"{STATE_DIR}/runs/{run_id}"
+    # start exits once the run awaits its confirmation or is final, so waiting for it replaces
+    # polling the state (which cost a busy host processes); nohup keeps it going if this
+    # session drops, and txn.sh wait still reports (and polls, should start have been killed).
     return f"""set -e
 umask 077
 mkdir -p {STATE_DIR}/runs
@@ -163,6 +199,7 @@ rm -rf {run}
 cp -R {shlex.quote(upload)} {run}
 rm -rf {shlex.quote(upload)}
 nohup sh {run}/txn.sh start {run_id} </dev/null >/dev/null 2>&1 &
+wait $! || :
 sh {run}/txn.sh wait {run_id} {wait}
 """
 
@@ -207,6 +244,17 @@ def _confirm(connect: Connector, host: Host, run_id: str, seconds: int) -> tuple
         f"no new SSH connection could confirm the run ({last_error}); the "
         "host rolls itself back when its timer ends"
     )
+
+
+def verify_one(
+    session: Transport, host: Host, guests: tuple[Guest, ...] = ()
+) -> tuple[CheckResult, ...]:
+    """Run every verify check of the host's rendering (read-only) and report each."""
+    answer = session.run_script(PROBE_HEAD + "echo 'BSDPROV-PROBE-END'\n", timeout=30).stdout
+    facts = parse_facts(answer.encode("utf-8", "surrogateescape"), host.name)
+    checks = render_host(host, facts.os, facts.release, guests).verify
+    output = session.run_script(verify_script(checks), timeout=120, check=False).stdout
+    return parse_verify(output, checks, host.name)
 
 
 # --- history and rollback ----------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import TypeVar
 
 from bsdprov.errors import BsdprovError, ConnectError, ExitCode, UsageError
 from bsdprov.inventory import Inventory
@@ -79,20 +80,80 @@ def run_fleet(
 FAILURES = ("failed", "rolled-back", "unreachable")
 
 
-def run_parallel(
-    names: Iterable[str], action: Callable[[str], str], parallel: int
-) -> list[tuple[str, BsdprovError | None]]:
-    """Run a read-only ``action`` per host in parallel; a host's error is its own line."""
+def hypervisor_stages(inventory: Inventory, names: list[str]) -> tuple[list[str], list[str]]:
+    """Hosts to deploy first (hypervisors and hosts that are no VM of a selected one), then
+    the guests of the selected hypervisors: their VMs must exist before they can be reached."""
+    chosen = set(names)
+    later = []
+    for name in names:
+        vm = inventory.hosts[name].vm
+        if vm is not None and vm.hypervisor in chosen:
+            later.append(name)
+    first = [n for n in names if n not in later]
+    return first, later
 
-    def guarded(name: str) -> tuple[str, BsdprovError | None]:
+
+def run_staged(
+    inventory: Inventory,
+    names: Iterable[str],
+    action: Callable[[str], Outcome],
+    parallel: int,
+    serial: int = 0,
+    max_fail: int = 0,
+    progress: Callable[[Outcome, int, int], None] | None = None,
+) -> list[Outcome]:
+    """``run_fleet`` with hypervisors before their guests; a guest whose hypervisor failed is
+    not started (its VM may not be there to reach)."""
+    names = list(names)
+    first, later = hypervisor_stages(inventory, names)
+
+    def counted(offset: int) -> Callable[[Outcome, int, int], None] | None:
+        if progress is None:
+            return None
+        return lambda outcome, done, _: progress(outcome, offset + done, len(names))
+
+    done = {o.host: o for o in run_fleet(first, action, parallel, serial, max_fail, counted(0))}
+
+    def guest(name: str) -> Outcome:
+        hypervisor = inventory.hosts[name].vm.hypervisor  # type: ignore[union-attr]
+        if done[hypervisor].status in FAILURES:
+            return Outcome(name, "failed", f"not started: its hypervisor {hypervisor} failed")
+        return action(name)
+
+    failed = sum(o.status in FAILURES for o in done.values())
+    rest = run_fleet(later, guest, parallel, serial, max(0, max_fail - failed), counted(len(first)))
+    done.update({o.host: o for o in rest})
+    return [done[name] for name in names]
+
+
+T = TypeVar("T")
+
+
+def run_each(
+    names: Iterable[str], action: Callable[[str], T], parallel: int
+) -> list[tuple[str, T | None, BsdprovError | None]]:
+    """Run a read-only ``action`` per host in parallel: (name, result, None) or, when the host
+    failed, (name, None, error)."""
+
+    def guarded(name: str) -> tuple[str, T | None, BsdprovError | None]:
         try:
-            return action(name), None
+            return name, action(name), None
         except BsdprovError as exc:
-            return f"{name}: {exc}\n", exc
+            return name, None, exc
 
     names = list(names)
     with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(names) or 1))) as pool:
         return list(pool.map(guarded, names))
+
+
+def run_parallel(
+    names: Iterable[str], action: Callable[[str], str], parallel: int
+) -> list[tuple[str, BsdprovError | None]]:
+    """Run a read-only ``action`` per host in parallel; a host's error is its own line."""
+    return [
+        (text if text is not None else f"{name}: {error}\n", error)
+        for name, text, error in run_each(names, action, parallel)
+    ]
 
 
 def exit_code(outcomes: Iterable[Outcome]) -> ExitCode:

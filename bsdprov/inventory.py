@@ -23,6 +23,7 @@ from bsdprov.model import (
     HOST_NAME_RE,
     INHERITABLE_KEYS,
     POINT_TO_POINT_KINDS,
+    FirewallRule,
     Host,
     Interface,
     Strict,
@@ -31,12 +32,9 @@ from bsdprov.model import (
     kind_of,
     link_route_interface,
 )
+from bsdprov.vmd import Guest, guest_problems, guests_of
 
 Path_ = tuple[str | int, ...]
-
-
-# Keys the hypervisor issue will add: rejected with a clear "not yet" until then.
-RESERVED_KEYS = ("vm", "switches", "nat", "dhcp_server", "forwarding", "firewall")
 
 
 class Vars(Strict):
@@ -70,6 +68,10 @@ class Inventory:
     source: str
     hosts: Mapping[str, Host]
     groups: Mapping[str, tuple[str, ...]]
+
+    def guests(self, name: str) -> tuple[Guest, ...]:
+        """The VMs of hypervisor ``name``, resolved (empty for any other host)."""
+        return guests_of(self.hosts, name) if self.hosts[name].is_hypervisor else ()
 
     def select(self, name: str) -> Host:
         """Return the host called ``name`` or raise an ``InventoryError`` with suggestions."""
@@ -138,6 +140,8 @@ def parse_inventory(text: str, source: str) -> Inventory:
         raw = top.hosts[name]
         own = raw if isinstance(raw, dict) else {}
         report.add(_origin(name, own, ("via",), defaults, groups), at)
+    for name, path, message in guest_problems(hosts):
+        report.add(("hosts", name) + path, message)
 
     if report.problems:
         raise InventoryError(report.sorted())
@@ -322,8 +326,6 @@ def _explain(model: type[BaseModel], error: ErrorDetails) -> tuple[Path_, str]:
     kind, value, ctx = error["type"], error.get("input"), error.get("ctx") or {}
     if kind == "bsdprov":
         return loc, str(ctx.get("message", error["msg"]))
-    if kind == "extra_forbidden" and loc[-1] in RESERVED_KEYS:
-        return loc, f"{loc[-1]!r} is for OpenBSD vmd hypervisors, which bsdprov does not manage yet"
     if kind == "extra_forbidden":
         known = _keys_at(model, loc[:-1])
         return loc, f"unknown key {loc[-1]!r}{_did_you_mean(str(loc[-1]), known)}"
@@ -419,11 +421,93 @@ def check_host(host: Host) -> list[tuple[Path_, str]]:
                     (at + ("members", i), f"{member!r} is already a member of {bridged[member]!r}")
                 )
             bridged.setdefault(member, name)
+    found += _check_hypervisor(host)
+    found += _check_firewall(host)
     if host.routes is not None:
         found += _check_routes(host)
         if host.os == "openbsd":
             found += _check_mygate_autoconf(host)
     return found
+
+
+def _check_hypervisor(host: Host) -> list[tuple[Path_, str]]:
+    """Switches, NAT and DHCP must name interfaces the host configures, as vmd and dhcpd need."""
+    keys = [
+        k
+        for k in ("switches", "nat", "dhcp_server", "forwarding", "firewall")
+        if k in host.model_fields_set
+    ]
+    if not keys:
+        return []
+    if host.os not in (None, "openbsd"):
+        return [
+            ((keys[0],), f"only OpenBSD vmd hypervisors take {keys[0]!r}; this host is {host.os}")
+        ]
+    found: list[tuple[Path_, str]] = []
+    if host.vm is not None and host.switches:
+        found.append((("vm",), "a vmd hypervisor cannot itself be a VM of another one here"))
+    for switch, bridge in host.switches.items():
+        if kind_of(bridge) != "bridge" and not bridge.startswith("veb"):
+            found.append(
+                (
+                    ("switches", switch),
+                    f"{bridge!r} is not a bridge; vmd switches are bridgeN or vebN",
+                )
+            )
+        elif bridge not in host.interfaces:
+            found.append(
+                (
+                    ("switches", switch),
+                    f"{bridge!r} is not among the host's interfaces; declare it with its members",
+                )
+            )
+    for i, nat in enumerate(host.nat):
+        if nat.out not in host.interfaces:
+            found.append((("nat", i, "out"), f"{nat.out!r} is not among the host's interfaces"))
+        if nat.source.version != 4:
+            found.append((("nat", i, "from"), "NAT is for IPv4 segments; route IPv6 instead"))
+    for ifname, server in host.dhcp_server.items():
+        at: Path_ = ("dhcp_server", ifname)
+        itf = host.interfaces.get(ifname)
+        static = itf.static(4) if itf else ()
+        if not static:
+            found.append(
+                (at, f"dhcpd serves only interfaces with an IPv4 address; give {ifname!r} one")
+            )
+            continue
+        subnet = static[0].network
+        low, high = server.range
+        for i, end in enumerate((low, high)):
+            if end.version != 4 or end not in subnet:
+                found.append(
+                    (at + ("range", i), f"{end} is outside {subnet}, the subnet of {ifname!r}")
+                )
+        if low.version == high.version == 4 and low > high:
+            found.append((at + ("range",), f"the range starts at {low}, after its end {high}"))
+        elif low.version == 4 and low <= static[0].ip <= high:  # type: ignore[operator]
+            found.append(
+                (at + ("range",), f"the range holds {ifname!r}'s own address {static[0].ip}")
+            )
+    return found
+
+
+def _check_firewall(host: Host) -> list[tuple[Path_, str]]:
+    """pf matches ports only with tcp or udp ("port only applies to tcp/udp", pfctl)."""
+    rules: list[tuple[Path_, FirewallRule]] = []
+    if host.vm is not None:
+        rules += [(("vm", "firewall", i), r) for i, r in enumerate(host.vm.firewall or ())]
+    if host.firewall is not None:
+        rules += [(("firewall", "allow", i), r) for i, r in enumerate(host.firewall.allow)]
+    return [
+        (
+            at + ("port",),
+            "a port needs 'proto: tcp' or 'proto: udp'"
+            if r.proto is None
+            else f"'proto: {r.proto}' has no ports; leave 'port' out or use tcp or udp",
+        )
+        for at, r in rules
+        if r.port and r.proto not in ("tcp", "udp")
+    ]
 
 
 def _check_mygate_autoconf(host: Host) -> list[tuple[Path_, str]]:

@@ -233,6 +233,166 @@ class Route(Strict):
         return self.to == "default"
 
 
+# --- OpenBSD vmd: guests' VMs and the hypervisor's switches, NAT, DHCP and firewall ---------
+
+# vm.conf(5) names: a letter, then letters, digits, '.', '-', '_'.
+VM_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9._-]{0,62}")
+SWITCH_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,31}")
+SIZE_RE = re.compile(r"([0-9]+)([MGT])")
+PATH_RE = re.compile(r"/[A-Za-z0-9._/+-]*")
+
+
+def parse_size(value: object) -> str:
+    """A vmd size with its unit (``512M``, ``20G``): a bare number would mean bytes to vmd."""
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    text = _text(text, "a size such as '512M' or '20G'")
+    match = SIZE_RE.fullmatch(text.upper())
+    if match is None or int(match.group(1)) == 0:
+        hint = (
+            f"; vmd reads a bare number as bytes: write {text}M or {text}G"
+            if text.isdigit()
+            else ""
+        )
+        raise invalid(f"{text!r} is not a size such as '512M', '20G' or '1T'{hint}")
+    return f"{int(match.group(1))}{match.group(2)}"
+
+
+def size_megabytes(size: str) -> int:
+    return int(size[:-1]) * {"M": 1, "G": 1024, "T": 1024 * 1024}[size[-1]]
+
+
+def parse_path(value: object) -> str:
+    text = _text(value, "an absolute path")
+    if not PATH_RE.fullmatch(text) or "/../" in f"{text}/" or "//" in text:
+        raise invalid(
+            f"{text!r} is not an absolute path of letters, digits and . _ - + / "
+            "(it is written into vm.conf and shell commands)"
+        )
+    return text
+
+
+def _named(pattern: re.Pattern[str], what: str) -> Callable[[object], str]:
+    def parse(value: object) -> str:
+        text = _text(value, what)
+        if not pattern.fullmatch(text):
+            raise invalid(f"{text!r} is not {what}")
+        return text
+
+    return parse
+
+
+def parse_port_list(value: object) -> tuple[int, ...]:
+    items = value if isinstance(value, list | tuple) else [value]
+    ports = []
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, int) or not 1 <= item <= 65535:
+            raise invalid(f"{item!r} is not a port number (1-65535)")
+        ports.append(item)
+    if not ports:
+        raise invalid("an empty port list matches nothing; leave 'port' out to match every port")
+    return tuple(ports)
+
+
+def parse_sources(value: object) -> tuple[str, ...]:
+    """Firewall sources: inventory host names, addresses or networks (resolved later)."""
+    items = value if isinstance(value, list | tuple) else [value]
+    found = []
+    for item in items:
+        text = _text(item, "a host name, an address or a network")
+        if "/" in text:
+            found.append(str(parse_route_destination(text)))
+        elif re.fullmatch(r"[0-9.]+", text) or ":" in text:
+            found.append(str(parse_ip(text)))
+        elif HOST_NAME_RE.fullmatch(text):
+            found.append(text)
+        else:
+            raise invalid(f"{text!r} is not a host name, an address or a network")
+    return tuple(found)
+
+
+def parse_fixed_address(value: object) -> IPv4Address:
+    address = parse_ip(value)
+    if not isinstance(address, IPv4Address):
+        raise invalid(f"{value!r}: dhcpd hands out IPv4 addresses only")
+    return address
+
+
+FixedAddress = Annotated[IPv4Address, _check(parse_fixed_address)]
+Size = Annotated[str, _check(parse_size)]
+AbsPath = Annotated[str, _check(parse_path)]
+SwitchName = Annotated[
+    str, _check(_named(SWITCH_NAME_RE, "a switch name (a letter, then letters, digits, _ or -)"))
+]
+Ports = Annotated[tuple[int, ...], _check(parse_port_list)]
+Sources = Annotated[tuple[str, ...], _check(parse_sources)]
+Network = Annotated[IPNetwork, _check(parse_route_destination)]
+
+
+class Disk(Strict):
+    path: AbsPath
+    size: Size
+    format: Literal["qcow2", "raw"] | None = None
+
+    @property
+    def image_format(self) -> str:
+        """vmctl's rule: a ``.qcow2`` name is qcow2, anything else raw."""
+        return self.format or ("qcow2" if self.path.endswith(".qcow2") else "raw")
+
+
+class VmNic(Strict):
+    switch: SwitchName
+    mac: Mac | None = None
+    # The fixed address the hypervisor's dhcpd gives this NIC (IPv4).
+    address: FixedAddress | None = None
+
+
+class FirewallRule(Strict):
+    """Traffic allowed towards a VM (or, on a hypervisor, towards the host itself)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    proto: Literal["tcp", "udp", "icmp"] | None = None
+    port: Ports | None = None
+    sources: Sources | None = Field(default=None, alias="from")
+
+
+class Vm(Strict):
+    """A guest's VM on an OpenBSD vmd hypervisor: rendered into the hypervisor's files."""
+
+    hypervisor: str
+    memory: Size = "512M"
+    disk: Disk
+    cdrom: AbsPath | None = None
+    nics: tuple[VmNic, ...] = Field(min_length=1)
+    # None: no per-VM restriction towards the VM (anti-spoofing still applies).
+    firewall: tuple[FirewallRule, ...] | None = None
+    enabled: StrictBool = True
+
+
+class Nat(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    source: Network = Field(alias="from")
+    out: IfName
+
+
+class DhcpServer(Strict):
+    range: tuple[Ip, Ip]
+    dns: tuple[Ip, ...] = ()
+    domain_name: DnsName | None = None
+
+
+class Forwarding(Strict):
+    inet: StrictBool | None = None
+    inet6: StrictBool | None = None
+
+
+class HostFirewall(Strict):
+    """How bsdprov shares pf.conf with the admin: ``include`` (default) appends one include
+    line and keeps every other rule; ``owned`` writes the whole file."""
+
+    pf_conf: Literal["include", "owned"] = "include"
+    allow: tuple[FirewallRule, ...] = ()
+
+
 class Host(Strict):
     """One managed machine: how to reach it and what its network should be."""
 
@@ -250,6 +410,16 @@ class Host(Strict):
     interfaces: dict[IfName, Interface] = Field(default_factory=dict)
     # None means "routes are not managed on this host": bsdprov then never touches them.
     routes: tuple[Route, ...] | None = None
+    vm: Vm | None = None
+    switches: dict[SwitchName, IfName] = Field(default_factory=dict)
+    nat: tuple[Nat, ...] = ()
+    dhcp_server: dict[IfName, DhcpServer] = Field(default_factory=dict)
+    forwarding: Forwarding | None = None
+    firewall: HostFirewall | None = None
+
+    @property
+    def is_hypervisor(self) -> bool:
+        return bool(self.switches)
 
 
 # Keys a host may inherit from ``defaults`` and group ``vars`` (shallow: a host's own key wins).

@@ -10,13 +10,20 @@ from bsdprov.inventory import Inventory
 from bsdprov.model import Host
 from bsdprov.outcome import Outcome, RunRecord
 from bsdprov.plan import file_diff, mask_secrets, select_steps
-from bsdprov.render import FileSpec, Rendered, Step, VarsEdit, file_content
+from bsdprov.render import FileEdit, LineEdit, Rendered, Step, VarsEdit, file_content
+from bsdprov.verify import CheckResult
 
 FORMAT_VERSION = 1
 
 
-def _mode(spec: FileSpec | VarsEdit) -> str:
+def _mode(spec: FileEdit) -> str:
     return f"{spec.mode:04o}"
+
+
+def _managed(spec: FileEdit) -> str:
+    if isinstance(spec, VarsEdit):
+        return "keys"
+    return "lines" if isinstance(spec, LineEdit) else "whole"
 
 
 def _command(step: Step) -> str:
@@ -31,6 +38,8 @@ def render_text(rendered: Rendered) -> str:
         scope = (
             ", managed keys only: every other line of the host's file is kept"
             if isinstance(spec, VarsEdit)
+            else ", managed lines only: every other line of the host's file is kept"
+            if isinstance(spec, LineEdit)
             else ""
         )
         out.append(f"--- {spec.path} ({_mode(spec)} {spec.owner}:{spec.group}{scope})")
@@ -69,7 +78,7 @@ def render_json(hosts: Iterable[Rendered]) -> str:
                         "mode": _mode(spec),
                         "owner": spec.owner,
                         "group": spec.group,
-                        "managed": "keys" if isinstance(spec, VarsEdit) else "whole",
+                        "managed": _managed(spec),
                         "content": file_content(spec),
                     }
                     for spec in r.files
@@ -127,8 +136,12 @@ def plan_text(outcomes: Iterable[Outcome]) -> str:
         head = f"{count} file{'s' if count != 1 else ''} to change" if count else "no changes"
         out.append(f"== {outcome.host} ({plan.os}): {head}")
         out += [f"warning: {w}" for w in outcome.warnings]
+        out += [f"note: {n}" for n in plan.notes]
         if plan.has_changes:
             out.append(plan.diff().rstrip("\n"))
+            if plan.prepare:
+                out.append("made first, if missing (a rollback keeps them):")
+                out += [f"  {_command(s)}" for s in plan.prepare]
             if plan.checks:
                 out.append("checks, on the new files before anything is activated:")
                 out += [f"  {_command(s)}" for s in plan.checks]
@@ -197,6 +210,8 @@ def plan_json(outcomes: Iterable[Outcome]) -> str:
                 }
                 for c in o.plan.changes
             ]
+            entry["prepare"] = [list(s.argv) for s in o.plan.prepare]
+            entry["notes"] = list(o.plan.notes)
             entry["checks"] = [list(s.argv) for s in o.plan.checks]
             entry["commands"] = [list(s.argv) for s in o.plan.steps]
             entry["verify"] = [{"command": list(c.argv), "expect": c.expect} for c in o.plan.verify]
@@ -218,3 +233,33 @@ def history_text(host: str, records: Iterable[RunRecord]) -> str:
         for row in rows
     ]
     return "\n".join(lines) + "\n"
+
+
+def verify_text(host: str, results: Iterable[CheckResult]) -> str:
+    """PASS/FAIL per check: the command, what it must show, and the line that showed it."""
+    out = [f"== {host}"]
+    for r in results:
+        verdict = "PASS" if r.passed else "FAIL"
+        out.append(f"{verdict}  {r.check.why}: {shlex.join(r.check.argv)} ~ /{r.check.expect}/")
+        out.append(f"      {'shows' if r.passed else 'got'}: {mask_secrets(r.evidence)}")
+    return "\n".join(out) + "\n"
+
+
+def verify_json(reports: Iterable[tuple[str, tuple[CheckResult, ...] | None, str]]) -> str:
+    """The versioned object of ``bsdprov verify --json``: per host, each check and its result."""
+    hosts = []
+    for name, results, error in reports:
+        entry: dict[str, object] = {"name": name, "error": error or None}
+        entry["checks"] = [
+            {
+                "command": list(r.check.argv),
+                "expect": r.check.expect,
+                "why": r.check.why,
+                "passed": r.passed,
+                "evidence": mask_secrets(r.evidence),
+            }
+            for r in results or ()
+        ]
+        entry["passed"] = results is not None and all(r.passed for r in results)
+        hosts.append(entry)
+    return json.dumps({"format_version": FORMAT_VERSION, "hosts": hosts}, indent=2) + "\n"

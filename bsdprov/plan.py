@@ -10,14 +10,20 @@ import difflib
 import fnmatch
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from bsdprov.lifecycle import VM_CONF, VmOptions, vm_changes, with_vm_changes
 from bsdprov.render import FileSpec, Rendered, Step, VarsEdit, file_content
 from bsdprov.render.base import Check
 from bsdprov.render.shellvars import ASSIGNMENT_RE, SIMPLE_VALUE_RE
 
 # Values of these ifconfig/hostname.if keywords are secrets: masked in every diff and log.
-SECRET_RE = re.compile(r"\b(wpakey|wgkey|wgpsk|nwkey|pass|psk|key)(\s+|=)(\"[^\"]*\"|\S+)")
+# carp's "pass" is not pf's rule keyword: a pf rule's "pass" is followed by one of its own words.
+PF_AFTER_PASS = r"(?:in|out|quick|on|log|all|inet6?|proto|from|to|no|keep|tag|tagged|label)\b"
+SECRET_RE = re.compile(
+    rf"\b(wpakey|wgkey|wgpsk|nwkey|pass(?![ \t]+{PF_AFTER_PASS})|psk|key)([ \t]+|=)"
+    r"(\"[^\"]*\"|[^\s#]\S*)"
+)
 
 
 def mask_secrets(text: str) -> str:
@@ -80,10 +86,12 @@ class Plan:
     checks: tuple[Step, ...]
     steps: tuple[Step, ...]
     verify: tuple[Check, ...]
+    prepare: tuple[Step, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.changes)
+        return bool(self.changes or self.prepare)
 
     def diff(self) -> str:
         """Unified diffs headed ``a/<host>:<path>``, secrets masked; "no changes" if none."""
@@ -92,9 +100,24 @@ class Plan:
         return "".join(file_diff(self.host, change) for change in self.changes)
 
 
-def plan_host(rendered: Rendered, observed: Mapping[str, ObservedFile]) -> Plan:
-    """Plan ``rendered`` against ``observed`` (missing paths count as absent files)."""
-    changes = []
+@dataclass(frozen=True, slots=True)
+class PlanOptions:
+    """Choices a deploy makes beyond the inventory."""
+
+    vms: VmOptions = VmOptions()
+    # Paths left as they are (the uplink carrying the SSH session), with the reason.
+    hold: Mapping[str, str] = field(default_factory=dict)
+
+
+def plan_host(
+    rendered: Rendered,
+    observed: Mapping[str, ObservedFile],
+    existing: Iterable[str] = (),
+    options: PlanOptions = PlanOptions(),
+) -> Plan:
+    """Plan ``rendered`` against ``observed`` files (missing paths count as absent) and the
+    ``existing`` paths among ``rendered.creates``."""
+    changes, notes = [], []
     for spec in rendered.files:
         before = observed.get(spec.path, ObservedFile(spec.path, None))
         after = file_content(spec, before.content)
@@ -104,12 +127,59 @@ def plan_host(rendered: Rendered, observed: Mapping[str, ObservedFile]) -> Plan:
             spec.owner,
             spec.group,
         ):
+            if spec.path in options.hold:
+                notes.append(f"{spec.path} differs but is left as it is: {options.hold[spec.path]}")
+                continue
             changes.append(FileChange(spec.path, before, after, spec.mode, spec.owner, spec.group))
+    removals = _removals(rendered, observed)
+    changes += [change for change, _ in removals]
     content_changes = [c for c in changes if c.meaningful]
-    steps = select_steps(rendered.steps, content_changes)
-    checks = rendered.checks if changes else ()
-    verify = rendered.verify if content_changes else ()
-    return Plan(rendered.host, rendered.os, tuple(changes), checks, steps, verify)
+    steps = select_steps(rendered.steps, content_changes) + tuple(s for _, s in removals if s)
+    vm_conf = next((c for c in content_changes if c.path == VM_CONF), None)
+    if vm_conf is not None:
+        vms = vm_changes(vm_conf.before.content, vm_conf.after, options.vms)
+        steps = with_vm_changes(steps, vms)
+        notes += vms.notes
+    present = set(existing)
+    prepare = tuple(
+        Step(c.argv, c.why, False, (c.path,)) for c in rendered.creates if c.path not in present
+    )
+    checks = rendered.checks if changes or prepare else ()
+    verify = rendered.verify if content_changes or prepare else ()
+    return Plan(
+        rendered.host, rendered.os, tuple(changes), checks, steps, verify, prepare, tuple(notes)
+    )
+
+
+def _removals(
+    rendered: Rendered, observed: Mapping[str, ObservedFile]
+) -> list[tuple[FileChange, Step | None]]:
+    """Files matching an owned pattern that the rendering no longer has: removed, and undone."""
+    wanted = {spec.path for spec in rendered.files}
+    found = []
+    for owned in rendered.owned_globs:
+        for path, before in sorted(observed.items()):
+            if (
+                path in wanted
+                or before.content is None
+                or not fnmatch.fnmatchcase(path, owned.pattern)
+            ):
+                continue
+            change = FileChange(
+                path,
+                before,
+                None,
+                before.mode or 0o600,
+                before.owner or "root",
+                before.group or "wheel",
+            )
+            stem = path.rsplit("/", 1)[-1].split(".", 1)[0]
+            undo = tuple(
+                word.replace("{stem}", stem).replace("{path}", path) for word in owned.on_remove
+            )
+            step = Step(undo, f"{path} is no longer rendered", True, (path,)) if undo else None
+            found.append((change, step))
+    return found
 
 
 def select_steps(steps: Iterable[Step], changes: Iterable[FileChange] | None) -> tuple[Step, ...]:

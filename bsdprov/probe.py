@@ -38,6 +38,7 @@ class Facts:
     files: dict[str, ObservedFile]
     runs: tuple[RunState, ...]
     lock: str | None
+    existing: frozenset[str] = frozenset()
 
     @property
     def unfinished(self) -> tuple[RunState, ...]:
@@ -53,36 +54,54 @@ export PATH LC_ALL
 report() {{
 	# shellcheck disable=SC2046 # the fields of ls -ld are the words wanted
 	set -- "$1" "$2" $(ls -ld "$1")
-	printf 'file %s %s %s %s %s\\n' "$(wc -c <"$1" | tr -d ' ')" "$3" "$5" "$6" "$2"
+	size=$(wc -c <"$1")
+	printf 'file %s %s %s %s %s\\n' "${{size##* }}" "$3" "$5" "$6" "$2"
 	cat "$1"
 	echo
 }}
 echo '{BEGIN}'
-printf 'uname %s %s %s\\n' "$(uname -s)" "$(uname -r)" "$(uname -m)"
+echo "uname $(uname -srm)"
 """
 
 
-def probe_script(paths: Iterable[str]) -> str:
-    """The read-only script that reports uname, ``paths`` and bsdprov's runs."""
+def probe_script(
+    paths: Iterable[str], exists: Iterable[str] = (), globs: Iterable[str] = ()
+) -> str:
+    """The read-only script that reports uname, ``paths`` (and every file matching ``globs``)
+    with their bytes, whether each of ``exists`` exists (disk images: never read), and
+    bsdprov's runs."""
     quoted = " ".join(shlex.quote(p) for p in sorted(set(paths)))
+    # A glob's words stay unquoted so the shell expands them; the renderers' patterns are
+    # fixed directory paths with one "*".
+    patterns = " ".join(sorted(set(globs)))
+    present = "".join(
+        f"[ -e {q} ] && printf 'exists %s\\n' {q}\n"
+        for q in (shlex.quote(p) for p in sorted(set(exists)))
+    )
     return (
         PROBE_HEAD
-        + f"""for f in {quoted}; do
+        + f"""for f in {quoted} {patterns}; do
 	if [ -f "$f" ]; then
 		report "$f" "$f"
 	elif [ -e "$f" ]; then
 		printf 'other %s\\n' "$f"
 	else
+		case $f in *'*'*) continue ;; esac
 		printf 'absent %s\\n' "$f"
 	fi
 done
-for d in {STATE_DIR}/runs/*; do
+{present}for d in {STATE_DIR}/runs/*; do
 	[ -f "$d/state" ] || continue
 	alive=dead
+	# read, not cat: up to 20 runs are kept, and each cat was a process
 	for f in "$d/pid" "$d/timer.pid"; do
-		p=$(cat "$f" 2>/dev/null) && kill -0 "$p" 2>/dev/null && alive=alive
+		p=''
+		{{ IFS= read -r p || :; }} 2>/dev/null <"$f"
+		[ -n "$p" ] && kill -0 "$p" 2>/dev/null && alive=alive
 	done
-	printf 'run %s %s %s\\n' "${{d##*/}}" "$(cat "$d/state")" "$alive"
+	st=''
+	{{ IFS= read -r st || :; }} <"$d/state"
+	printf 'run %s %s %s\\n' "${{d##*/}}" "$st" "$alive"
 done
 [ -f {STATE_DIR}/lock/run ] && printf 'lock %s\\n' "$(cat {STATE_DIR}/lock/run)"
 echo '{END}'
@@ -115,6 +134,7 @@ def parse_facts(output: bytes, host: str) -> Facts:
     files: dict[str, ObservedFile] = {}
     runs: list[RunState] = []
     lock = None
+    existing: set[str] = set()
     uname: list[str] = []
     while data:
         line, _, data = data.partition(b"\n")
@@ -144,6 +164,8 @@ def parse_facts(output: bytes, host: str) -> Facts:
             runs.append(RunState(words[1], words[2], words[3] == "alive"))
         elif kind == "lock" and len(words) == 2:
             lock = words[1]
+        elif kind == "exists":
+            existing.add(" ".join(words[1:]))
         else:
             raise ProbeError(f"host {host!r}: unexpected probe line {line[:120]!r}")
     else:
@@ -153,4 +175,6 @@ def parse_facts(output: bytes, host: str) -> Facts:
             f"host {host!r}: unsupported system {' '.join(uname)!r} "
             "(bsdprov manages FreeBSD, OpenBSD and NetBSD)"
         )
-    return Facts(UNAME_OS[uname[0]], uname[1], uname[2], files, tuple(runs), lock)
+    return Facts(
+        UNAME_OS[uname[0]], uname[1], uname[2], files, tuple(runs), lock, frozenset(existing)
+    )

@@ -67,6 +67,7 @@ def build_run(plan: Plan, settings: RunSettings) -> dict[str, bytes]:
             f"put {name} {change.mode:o} {change.owner} {change.group} {before} {change.path}\n"
         )
     run["manifest"] = "".join(manifest).encode()
+    run["prepare"] = "".join(f"{shlex.join(step.argv)}\n" for step in plan.prepare).encode()
     run["checks"] = "".join(f"{shlex.join(step.argv)}\n" for step in plan.checks).encode()
     run["steps"] = "".join(
         f"{'- ' if step.may_fail else ''}{shlex.join(step.argv)}\n" for step in plan.steps

@@ -14,9 +14,16 @@ from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
 
-from bsdprov.apply import Connector, DeployOptions, deploy_one, history_one, rollback_one
+from bsdprov.apply import (
+    Connector,
+    DeployOptions,
+    deploy_one,
+    history_one,
+    rollback_one,
+    verify_one,
+)
 from bsdprov.errors import BsdprovError, UsageError
-from bsdprov.fleet import exit_code, run_fleet, run_parallel, select_hosts
+from bsdprov.fleet import exit_code, run_each, run_fleet, run_parallel, run_staged, select_hosts
 from bsdprov.inventory import Inventory, load_inventory
 from bsdprov.lab.tasks import lab
 from bsdprov.outcome import Outcome
@@ -28,9 +35,12 @@ from bsdprov.output import (
     plan_text,
     render_json,
     render_text,
+    verify_json,
+    verify_text,
 )
 from bsdprov.render import render_host
 from bsdprov.reporting import reported
+from bsdprov.verify import CheckResult
 
 DEFAULT_INVENTORY = "inventories/example.yaml"
 INVENTORY_HELP = f"inventory file (default: $BSDPROV_INVENTORY or {DEFAULT_INVENTORY})"
@@ -66,7 +76,10 @@ def check(c: Context, inventory: str | None = None) -> None:
 def render(c: Context, host: list[str], inventory: str | None = None, json: bool = False) -> None:
     """Render hosts' configuration offline (needs 'os:' in the inventory); touches nothing."""
     loaded = load_inventory(inventory_path(inventory))
-    rendered = [render_host(loaded.hosts[name]) for name in selected(loaded, host)]
+    rendered = [
+        render_host(loaded.hosts[name], guests=loaded.guests(name))
+        for name in selected(loaded, host)
+    ]
     if json:
         sys.stdout.write(render_json(rendered))
     else:
@@ -92,6 +105,9 @@ DEPLOY_HELP = {
     "no_confirm": "no dead-man timer: for hosts whose connectivity is not at stake",
     "step_timeout": "seconds one activation command may take before it is killed (120)",
     "json": "print the versioned plan object (with --dry-run)",
+    "restart_vms": "restart running VMs whose definition changed (vmd keeps the old one)",
+    "purge_disks": "delete the disk images of VMs removed from the inventory (kept by default)",
+    "uplink": "on a hypervisor, also change the interface carrying the SSH session",
 }
 
 
@@ -164,12 +180,18 @@ def plan(
 
 
 def _plan_all(
-    loaded: Inventory, names: list[str], parallel: int, ssh_config: str | None
+    loaded: Inventory,
+    names: list[str],
+    parallel: int,
+    ssh_config: str | None,
+    options: DeployOptions | None = None,
 ) -> list[Outcome]:
     connect = _connector(loaded, ssh_config)
-    options = DeployOptions(user=_operator())
+    options = options or DeployOptions(user=_operator())
     return run_fleet(
-        names, lambda n: deploy_one(connect, loaded.hosts[n], "", options, True), parallel
+        names,
+        lambda n: deploy_one(connect, loaded.hosts[n], "", options, True, loaded.guests(n)),
+        parallel,
     )
 
 
@@ -190,18 +212,33 @@ def deploy(
     json: bool = False,
     serial: int = 0,
     max_fail: int = 0,
+    restart_vms: bool = False,
+    purge_disks: bool = False,
+    uplink: bool = False,
 ) -> None:
-    """Apply the inventory to hosts, one on-host transaction each, rolled back on failure."""
+    """Apply the inventory to hosts, one on-host transaction each, rolled back on failure.
+    Hypervisors go before their guests."""
     loaded, names = _fleet(inventory, host, group, all)
+    options = DeployOptions(
+        not no_confirm,
+        confirm_timeout,
+        step_timeout,
+        _operator(),
+        restart_vms,
+        purge_disks,
+        uplink,
+    )
     if dry_run:
-        outcomes = _plan_all(loaded, names, parallel, ssh_config)
+        outcomes = _plan_all(loaded, names, parallel, ssh_config, options)
         sys.stdout.write(plan_json(outcomes) if json else plan_text(outcomes))
     else:
         connect = _connector(loaded, ssh_config)
-        options = DeployOptions(not no_confirm, confirm_timeout, step_timeout, _operator())
-        outcomes = run_fleet(
+        outcomes = run_staged(
+            loaded,
             names,
-            lambda n: deploy_one(connect, loaded.hosts[n], _run_id(), options),
+            lambda n: deploy_one(
+                connect, loaded.hosts[n], _run_id(), options, False, loaded.guests(n)
+            ),
             parallel,
             serial,
             max_fail,
@@ -213,7 +250,11 @@ def deploy(
         raise Exit(code=int(code))
 
 
-ROLLBACK_HELP = {k: v for k, v in DEPLOY_HELP.items() if k not in ("serial", "max_fail")}
+ROLLBACK_HELP = {
+    k: v
+    for k, v in DEPLOY_HELP.items()
+    if k not in ("serial", "max_fail", "restart_vms", "purge_disks", "uplink")
+}
 
 
 @task(help={**ROLLBACK_HELP, "run": "the run to undo (default: the last applied run)"})
@@ -303,5 +344,49 @@ def trust(
     sys.stdout.write(f"{host}: recorded {fingerprint}\n")
 
 
-ns = Collection(check, render, plan, deploy, rollback, history, trust)
+@task(help={**FLEET_HELP, "json": "print the versioned verify object"})
+@reported
+def verify(
+    c: Context,
+    host: str | None = None,
+    group: str | None = None,
+    all: bool = False,
+    inventory: str | None = None,
+    parallel: int = 10,
+    ssh_config: str | None = None,
+    json: bool = False,
+) -> None:
+    """Check that hosts run what the inventory says (VMs, bridges, pf, daemons, addresses),
+    each check with the command's evidence. Read-only; a deploy runs the same checks."""
+    loaded, names = _fleet(inventory, host, group, all)
+    connect = _connector(loaded, ssh_config)
+
+    def one(name: str) -> tuple[CheckResult, ...]:
+        session = connect(loaded.hosts[name])
+        try:
+            return verify_one(session, loaded.hosts[name], loaded.guests(name))
+        finally:
+            session.close()
+
+    reports = run_each(names, one, parallel)
+    if json:
+        sys.stdout.write(
+            verify_json((n, results, str(error or "")) for n, results, error in reports)
+        )
+    else:
+        for name, results, error in reports:
+            sys.stdout.write(
+                verify_text(name, results) if results is not None else f"== {name}\nERROR {error}\n"
+            )
+    failed = [n for n, results, _ in reports if results is None or not all_passed(results)]
+    if failed:
+        worst = max((int(e.exit_code) for _, _, e in reports if e is not None), default=1)
+        raise Exit(f"verify failed on: {', '.join(failed)}", worst)
+
+
+def all_passed(results: tuple[CheckResult, ...]) -> bool:
+    return all(r.passed for r in results)
+
+
+ns = Collection(check, render, plan, deploy, rollback, history, verify, trust)
 ns.add_collection(lab)

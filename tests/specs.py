@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from bsdprov.render import Rendered, Step, VarsEdit, file_content
+from bsdprov.render import LineEdit, Rendered, Step, VarsEdit, file_content
 
 SPECS = Path(__file__).parent / "specs"
 
@@ -37,14 +37,24 @@ def rendered_tree(rendered: Rendered, current: Path) -> dict[str, str]:
     for spec in rendered.files:
         relative = spec.path.lstrip("/")
         existing = current / relative
-        before = existing.read_text() if isinstance(spec, VarsEdit) and existing.exists() else None
+        edits = isinstance(spec, VarsEdit | LineEdit)
+        before = existing.read_text() if edits and existing.exists() else None
         tree[relative] = file_content(spec, before)
-        kind = " keys" if isinstance(spec, VarsEdit) else ""
+        kind = " keys" if isinstance(spec, VarsEdit) else " lines" if edits else ""
         listing.append(f"{spec.path} {spec.mode:04o} {spec.owner}:{spec.group}{kind}\n")
     tree["files.txt"] = "".join(listing)
     tree["checks.txt"] = step_lines(rendered.checks)
     tree["steps.txt"] = step_lines(rendered.steps)
     tree["verify.txt"] = "".join(f"{shlex.join(c.argv)} ~ /{c.expect}/\n" for c in rendered.verify)
+    # Only hypervisors create paths or own files by pattern: other cases keep their goldens.
+    if rendered.creates:
+        tree["creates.txt"] = "".join(
+            f"{c.path} <- {shlex.join(c.argv)}\n" for c in rendered.creates
+        )
+    if rendered.owned_globs:
+        tree["owned.txt"] = "".join(
+            f"{g.pattern}  # on removal: {shlex.join(g.on_remove)}\n" for g in rendered.owned_globs
+        )
     return tree
 
 

@@ -6,7 +6,18 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).parent.parent / "bsdprov"
-CORE = ["model.py", "render", "plan.py", "probe.py", "outcome.py", "output.py", "errors.py"]
+CORE = [
+    "model.py",
+    "vmd.py",
+    "lifecycle.py",
+    "verify.py",
+    "render",
+    "plan.py",
+    "probe.py",
+    "outcome.py",
+    "output.py",
+    "errors.py",
+]
 FORBIDDEN = {
     "fabric",
     "paramiko",

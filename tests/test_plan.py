@@ -120,6 +120,18 @@ def test_secrets_are_masked() -> None:
     )
 
 
+def test_pf_rules_are_not_mistaken_for_carp_passwords() -> None:
+    rules = (
+        "pass out on em0 inet from 10.50.0.0/24 to any nat-to (em0)\npass on em1\npass log all\n"
+    )
+    assert mask_secrets(rules) == rules
+    assert (
+        mask_secrets("    | @0 pass in quick on web01_vm") == "    | @0 pass in quick on web01_vm"
+    )
+    admin = "pass\t\t# establish keep-state\npass\nblock return\n"
+    assert mask_secrets(admin) == admin
+
+
 def test_a_comment_only_change_rewrites_the_file_but_activates_nothing() -> None:
     observed = applied("obsd1")
     f = observed["/etc/hostname.vio0"]

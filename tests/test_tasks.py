@@ -30,7 +30,7 @@ def test_check_prints_a_line_per_host(capsys: pytest.CaptureFixture[str]) -> Non
     code, out, _ = run(capsys, "check", "-i", EXAMPLE)
     assert code == ExitCode.OK
     assert "web01  openbsd, admin@203.0.113.21, 1 interface, 1 route" in out
-    assert out.endswith("example.yaml: 7 hosts, no problems\n")
+    assert out.endswith("example.yaml: 8 hosts, no problems\n")
 
 
 def test_bad_inventory_gives_every_message_and_exit_2(
@@ -60,7 +60,7 @@ def test_inventory_comes_from_the_environment(
 ) -> None:
     monkeypatch.setenv("BSDPROV_INVENTORY", EXAMPLE)
     code, out, _ = run(capsys, "check")
-    assert code == 0 and "7 hosts" in out
+    assert code == 0 and "8 hosts" in out
 
 
 def test_render_text_shows_files_modes_and_commands(capsys: pytest.CaptureFixture[str]) -> None:
@@ -97,7 +97,7 @@ def test_render_json_is_the_documented_object(capsys: pytest.CaptureFixture[str]
         ["hostname", "fbsd1.example.org"],
     ]
     assert web01["files"][0]["content"].endswith(
-        "lladdr 02:00:00:00:01:01\ninet 203.0.113.21 "
+        "inet 203.0.113.21 "
         "255.255.255.255\n!route -qn add -inet "
         "198.51.100.1 -cloning -link -iface $if\n"
     )

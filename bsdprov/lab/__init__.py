@@ -7,6 +7,7 @@ own sshd on a loopback port. Needs root and Linux. See docs/lab.md.
 The API is the one the ``lab`` tasks and the pytest fixture use::
 
     status = up_lab(3, "mixed", lab_dir=Path("/tmp/lab"), inventory=Path("/tmp/lab.yaml"))
+    status = up_like_lab(Path("inventories/example.yaml"), lab_dir=Path("/tmp/lab"))
     reset_lab("lab02", lab_dir=Path("/tmp/lab"))
     down_lab(lab_dir=Path("/tmp/lab"), purge=True)
 """
@@ -20,6 +21,7 @@ from bsdprov.lab.manager import (
     read_status,
     reset_lab,
     up_lab,
+    up_like_lab,
 )
 from bsdprov.lab.paths import default_lab_dir
 
@@ -33,4 +35,5 @@ __all__ = [
     "read_status",
     "reset_lab",
     "up_lab",
+    "up_like_lab",
 ]

@@ -37,17 +37,23 @@ _HOSTS_PER_SUBNET = 253  # .1-.253; .254 is the simulated gateway
 
 @dataclass(frozen=True, slots=True)
 class HostSpec:
-    """One lab host as it should be: its name, OS and initial simulated management config."""
+    """One lab host as it should be: its name, OS and initial simulated management config.
+
+    ``extra_interfaces`` are more physical NICs, present but unconfigured; ``os_release``
+    overrides the OS's default release.
+    """
 
     name: str
     os: str
     interface: str
     address: IPv4Interface
     gateway: IPv4Address
+    extra_interfaces: tuple[str, ...] = ()
+    os_release: str | None = None
 
     @property
     def release(self) -> str:
-        return OS_PROFILES[self.os].release
+        return self.os_release or OS_PROFILES[self.os].release
 
 
 def host_name(index: int) -> str:

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from bsdprov.errors import InventoryError
+from bsdprov.inventory import load_inventory
 from bsdprov.lab.clientfiles import (
     LOOPBACK,
     render_inventory,
@@ -21,8 +23,9 @@ from bsdprov.lab.clientfiles import (
     write_file,
 )
 from bsdprov.lab.errors import LabError
-from bsdprov.lab.hosts import plan_hosts
+from bsdprov.lab.hosts import HostSpec, plan_hosts
 from bsdprov.lab.keys import ensure_key, public_key
+from bsdprov.lab.like import LabEndpoint, plan_like, rewrite_inventory
 from bsdprov.lab.paths import (
     DEFAULT_INVENTORY,
     LAB_DIR_ENV,
@@ -41,7 +44,7 @@ from bsdprov.lab.processes import (
 )
 from bsdprov.lab.rootfs import HostFiles, build_host_root, ensure_image, init_state_args
 from bsdprov.lab.state import HostRecord, LabState, load_state, save_state
-from bsdprov.lab.template import ensure_template, template_sources
+from bsdprov.lab.template import ensure_template, template_has_python, template_sources
 
 DEFAULT_BASE_PORT = 22001
 BOOT_TIMEOUT = 30.0
@@ -65,6 +68,7 @@ class LabStatus:
     ssh_config: Path
     known_hosts: Path
     hosts: tuple[HostStatus, ...]
+    notes: tuple[str, ...] = ()  # what lab.up --like left out or chose, one line each
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -108,20 +112,69 @@ def up_lab(
     inventory: Path = DEFAULT_INVENTORY,
     base_port: int = DEFAULT_BASE_PORT,
     fakes: Path | None = None,
+    with_python: bool | None = None,
 ) -> LabStatus:
     """Make the lab have exactly ``count`` running hosts of ``os_choice``; return its status.
 
     Idempotent: hosts that exist as asked and run are left alone; stopped ones are started,
     missing ones built, hosts beyond ``count`` removed and hosts whose OS changed rebuilt
     (keeping their host key and port). Writes the inventory, ssh_config and known_hosts.
+    ``with_python`` gives the hosts /usr/local/bin/python3 (True) or takes it away (False,
+    rebuilding every host); None keeps what the lab has.
     """
     check_prerequisites()
     specs = plan_hosts(count, os_choice)
+    return _up(specs, None, lab_dir, inventory, base_port, fakes, with_python)
+
+
+def up_like_lab(
+    like: Path,
+    *,
+    lab_dir: Path | None = None,
+    inventory: Path = DEFAULT_INVENTORY,
+    base_port: int = DEFAULT_BASE_PORT,
+    fakes: Path | None = None,
+    with_python: bool | None = None,
+) -> LabStatus:
+    """Make the lab have one running host per host of the inventory ``like``; return its status.
+
+    Each lab host is named like its inventory host and has its OS, release and NICs; hosts
+    without an ``os`` are left out (``LabStatus.notes`` says so). The inventory written to
+    ``inventory`` is ``like``'s, with the hosts pointing at the lab (``like.rewrite_inventory``).
+    Idempotent like ``up_lab``; hosts of the lab that ``like`` does not have are removed.
+    """
+    check_prerequisites()
+    source = load_inventory(like)
+    plan = plan_like(source)
+    if not plan.specs:
+        raise LabError(f"{like}: no host has an 'os'; the lab needs at least one")
+    text = like.read_text(encoding="utf-8")
+    status = _up(plan.specs, (str(like), text), lab_dir, inventory, base_port, fakes, with_python)
+    notes = plan.skipped + plan.notes
+    try:
+        load_inventory(inventory)
+    except InventoryError as exc:
+        # The lab is up either way; say why bsdprov will refuse the inventory.
+        notes += (f"{inventory}: the written inventory does not load: {exc}",)
+    return replace(status, notes=notes)
+
+
+def _up(
+    specs: Sequence[HostSpec],
+    like: tuple[str, str] | None,
+    lab_dir: Path | None,
+    inventory: Path,
+    base_port: int,
+    fakes: Path | None,
+    with_python: bool | None,
+) -> LabStatus:
+    """Make the lab have exactly ``specs``; ``like`` is (path, text) of a ``--like`` source."""
     paths = _prepare(lab_dir)
     with _locked(paths):
         state = load_state(paths.state)
         client_key = ensure_key(paths.client_key, "bsdprov-lab-client")
-        template = ensure_template(paths)
+        had_python = template_has_python(paths)
+        template = ensure_template(paths, with_python)
         wanted = {spec.name for spec in specs}
         for record in state.hosts:
             if record.name not in wanted:
@@ -131,16 +184,17 @@ def up_lab(
 
         to_build: list[HostRecord] = []
         to_start: list[HostRecord] = []
-        for spec in specs:
+        for position, spec in enumerate(specs):
             existing = state.find(spec.name)
-            if existing and existing.spec == spec and paths.host_root(spec.name).is_dir():
+            same = had_python == template.python
+            if existing and existing.spec == spec and same and paths.host_root(spec.name).is_dir():
                 if not is_running(existing.process):
                     to_start.append(existing)
                 continue
             if existing:
                 _stop(existing)
-            index = int(spec.name.removeprefix("lab"))
-            port = existing.port if existing else _free_port(base_port + index - 1, state)
+            # The n-th host asks for base_port + n - 1 (lab01 on 22001), so ports are stable.
+            port = existing.port if existing else _free_port(base_port + position, state)
             record = HostRecord(spec, port)
             state = state.with_host(record)
             to_build.append(record)
@@ -151,8 +205,12 @@ def up_lab(
             os_key: ensure_image(paths, template, os_key, fakes)
             for os_key in sorted({spec.os for spec in specs})
         }
-        _build_roots(paths, to_build, fakes, client_key)
-        state = replace(state, inventory=str(inventory.absolute()))
+        _build_roots(paths, to_build, fakes, client_key, template.interpreter)
+        if like is not None:
+            write_file(_like_copy(paths), like[1])
+        else:
+            _like_copy(paths).unlink(missing_ok=True)
+        state = replace(state, inventory=str(inventory.absolute()), like=like[0] if like else None)
         save_state(paths.state, state)
         state = _start(paths, state, to_start, images)
         _remove_unused_images(paths, state, images)
@@ -196,7 +254,7 @@ def reset_lab(
             os_key: ensure_image(paths, template, os_key, fakes)
             for os_key in sorted({record.spec.os for record in targets})
         }
-        _build_roots(paths, targets, fakes, client_key)
+        _build_roots(paths, targets, fakes, client_key, template.interpreter)
         state = _start(paths, state, targets, images)
         _remove_unused_images(paths, state, images)
         _write_client_files(paths, state)
@@ -273,7 +331,11 @@ def _port_is_free(port: int) -> bool:
 
 
 def _build_roots(
-    paths: LabPaths, records: Sequence[HostRecord], fakes: Path, client_key: str
+    paths: LabPaths,
+    records: Sequence[HostRecord],
+    fakes: Path,
+    client_key: str,
+    python: str | None = None,
 ) -> None:
     def build(record: HostRecord) -> None:
         key = paths.host_key(record.name)
@@ -281,7 +343,8 @@ def _build_roots(
         ensure_key(key, record.name)
         paths.host_mount(record.name).mkdir(exist_ok=True)
         build_host_root(
-            paths.host_root(record.name), HostFiles(record.spec, fakes, key, client_key)
+            paths.host_root(record.name),
+            HostFiles(record.spec, fakes, key, client_key, python),
         )
 
     # Threads: most of the work is file system calls and ssh-keygen, both outside the GIL.
@@ -334,8 +397,20 @@ def _write_client_files(paths: LabPaths, state: LabState) -> None:
         paths.ssh_config, render_ssh_config(state.hosts, paths.client_key, paths.known_hosts)
     )
     write_file(paths.known_hosts, render_known_hosts(state.hosts, keys))
-    if state.inventory:
+    if not state.inventory:
+        return
+    if state.like is not None:
+        endpoints = {h.name: LabEndpoint(h.port, keys[h.name]) for h in state.hosts}
+        text = _like_copy(paths).read_text(encoding="utf-8")
+        rewritten = rewrite_inventory(text, state.like, endpoints, paths.ssh_config)
+        write_file(Path(state.inventory), rewritten)
+    else:
         write_file(Path(state.inventory), render_inventory(state.hosts, keys, paths.ssh_config))
+
+
+def _like_copy(paths: LabPaths) -> Path:
+    """The ``--like`` inventory as it was at lab.up, so lab.reset rewrites the same one."""
+    return paths.root / "like.yaml"
 
 
 def _status(paths: LabPaths, state: LabState) -> LabStatus:

@@ -26,6 +26,9 @@ HOST_GATE = "usr/libexec/lab/sshd-gate"
 HOST_SETPRIV = "usr/libexec/lab/setpriv"
 HOST_INIT_STATE = "usr/libexec/lab/init-state.sh"
 HOST_KEY = "etc/ssh/ssh_host_ed25519_key"
+# Opt-in Python (lab.up --python): the tree in the image, and where BSD packages put python3.
+HOST_PYTHON_HOME = "usr/libexec/lab/python"
+HOST_PYTHON = "usr/local/bin/python3"
 
 
 def default_lab_dir() -> Path:

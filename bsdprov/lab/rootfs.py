@@ -22,6 +22,8 @@ from bsdprov.lab.paths import (
     HOST_INIT_STATE,
     HOST_KEY,
     HOST_NETNS_FILE,
+    HOST_PYTHON,
+    HOST_PYTHON_HOME,
     WRITABLE_DIRS,
     LabPaths,
 )
@@ -123,6 +125,7 @@ class HostFiles:
     fakes: Path
     host_key: Path
     client_public_key: str
+    python: str | None = None  # the interpreter's name (python3.11) when the image has one
 
 
 def build_host_root(root: Path, files: HostFiles) -> None:
@@ -158,11 +161,16 @@ def build_host_root(root: Path, files: HostFiles) -> None:
     (root / HOST_KEY).chmod(0o600)
     public = files.host_key.with_name(files.host_key.name + ".pub")
     shutil.copyfile(public, root / (HOST_KEY + ".pub"))
+    if files.python:
+        # /usr/local is the host's own, so the link lives there and the tree in the image.
+        (root / HOST_PYTHON).parent.mkdir(parents=True, exist_ok=True)
+        (root / HOST_PYTHON).symlink_to(f"/{HOST_PYTHON_HOME}/bin/{files.python}")
 
 
 def init_state_args(spec: HostSpec) -> list[str]:
     """Arguments of the fakes' init-state.sh, which boot.sh runs on the host's first boot."""
-    return [spec.os, spec.interface, str(spec.address), str(spec.gateway)]
+    extra = [word for name in spec.extra_interfaces for word in ("-x", name)]
+    return [*extra, spec.os, spec.interface, str(spec.address), str(spec.gateway)]
 
 
 def link_applets(root: Path, applets: Iterable[str], faked: set[str]) -> None:

@@ -43,6 +43,7 @@ class HostRecord:
 class LabState:
     hosts: tuple[HostRecord, ...] = ()
     inventory: str | None = None
+    like: str | None = None  # the inventory a ``--like`` lab was shaped after
 
     def find(self, name: str) -> HostRecord | None:
         return next((h for h in self.hosts if h.name == name), None)
@@ -75,7 +76,7 @@ def load_state(path: Path) -> LabState:
         hosts = tuple(_record_from_json(h) for h in data["hosts"])
     except (KeyError, TypeError, ValueError) as exc:
         raise LabError(f"{path}: damaged lab state ({exc!r}); run lab.down --purge") from None
-    return LabState(hosts, data.get("inventory"))
+    return LabState(hosts, data.get("inventory"), data.get("like"))
 
 
 def save_state(path: Path, state: LabState) -> None:
@@ -83,6 +84,7 @@ def save_state(path: Path, state: LabState) -> None:
     data = {
         "version": STATE_VERSION,
         "inventory": state.inventory,
+        "like": state.like,
         "hosts": [_record_to_json(h) for h in state.hosts],
     }
     tmp = path.with_name(path.name + ".tmp")
@@ -98,10 +100,20 @@ def _record_to_json(record: HostRecord) -> dict[str, object]:
         "interface": spec.interface,
         "address": str(spec.address),
         "gateway": str(spec.gateway),
+        "extra_interfaces": list(spec.extra_interfaces),
+        "release": spec.os_release,
         "port": record.port,
         "process": asdict(record.process) if record.process else None,
         "image": record.image,
     }
+
+
+def _list(value: object) -> list[object]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list, got {value!r}")
+    return value
 
 
 def _record_from_json(data: dict[str, object]) -> HostRecord:
@@ -111,6 +123,8 @@ def _record_from_json(data: dict[str, object]) -> HostRecord:
         interface=str(data["interface"]),
         address=IPv4Interface(str(data["address"])),
         gateway=IPv4Address(str(data["gateway"])),
+        extra_interfaces=tuple(str(x) for x in _list(data.get("extra_interfaces"))),
+        os_release=str(data["release"]) if data.get("release") else None,
     )
     process = data.get("process")
     pid = None

@@ -14,7 +14,14 @@ from invoke.context import Context
 from invoke.tasks import task
 
 from bsdprov.lab.hosts import OS_CHOICES
-from bsdprov.lab.manager import LabStatus, down_lab, read_status, reset_lab, up_lab
+from bsdprov.lab.manager import (
+    LabStatus,
+    down_lab,
+    read_status,
+    reset_lab,
+    up_lab,
+    up_like_lab,
+)
 from bsdprov.lab.paths import DEFAULT_INVENTORY, LAB_DIR_ENV
 from bsdprov.reporting import reported
 
@@ -34,14 +41,28 @@ def _print_status(status: LabStatus) -> None:
         "hosts": "how many hosts the lab has (default 3); extra hosts are removed",
         "os": f"OS of the hosts: {'|'.join(OS_CHOICES)} (default mixed: cycles the three)",
         "inventory": f"where to write the inventory (default {DEFAULT_INVENTORY})",
+        "python": "give each host /usr/local/bin/python3, as for Ansible (kept by later ups)",
+        "like": "one host per host of this inventory, named and shaped like it (ignores "
+        "--hosts and --os); the inventory written is this one, pointing at the lab",
     }
 )
 @reported
 def up(
-    c: Context, hosts: int = 3, os: str = "mixed", inventory: str = str(DEFAULT_INVENTORY)
+    c: Context,
+    hosts: int = 3,
+    os: str = "mixed",
+    inventory: str = str(DEFAULT_INVENTORY),
+    python: bool = False,
+    like: str | None = None,
 ) -> None:
     """Start N simulated BSD hosts behind real sshd on 127.0.0.1 (needs root and Linux)."""
-    status = up_lab(hosts, os, inventory=Path(inventory))
+    with_python = True if python else None
+    if like is not None:
+        status = up_like_lab(Path(like), inventory=Path(inventory), with_python=with_python)
+    else:
+        status = up_lab(hosts, os, inventory=Path(inventory), with_python=with_python)
+    for note in status.notes:
+        print(f"lab.up: {note}")
     _print_status(status)
     if status.hosts:
         first = status.hosts[0].name

@@ -1,7 +1,8 @@
 """The template: this machine's busybox, sshd, sftp-server and setpriv with their libraries.
 
 Built once into the lab directory and rebuilt only when one of its inputs (a binary, a library,
-the gate script) changes. The per-OS images hard-link its files.
+the gate script) changes. The per-OS images hard-link its files. Opt-in, it also holds this
+machine's Python and its standard library, for tools that need a Python on the host (Ansible).
 """
 
 from __future__ import annotations
@@ -15,10 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bsdprov.lab.errors import LabError
-from bsdprov.lab.paths import GATE_SCRIPT, HOST_GATE, HOST_SETPRIV, LabPaths
+from bsdprov.lab.paths import GATE_SCRIPT, HOST_GATE, HOST_PYTHON_HOME, HOST_SETPRIV, LabPaths
 
 # Bump when the template's layout changes, so existing labs rebuild it.
 TEMPLATE_FORMAT = 2
+# The system's python3 (Debian: stdlib in /usr/lib/python3.X, no libpython to carry along).
+PYTHON = Path("/usr/bin/python3")
+# Parts of the standard library no host-side tool imports: tests, GUIs, the static library.
+_PYTHON_SKIP = ("test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3", "config-")
 
 # (candidates on this machine, path in the host). sftp-server goes where the BSDs keep it.
 _BINARIES = (
@@ -41,24 +46,47 @@ class Template:
     files: tuple[str, ...]
     applets: tuple[str, ...]
     stamp: str
+    python: bool = False
+
+    @property
+    def interpreter(self) -> str | None:
+        """The Python executable's name (``python3.11``) when the template has one."""
+        prefix = f"{HOST_PYTHON_HOME}/bin/"
+        return next((f.removeprefix(prefix) for f in self.files if f.startswith(prefix)), None)
 
 
-def ensure_template(paths: LabPaths) -> Template:
-    """Return the template, building it first if it is missing or its inputs changed."""
-    sources = template_sources()
-    stamp = _stamp(sources)
+def ensure_template(paths: LabPaths, python: bool | None = None) -> Template:
+    """Return the template, building it first if it is missing or its inputs changed.
+
+    ``python`` adds (True) or leaves out (False) this machine's Python; None keeps what the
+    lab's template has, so a reset never drops it.
+    """
     try:
         manifest = json.loads(paths.template_manifest.read_text())
-        if manifest["stamp"] == stamp and paths.template.is_dir():
-            return Template(
-                paths.template, tuple(manifest["files"]), tuple(manifest["applets"]), stamp
-            )
-    except (OSError, ValueError, KeyError):
-        pass
-    return _build_template(paths, sources, stamp)
+    except (OSError, ValueError):
+        manifest = {}
+    if python is None:
+        python = template_has_python(paths)
+    sources = template_sources(python)
+    stamp = _stamp(sources)
+    if manifest.get("stamp") == stamp and paths.template.is_dir():
+        try:
+            files, applets = tuple(manifest["files"]), tuple(manifest["applets"])
+            return Template(paths.template, files, applets, stamp, python)
+        except KeyError:
+            pass
+    return _build_template(paths, sources, stamp, python)
 
 
-def template_sources() -> dict[str, Path]:
+def template_has_python(paths: LabPaths) -> bool:
+    """Whether the lab's current template carries Python (False when there is none yet)."""
+    try:
+        return bool(json.loads(paths.template_manifest.read_text()).get("python", False))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def template_sources(python: bool = False) -> dict[str, Path]:
     """Map each template path to the file of this machine it copies.
 
     Raises ``LabError`` naming the package to install when a binary or library is missing, or
@@ -73,6 +101,36 @@ def template_sources() -> dict[str, Path]:
         for library in _shared_libraries(found):
             sources.setdefault(library.lstrip("/"), Path(library))
     sources[HOST_GATE] = GATE_SCRIPT
+    if python:
+        for target, source in _python_sources().items():
+            sources.setdefault(target, source)
+    return sources
+
+
+def _python_sources() -> dict[str, Path]:
+    """This machine's python3 and stdlib, laid out under ``HOST_PYTHON_HOME`` as under /usr.
+
+    Python finds its stdlib relative to its (symlink-resolved) executable, so the tree works
+    wherever it is mounted.
+    """
+    if not PYTHON.is_file():
+        raise LabError(f"lab: {PYTHON} is missing; install it with: apt-get install python3")
+    binary = PYTHON.resolve()
+    stdlib = Path("/usr/lib") / binary.name
+    if not (stdlib / "os.py").is_file():
+        raise LabError(f"lab: {binary}'s standard library is not at {str(stdlib)!r}")
+    sources = {f"{HOST_PYTHON_HOME}/bin/{binary.name}": binary}
+    needs = [binary]
+    for path in sorted(stdlib.rglob("*")):
+        relative = path.relative_to(stdlib)
+        if not path.is_file() or relative.parts[0].startswith(_PYTHON_SKIP):
+            continue  # is_file() also drops dangling symlinks (Debian's into /etc)
+        sources[f"{HOST_PYTHON_HOME}/lib/{stdlib.name}/{relative}"] = path.resolve()
+        if path.suffix == ".so":
+            needs.append(path)
+    for binary_or_module in needs:
+        for library in _shared_libraries(binary_or_module):
+            sources.setdefault(library.lstrip("/"), Path(library))
     return sources
 
 
@@ -106,7 +164,9 @@ def _stamp(sources: dict[str, Path]) -> str:
     return digest.hexdigest()
 
 
-def _build_template(paths: LabPaths, sources: dict[str, Path], stamp: str) -> Template:
+def _build_template(
+    paths: LabPaths, sources: dict[str, Path], stamp: str, python: bool
+) -> Template:
     # Built beside the old one and swapped in, so an interrupted build never leaves half a
     # template. Images keep working on the old files: their hard links keep them alive.
     fresh = paths.template.with_name("template.new")
@@ -124,9 +184,9 @@ def _build_template(paths: LabPaths, sources: dict[str, Path], stamp: str) -> Te
     fresh.rename(paths.template)
     shutil.rmtree(old, ignore_errors=True)
     files = tuple(sorted(sources))
-    manifest = {"stamp": stamp, "files": files, "applets": applets}
+    manifest = {"stamp": stamp, "files": files, "applets": applets, "python": python}
     paths.template_manifest.write_text(json.dumps(manifest, indent=1) + "\n")
-    return Template(paths.template, files, tuple(applets), stamp)
+    return Template(paths.template, files, tuple(applets), stamp, python)
 
 
 def _busybox_applets(busybox: Path) -> list[str]:

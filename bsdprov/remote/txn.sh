@@ -15,6 +15,8 @@
 #   manifest   "put NAME MODE OWNER GROUP BEFORE TARGET" or "remove - - - - BEFORE TARGET";
 #              BEFORE is "absent" or "CRC:SIZE" (POSIX cksum) of the target when planned
 #   files/     the new contents, by NAME
+#   prepare    commands that create what the checks need (a VM's missing disk image); what
+#              they make is kept by a rollback, and they never touch an existing path
 #   checks     commands that must pass on the installed files before anything is activated
 #   steps      activation commands; a leading "- " marks one that may fail
 #   verify     "REGEX COMMAND...": the command's output must match REGEX once activated
@@ -37,18 +39,33 @@ die() { printf 'txn: %s\n' "$*" >&2; exit 2; }
 
 stamp() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 
-log() { printf '%s %s\n' "$(stamp)" "$*" >>"$RUN/journal"; }
+# Journal lines reuse a time taken at each state change and after each command: a date(1)
+# per line was a good part of a run's processes, which is what a busy host pays for.
+tick() { NOW=$(stamp); }
+
+log() { printf '%s %s\n' "${NOW:-$(stamp)}" "$*" >>"$RUN/journal"; }
 
 # Keep a command's output in the journal, indented, at most 20 lines.
 log_output() { [ -n "$1" ] && printf '%s\n' "$1" | tail -n 20 | sed 's/^/    | /' >>"$RUN/journal"; }
 
-state() { cat "$RUN/state" 2>/dev/null || echo none; }
+# read_state sets STATE without a subshell or cat: the wait and timer loops poll it.
+read_state() {
+	STATE=
+	IFS= read -r STATE 2>/dev/null <"$RUN/state" || :
+	[ -n "$STATE" ] || STATE=none
+}
+
+state() {
+	read_state
+	printf '%s\n' "$STATE"
+}
 
 # The last lines of a command's output, on one line, for a reason.
 gist() { printf '%s\n' "$1" | tail -n 3 | tr '\n' ' ' | sed 's/ *$//'; }
 
 set_state() {
 	printf '%s\n' "$1" >"$RUN/state.tmp" && mv -f "$RUN/state.tmp" "$RUN/state"
+	tick
 	log "state $1"
 }
 
@@ -59,16 +76,38 @@ is_final() {
 
 setting() { sed -n "s/^$1=//p" "$RUN/settings" 2>/dev/null | tail -n 1; }
 
+# The run's settings as S_confirm_timeout, S_step_timeout, S_user and S_kind (the last line of
+# a key wins, as in setting): read once, not with sed and tail before every command.
+load_settings() {
+	S_confirm_timeout='' S_step_timeout='' S_user='' S_kind=''
+	[ -f "$RUN/settings" ] || return 0
+	while IFS='=' read -r key value; do
+		case $key in
+		confirm_timeout) S_confirm_timeout=$value ;;
+		step_timeout) S_step_timeout=$value ;;
+		user) S_user=$value ;;
+		kind) S_kind=$value ;;
+		esac
+	done <"$RUN/settings"
+}
+
 open_run() {
 	[ -n "${1:-}" ] || die "no run id"
 	case $1 in *[!A-Za-z0-9._-]*) die "bad run id: $1" ;; esac
 	RUN_ID=$1
 	RUN=$BASE/runs/$1
 	[ -d "$RUN" ] || die "no run $1"
+	load_settings
 }
 
 fingerprint() {
-	if [ -e "$1" ]; then cksum <"$1" | awk '{ print $1 ":" $2 }'; else echo absent; fi
+	if [ -e "$1" ]; then
+		# shellcheck disable=SC2046 # cksum prints CRC and size
+		set -- $(cksum <"$1")
+		printf '%s:%s\n' "${1-}" "${2-}"
+	else
+		echo absent
+	fi
 }
 
 # Run one shell-quoted line with a time limit; sets OUT and RC. Output goes to a file, not a
@@ -80,7 +119,7 @@ run_line() {
 }
 
 run_argv() {
-	limit=$(setting step_timeout)
+	limit=$S_step_timeout
 	"$@" >"$RUN/output" 2>&1 </dev/null &
 	pid=$!
 	(
@@ -94,6 +133,7 @@ run_argv() {
 	wait "$pid"
 	RC=$?
 	OUT=$(cat "$RUN/output")
+	tick
 }
 
 # --- the lock --------------------------------------------------------------------------------
@@ -104,10 +144,12 @@ undo_interrupted() {
 	own_id=$RUN_ID
 	RUN=$BASE/runs/$1
 	RUN_ID=$1
+	load_settings
 	log "interrupted with no bsdprov process left; rolled back by run $own_id"
 	decide && roll_back "interrupted; rolled back before run $own_id"
 	RUN=$own_run
 	RUN_ID=$own_id
+	load_settings
 }
 
 # Whether a run still has a process working on it (its start or its timer).
@@ -120,7 +162,7 @@ alive() {
 }
 
 lock() {
-	mkdir -p "$BASE/runs"
+	[ -d "$BASE/runs" ] || mkdir -p "$BASE/runs"
 	if mkdir "$BASE/lock" 2>/dev/null; then
 		echo "$RUN_ID" >"$BASE/lock/run"
 		return 0
@@ -145,8 +187,13 @@ lock() {
 }
 
 unlock() {
-	[ "$(cat "$BASE/lock/run" 2>/dev/null)" = "$RUN_ID" ] && rm -rf "$BASE/lock"
-	[ "$(cat "$BASE/pending" 2>/dev/null)" = "$RUN_ID" ] && rm -f "$BASE/pending"
+	# Names of their own: lock() and cmd_boot use holder and pending around this call.
+	lock_run=
+	IFS= read -r lock_run 2>/dev/null <"$BASE/lock/run" || :
+	[ "$lock_run" = "$RUN_ID" ] && rm -rf "$BASE/lock"
+	pending_run=
+	IFS= read -r pending_run 2>/dev/null <"$BASE/pending" || :
+	[ "$pending_run" = "$RUN_ID" ] && rm -f "$BASE/pending"
 	return 0
 }
 
@@ -185,7 +232,7 @@ changed_since_plan() {
 }
 
 back_up() {
-	mkdir -p "$RUN/backup"
+	[ -d "$RUN/backup" ] || mkdir -p "$RUN/backup"
 	: >"$RUN/backup/index"
 	n=0
 	while read -r action name mode owner group before target; do
@@ -207,8 +254,9 @@ install_files() {
 			rm -f "$R$target" || return 1
 			continue
 		fi
-		dir=$(dirname "$R$target")
-		mkdir -p "$dir" || return 1
+		dir=$R${target%/*} # targets are absolute paths; no dirname process
+		dir=${dir:-/}
+		[ -d "$dir" ] || mkdir -p "$dir" || return 1
 		tmp=$dir/.bsdprov.$RUN_ID.tmp
 		if ! { cp "$RUN/files/$name" "$tmp" && chown "$owner:$group" "$tmp" &&
 			chmod "$mode" "$tmp" && mv -f "$tmp" "$R$target"; }; then
@@ -225,7 +273,7 @@ restore_files() {
 		if [ "$presence" = absent ]; then
 			rm -f "$R$target"
 		else
-			tmp=$(dirname "$R$target")/.bsdprov.$RUN_ID.tmp
+			tmp=$R${target%/*}/.bsdprov.$RUN_ID.tmp
 			cp -p "$RUN/backup/$n" "$tmp" && mv -f "$tmp" "$R$target" || return 1
 		fi
 		log "restored $target"
@@ -235,18 +283,19 @@ restore_files() {
 
 # --- commands ----------------------------------------------------------------------------------
 
+# run_checks FILE LABEL: run each line of FILE; the first failure stops.
 run_checks() {
-	[ -f "$RUN/checks" ] || return 0
+	[ -f "$1" ] || return 0
 	while IFS= read -r line; do
 		run_line "$line"
-		log "check ($RC): $line"
+		log "$2 ($RC): $line"
 		log_output "$OUT"
 		if [ "$RC" -ne 0 ]; then
 			out=$(gist "$OUT")
-			REASON="check failed: $line${out:+: $out}"
+			REASON="$2 failed: $line${out:+: $out}"
 			return 1
 		fi
-	done <"$RUN/checks"
+	done <"$1"
 }
 
 # $1 = strict|tolerant. Tolerant (rollback) runs every step whatever fails.
@@ -278,12 +327,18 @@ run_steps() {
 # shellcheck disable=SC2120 # $1 and $* come from each line's "set --", not from callers
 run_verify() {
 	[ -f "$RUN/verify" ] || return 0
+	ran=
 	while IFS= read -r line; do
 		eval "set -- $line"
 		regex=$1
 		shift
 		command=$*
-		run_argv "$@"
+		# Consecutive checks of one command (ifconfig IF, an address each) share one run of it:
+		# nothing changes the system between them.
+		if [ "$#:$command" != "$ran" ]; then
+			run_argv "$@"
+			ran=$#:$command
+		fi
 		if printf '%s\n' "$OUT" | grep -E -q -- "$regex"; then
 			log "verified: $command ~ /$regex/"
 		else
@@ -330,7 +385,7 @@ roll_back() {
 cmd_start() {
 	open_run "$1"
 	echo $$ >"$RUN/pid"
-	log "start by $(setting user) ($(setting kind))"
+	log "start by $S_user ($S_kind)"
 	REASON=
 	if ! lock; then
 		printf '%s\n' "$REASON" >"$RUN/reason"
@@ -347,13 +402,18 @@ cmd_start() {
 		return 1
 	fi
 	set_state installed
-	if ! run_checks; then
+	if ! run_checks "$RUN/prepare" prepare; then
+		restore_files
+		finish failed "$REASON; the old files are back, nothing was activated"
+		return 1
+	fi
+	if ! run_checks "$RUN/checks" check; then
 		restore_files
 		finish failed "$REASON; the old files are back, nothing was activated"
 		return 1
 	fi
 	install_tools || { restore_files; finish failed "cannot install bsdprov's tools"; return 1; }
-	timeout=$(setting confirm_timeout)
+	timeout=$S_confirm_timeout
 	if [ "${timeout:-0}" -gt 0 ]; then
 		ensure_boot_hook
 		echo "$RUN_ID" >"$BASE/pending"
@@ -377,14 +437,15 @@ cmd_start() {
 cmd_timer() {
 	open_run "$1"
 	armed=$(cat "$RUN/armed")
-	deadline=$((armed + $(setting confirm_timeout)))
+	deadline=$((armed + ${S_confirm_timeout:-0}))
 	while :; do
-		is_final "$(state)" && return 0
+		read_state
+		is_final "$STATE" && return 0
 		[ "$(date +%s)" -ge "$deadline" ] && break
 		sleep 1
 	done
 	decide || return 0
-	roll_back "not confirmed within $(setting confirm_timeout)s"
+	roll_back "not confirmed within ${S_confirm_timeout}s"
 }
 
 cmd_confirm() {
@@ -403,9 +464,9 @@ cmd_wait() {
 	open_run "$1"
 	end=$(($(date +%s) + ${2:-60}))
 	while :; do
-		current=$(state)
-		case $current in awaiting-confirm) break ;; esac
-		is_final "$current" && break
+		read_state
+		case $STATE in awaiting-confirm) break ;; esac
+		is_final "$STATE" && break
 		[ "$(date +%s)" -ge "$end" ] && break
 		sleep 0.2
 	done

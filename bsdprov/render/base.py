@@ -17,6 +17,7 @@ from bsdprov.model import (
     link_route_interface,
     route_interface,
 )
+from bsdprov.vmd import Guest
 
 MANAGED_HEADER = "# managed by bsdprov: local edits are overwritten on the next deploy"
 
@@ -55,9 +56,9 @@ class WordList:
 class VarsEdit:
     """Managed ``name="value"`` lines in an sh-sourced file the admin also edits (rc.conf).
 
-    ``assign`` sets keys in order (a ``WordList`` merges with the admin's words); ``remove``
-    holds fnmatch patterns of keys bsdprov owns but no longer wants. Every other line is left
-    byte for byte.
+    ``assign`` sets keys in order (a ``WordList`` merges with the admin's words and goes when
+    left empty; an empty string is written as ``name=""``); ``remove`` holds fnmatch patterns
+    of keys bsdprov owns but no longer wants. Every other line is left byte for byte.
     """
 
     path: str
@@ -66,6 +67,26 @@ class VarsEdit:
     mode: int = 0o644
     owner: str = "root"
     group: str = "wheel"
+
+
+@dataclass(frozen=True, slots=True)
+class LineEdit:
+    """Managed lines in a file the admin also edits (``/etc/sysctl.conf``, ``/etc/pf.conf``).
+
+    A line's key is its text before ``separator`` (stripped), or the whole stripped line when
+    ``separator`` is None. An existing non-comment line with a managed key is replaced in place
+    (later lines with that key go); a missing one is appended. Every other byte stays.
+    """
+
+    path: str
+    lines: tuple[str, ...]
+    separator: str | None = None
+    mode: int = 0o644
+    owner: str = "root"
+    group: str = "wheel"
+
+
+FileEdit = FileSpec | VarsEdit | LineEdit
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +113,27 @@ class Check:
 
 
 @dataclass(frozen=True, slots=True)
+class Creation:
+    """A path that must exist before the checks run (a VM's disk image), made by ``argv`` when
+    missing. Never undone: a rollback keeps what it made, and an existing path is never
+    touched."""
+
+    path: str
+    argv: tuple[str, ...]
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class OwnedGlob:
+    """Files bsdprov owns by pattern (``/etc/pf.vm/*.conf``): one it no longer renders is
+    removed, and ``on_remove`` (with ``{stem}``, the name without directory and extension,
+    and ``{path}``) undoes what loaded it."""
+
+    pattern: str
+    on_remove: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Rendered:
     """A host's desired files, the OS checks to run on them, the commands that apply them and
     the checks that prove the running system took them."""
@@ -99,16 +141,20 @@ class Rendered:
     host: str
     os: str
     release: str | None
-    files: tuple[FileSpec | VarsEdit, ...]
+    files: tuple[FileEdit, ...]
     checks: tuple[Step, ...] = ()
     steps: tuple[Step, ...] = ()
     verify: tuple[Check, ...] = ()
+    creates: tuple[Creation, ...] = ()
+    owned_globs: tuple[OwnedGlob, ...] = ()
 
 
 class Renderer(Protocol):
     os: str
 
-    def render(self, host: Host, release: str | None) -> Rendered: ...
+    def render(
+        self, host: Host, release: str | None, guests: tuple[Guest, ...] = ()
+    ) -> Rendered: ...
 
 
 # Configuration order: physical links, then what is cloned on top of them, bridges (whose

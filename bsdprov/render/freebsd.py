@@ -27,6 +27,7 @@ from bsdprov.render.base import (
     routes_of,
     verify_checks,
 )
+from bsdprov.vmd import Guest
 
 # Our static route names carry this prefix so the admin's own static_routes entries are kept.
 ROUTE_PREFIX = "bsdprov_"
@@ -35,7 +36,7 @@ ROUTE_PREFIX = "bsdprov_"
 class FreeBSDRenderer:
     os = "freebsd"
 
-    def render(self, host: Host, release: str | None) -> Rendered:
+    def render(self, host: Host, release: str | None, guests: tuple[Guest, ...] = ()) -> Rendered:
         interfaces = ordered_interfaces(host)
         assign: list[tuple[str, str | WordList]] = []
         remove: list[str] = []

@@ -31,12 +31,13 @@ from bsdprov.render.base import (
     release_at_least,
     verify_checks,
 )
+from bsdprov.vmd import Guest
 
 
 class NetBSDRenderer:
     os = "netbsd"
 
-    def render(self, host: Host, release: str | None) -> Rendered:
+    def render(self, host: Host, release: str | None, guests: tuple[Guest, ...] = ()) -> Rendered:
         interfaces = ordered_interfaces(host)
         lines = {name: _lines(host, name, itf, release) for name, itf in interfaces}
         files: list[FileSpec | VarsEdit] = [

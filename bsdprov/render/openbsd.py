@@ -1,4 +1,5 @@
-"""OpenBSD: ``/etc/hostname.IF`` (hostname.if(5)), ``/etc/mygate`` (mygate(5)), ``/etc/myname``.
+"""OpenBSD: ``/etc/hostname.IF`` (hostname.if(5)), ``/etc/mygate`` (mygate(5)), ``/etc/myname``;
+a vmd hypervisor's other files come from ``hypervisor.py``.
 
 Applied with ``sh /etc/netstart IF...`` (netstart(8)), which only adds: it neither removes old
 addresses nor replaces an existing default route, so the steps clean those up first.
@@ -23,12 +24,14 @@ from bsdprov.render.base import (
     release_at_least,
     verify_checks,
 )
+from bsdprov.render.hypervisor import render_hypervisor
+from bsdprov.vmd import Guest
 
 
 class OpenBSDRenderer:
     os = "openbsd"
 
-    def render(self, host: Host, release: str | None) -> Rendered:
+    def render(self, host: Host, release: str | None, guests: tuple[Guest, ...] = ()) -> Rendered:
         interfaces = ordered_interfaces(host)
         files = [
             FileSpec(f"/etc/hostname.{name}", _hostname_if(host, name, itf, release), 0o640)
@@ -44,7 +47,7 @@ class OpenBSDRenderer:
             if names
             else ()
         )
-        return Rendered(
+        rendered = Rendered(
             host.name,
             self.os,
             release,
@@ -52,6 +55,22 @@ class OpenBSDRenderer:
             checks,
             _steps(host, names),
             verify_checks(host, slash_form=False),
+        )
+        if not (host.switches or host.nat or host.dhcp_server or host.forwarding or host.firewall):
+            return rendered
+        # The hypervisor's services come after its interfaces: vmd needs the bridges, dhcpd
+        # its addresses, and pf is checked against the interfaces it names.
+        part = render_hypervisor(host, guests)
+        return Rendered(
+            host.name,
+            self.os,
+            release,
+            rendered.files + part.files,
+            rendered.checks + part.checks,
+            rendered.steps + part.steps,
+            rendered.verify + part.verify,
+            part.creates,
+            part.owned_globs,
         )
 
 

@@ -52,10 +52,11 @@ def apply_vars_edit(edit: VarsEdit, current: str | None) -> str:
         if isinstance(value, WordList):
             kept = [w for w in old_values.get(name, "").split() if not value.owns(w)]
             text = " ".join(list(value.words) + [w for w in kept if w not in value.words])
+            if text:  # a shared list left empty is removed
+                wanted[name] = text
         else:
-            text = value
-        if text:
-            wanted[name] = text
+            # An empty string is a value: rc(8) starts a daemon whose flags are "" (not NO).
+            wanted[name] = value
 
     result: list[str] = []
     for number, line in enumerate(lines):

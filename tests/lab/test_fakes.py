@@ -1482,3 +1482,202 @@ def test_init_state_runs_with_the_machine_awk(tmp_path: Path) -> None:
         text=True,
     )
     assert shown.stdout.split("\n")[:-1] == NETSTAT["openbsd"]
+
+
+# ---- OpenBSD: the vmd hypervisor flow (issue 5) ------------------------------------------------
+
+PF_MAIN_INCLUDING = """\
+set skip on lo
+block return
+pass out on egress
+include "/etc/pf.bsdprov.conf"
+"""
+PF_MANAGED = """\
+# managed by bsdprov
+pass on web01_vm
+anchor "vm/*"
+load anchor "vm/web01" from "/etc/pf.vm/web01.conf"
+"""
+WEB01_GROUP = """\
+pass out quick on web01_vm inet proto tcp to port { 80 443 }
+block quick on web01_vm
+"""
+
+
+def test_pfctl_follows_include_and_loads_group_anchors(make_host: Callable[..., Host]) -> None:
+    host = make_host("openbsd")
+    host.write("/etc/pf.conf", PF_MAIN_INCLUDING, 0o600)
+    host.write("/etc/pf.bsdprov.conf", PF_MANAGED, 0o600)
+    host.write("/etc/pf.vm/web01.conf", WEB01_GROUP, 0o600)
+    assert host.run("pfctl -nf /etc/pf.conf") == Result(0, "", "")
+    assert host.run("pfctl -a vm/web01 -nf /etc/pf.vm/web01.conf") == Result(0, "", "")
+    host.ok("pfctl -f /etc/pf.conf")
+    assert host.ok("pfctl -sr") == (
+        "block return all\n"
+        "pass out on egress all flags S/SA\n"
+        "pass on web01_vm all flags S/SA\n"
+        'anchor "vm/*" all\n'
+    )
+    assert host.ok("pfctl -a vm/web01 -sr") == (
+        "pass out quick on web01_vm inet proto tcp from any to any port = 80 flags S/SA\n"
+        "pass out quick on web01_vm inet proto tcp from any to any port = 443 flags S/SA\n"
+        "block quick on web01_vm all\n"
+    )
+    # Flushing an anchor empties it and pf forgets it; an unknown anchor flushes quietly.
+    assert host.run("pfctl -a vm/web01 -F rules") == Result(0, "", "rules cleared\n")
+    assert host.ok("pfctl -a vm/web01 -sr") == ""
+    assert host.ok("pfctl -vsA") == "  vm\n"
+    assert host.run("pfctl -a vm/old -F rules") == Result(0, "", "rules cleared\n")
+    assert host.ok("pfctl -sr").endswith('anchor "vm/*" all\n')
+    # Errors name the file they are in; a missing include fails the including line.
+    host.write("/etc/pf.bsdprov.conf", "pass on web01_vm\npas out\n", 0o600)
+    assert host.run("pfctl -nf /etc/pf.conf") == Result(
+        1, "", "/etc/pf.bsdprov.conf:2: syntax error\n"
+    )
+    host.path("/etc/pf.bsdprov.conf").unlink()
+    res = host.run("pfctl -f /etc/pf.conf")
+    assert res.rc == 1
+    assert res.err == (
+        "pfctl: /etc/pf.bsdprov.conf: No such file or directory\n"
+        "/etc/pf.conf:4: failed to include file /etc/pf.bsdprov.conf\n"
+        "pfctl: Syntax error in config file: pf rules not loaded\n"
+    )
+    # An empty included file is fine (and so is an empty pf.conf).
+    host.write("/etc/pf.bsdprov.conf", "", 0o600)
+    host.ok("pfctl -f /etc/pf.conf")
+    assert host.ok("pfctl -sr") == "block return all\npass out on egress all flags S/SA\n"
+
+
+def test_ifconfig_shows_interface_groups(make_host: Callable[..., Host]) -> None:
+    host = make_host("openbsd")
+    host.ok("ifconfig tap0 create up && ifconfig tap1 create up && ifconfig tap0 group web01_vm")
+    tap0 = host.ok("ifconfig tap0")
+    assert "\tgroups: tap web01_vm\n" in tap0
+    # A name without a unit is a group: ifconfig prints each member, as for one interface.
+    assert host.ok("ifconfig web01_vm") == tap0
+    assert host.ok("ifconfig tap") == tap0 + host.ok("ifconfig tap1")
+    assert host.ok("ifconfig egress").startswith("vio0: flags=")
+    assert host.run("ifconfig db01_vm") == Result(1, "", "ifconfig: db01_vm: no such interface\n")
+    assert host.run("ifconfig tap1 group web01") == Result(
+        1, "", "ifconfig: setifgroup: group names may not end in a digit\n"
+    )
+    host.ok("ifconfig tap0 -group web01_vm")
+    assert "\tgroups: tap\n" in host.ok("ifconfig tap0")
+    assert host.run("ifconfig web01_vm").rc == 1
+
+
+VM_CONF_GROUPS = """\
+switch "lan" {
+\tinterface bridge0
+}
+
+switch "isolated" {
+\tinterface bridge1
+}
+
+vm "web01" {
+\tmemory 1G
+\tdisk "/var/vmm/web01.qcow2"
+\tinterface {
+\t\tswitch "lan"
+\t\tgroup "web01_vm"
+\t\tlocked lladdr 02:00:00:00:01:01
+\t}
+}
+
+vm "db01" {
+\tmemory 2G
+\tdisk "/var/vmm/db01.qcow2"
+\tinterface { switch "isolated" group "db01_vm" lladdr 02:00:00:00:01:02 }
+}
+"""
+TEST01 = (
+    'vm "test01" {\n\tdisk "/var/vmm/web01.qcow2"\n'
+    '\tinterface { switch "lan" group "test01_vm" }\n}\n'
+)
+
+
+def test_vmd_runs_unpinned_vms_in_their_groups(make_host: Callable[..., Host]) -> None:
+    host = make_host("openbsd", "-x", "em1", "openbsd", "vio0", "192.0.2.10/24", "192.0.2.1")
+    scenario_b_interfaces(host)
+    host.write("/etc/vm.conf", VM_CONF_GROUPS)
+    host.write("/etc/dhcpd.conf", DHCPD_CONF)
+    # As bsdprov writes it: sh assignments, quoted or not.
+    host.write("/etc/rc.conf.local", 'dhcpd_flags="vether0"\nvmd_flags=""\n')
+    host.path("/var/vmm").mkdir()
+    host.ok(
+        "vmctl create -s 20G /var/vmm/web01.qcow2 2>&1; vmctl create -s 40G /var/vmm/db01.qcow2"
+    )
+    assert host.run("vmd -n") == Result(0, "", "configuration OK\n")
+    # Without its bridges vmd dies, saying why (rcctl leaves the reason to the daemon log).
+    assert host.run("vmd") == Result(1, "", 'vmd: bridge "bridge0" does not exist\n')
+    assert host.run("rcctl start vmd") == Result(1, "vmd(failed)\n", "")
+    assert 'vmd: bridge "bridge0" does not exist\n' in host.path("/var/log/daemon").read_text()
+    host.ok("sh $LAB_ROOT/etc/netstart em1 bridge0 vether0 bridge1")
+    assert host.ok("rcctl start vmd") == "vmd(ok)\n"
+    assert host.ok("rcctl check vmd") == "vmd(ok)\n"
+    assert host.ok("rcctl restart dhcpd") == "dhcpd(ok)\n"
+    assert host.ok("rcctl check dhcpd") == "dhcpd(ok)\n"
+    web01 = host.ok("ifconfig web01_vm")
+    assert web01.startswith("tap0: flags=8843<UP,")
+    assert "\tdescription: vm1-if0-web01\n" in web01
+    assert "\tgroups: tap web01_vm\n" in web01
+    assert host.ok("ifconfig db01_vm").startswith("tap1: ")
+    bridge0 = host.ok("ifconfig bridge0")
+    assert "\ttap0 flags=3<LEARNING,DISCOVER>\n" in bridge0
+    assert "\tem1 flags=3<LEARNING,DISCOVER>\n" in bridge0
+    # reload starts a VM new to vm.conf and leaves the running ones as they are.
+    host.write("/etc/vm.conf", VM_CONF_GROUPS + TEST01)
+    host.ok("vmctl reload")
+    assert [line.split()[-2:] for line in host.ok("vmctl status").splitlines()[1:]] == [
+        ["running", "web01"],
+        ["running", "db01"],
+        ["running", "test01"],
+    ]
+    assert host.ok("ifconfig test01_vm").startswith("tap2: ")
+    # A VM dropped from vm.conf runs on after a reload; once stopped, vmd forgets it.
+    host.write("/etc/vm.conf", VM_CONF_GROUPS)
+    host.ok("vmctl reload")
+    assert "test01" in host.ok("vmctl status")
+    assert host.run("vmctl stop -w test01").err == "stopping vm test01: terminated vm 3\n"
+    assert "test01" not in host.ok("vmctl status")
+    assert host.run("ifconfig test01_vm").rc == 1
+    assert "tap2" not in host.ok("ifconfig bridge0")
+    # A stopped VM that vm.conf still defines stays, and a reload starts it again.
+    host.ok("vmctl stop -w web01")
+    assert host.ok("vmctl status web01").split()[-2:] == ["stopped", "web01"]
+    host.ok("vmctl reload")
+    assert host.ok("vmctl status web01").split()[-2:] == ["running", "web01"]
+
+
+def test_dhcpd_needs_an_address_in_a_declared_subnet(make_host: Callable[..., Host]) -> None:
+    host = make_host("openbsd")
+    host.write("/etc/dhcpd.conf", DHCPD_CONF)
+    host.write("/etc/rc.conf.local", 'dhcpd_flags="vether0"\n')
+    host.ok("ifconfig vether0 create inet 10.60.0.1/24")
+    assert host.run("dhcpd -n") == Result(0, "", "")
+    assert host.run("rcctl start dhcpd") == Result(1, "dhcpd(failed)\n", "")
+    assert host.run("dhcpd vether0") == Result(
+        1,
+        "",
+        "dhcpd: No subnet declaration for vether0 (10.60.0.1).\n"
+        "dhcpd: No interfaces to listen on.\n",
+    )
+    host.ok("ifconfig vether0 inet 10.50.0.1/24")
+    assert host.ok("rcctl start dhcpd") == "dhcpd(ok)\n"
+    assert host.ok("rcctl get dhcpd flags") == "vether0\n"
+
+
+def test_sysctl_apply_sets_forwarding_from_sysctl_conf(make_host: Callable[..., Host]) -> None:
+    host = make_host("openbsd")
+    apply = Path(__file__).parents[2] / "bsdprov/remote/lib/sysctl-apply"
+    host.write("/etc/sysctl.conf", "# routing for the VMs\nnet.inet.ip.forwarding=1\n")
+    assert host.ok(f"BSDPROV_ROOT=$LAB_ROOT sh {apply} net.inet.ip.forwarding=0") == (
+        "net.inet.ip.forwarding: 0 -> 1\n"
+    )
+    assert host.ok("sysctl net.inet.ip.forwarding") == "net.inet.ip.forwarding=1\n"
+    assert host.ok("sysctl -n net.inet.ip.forwarding") == "1\n"
+    # A rollback restores the old file (no line): the default comes back.
+    host.path("/etc/sysctl.conf").unlink()
+    host.ok(f"BSDPROV_ROOT=$LAB_ROOT sh {apply} net.inet.ip.forwarding=0")
+    assert host.ok("sysctl net.inet.ip.forwarding") == "net.inet.ip.forwarding=0\n"

@@ -43,6 +43,7 @@ class Host:
         *,
         steps: list[str] = (),
         checks: list[str] = (),
+        prepare: list[str] = (),
         verify: list[str] = (),
         timeout: int = 0,
         step_timeout: int = 30,
@@ -59,6 +60,7 @@ class Host:
         (run / "manifest").write_text("".join(manifest))
         (run / "steps").write_text("".join(f"{line}\n" for line in steps))
         (run / "checks").write_text("".join(f"{line}\n" for line in checks))
+        (run / "prepare").write_text("".join(f"{line}\n" for line in prepare))
         (run / "verify").write_text("".join(f"{line}\n" for line in verify))
         (run / "settings").write_text(
             f"confirm_timeout={timeout}\nstep_timeout={step_timeout}\nuser=tester\nkind=deploy\n"

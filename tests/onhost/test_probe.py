@@ -41,6 +41,30 @@ def test_probe_reads_files_exactly(shell: list[str], tmp_path: Path) -> None:
     assert facts.runs == () and facts.lock is None
 
 
+@pytest.mark.parametrize("shell", SHELLS, ids=[" ".join(s) for s in SHELLS])
+def test_probe_reads_owned_patterns_and_never_reads_disks(shell: list[str], tmp_path: Path) -> None:
+    anchors = tmp_path / "pf.vm"
+    anchors.mkdir()
+    (anchors / "web01.conf").write_text("pass out quick on web01_vm\n")
+    (anchors / "notes.txt").write_text("not an anchor\n")
+    disk = tmp_path / "web01.qcow2"
+    disk.write_bytes(b"QFI\xfb" + b"\0" * 64)
+    empty_dir = tmp_path / "nothing"
+    empty_dir.mkdir()
+    script = probe_script(
+        [],
+        exists=[str(disk), str(tmp_path / "db01.qcow2")],
+        globs=[f"{anchors}/*.conf", f"{empty_dir}/*.conf"],
+    )
+    out = subprocess.run(shell, input=script.encode(), capture_output=True, check=True).stdout
+    lines = out.split(b"\n")
+    lines[1] = b"uname OpenBSD 7.6 amd64"
+    facts = parse_facts(b"\n".join(lines), "h")
+    assert set(facts.files) == {str(anchors / "web01.conf")}
+    assert facts.existing == frozenset({str(disk)})
+    assert b"QFI" not in out
+
+
 def test_linux_is_refused_by_name() -> None:
     out = subprocess.run(["sh"], input=probe_script([]).encode(), capture_output=True).stdout
     with pytest.raises(ProbeError, match=r"^host 'h': unsupported system 'Linux .*'"):

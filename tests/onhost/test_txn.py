@@ -97,6 +97,44 @@ def test_a_failed_check_restores_every_byte_and_mode(host: Host, tmp_path: Path)
     assert ran(log) == [], "nothing was activated"
 
 
+def test_what_checks_need_is_made_first_and_kept_by_a_rollback(host: Host, tmp_path: Path) -> None:
+    disk = host.path("/var/vmm/web01.qcow2")
+    make = shlex.join(["sh", "-c", f"mkdir -p {disk.parent} && echo image >{disk}"])
+    host.prepare(
+        "r1",
+        {TARGET: NEW},
+        prepare=[make],
+        checks=[shlex.join(["test", "-f", str(disk)])],
+        # Fails once (the deploy), then succeeds (the rollback's re-activation).
+        steps=[
+            shlex.join(
+                ["sh", "-c", f"test -f {tmp_path}/once || {{ touch {tmp_path}/once; exit 1; }}"]
+            )
+        ],
+        timeout=60,
+    )
+    assert host.txn("start", "r1").returncode == 1
+    assert host.state("r1") == "rolled-back", "the check saw the disk; the step failed later"
+    assert host.path(TARGET).read_text() == OLD
+    assert disk.read_text() == "image\n", "a rollback never deletes a disk it made"
+
+
+def test_a_failed_preparation_activates_nothing(host: Host, tmp_path: Path) -> None:
+    log = tmp_path / "steps.log"
+    host.prepare(
+        "r1",
+        {TARGET: NEW},
+        prepare=[shlex.join(["sh", "-c", "echo 'vmctl: No space left on device' >&2; exit 1"])],
+        steps=[record(log, "netstart")],
+        timeout=60,
+    )
+    assert host.txn("start", "r1").returncode == 1
+    assert host.state("r1") == "failed"
+    assert "prepare failed" in host.reason("r1") and "No space left" in host.reason("r1")
+    assert host.path(TARGET).read_text() == OLD
+    assert ran(log) == []
+
+
 def test_a_failed_step_rolls_back_and_reactivates_the_old_files(host: Host, tmp_path: Path) -> None:
     log = tmp_path / "steps.log"
     host.prepare(

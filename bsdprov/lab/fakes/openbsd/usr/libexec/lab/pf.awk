@@ -75,22 +75,38 @@ function loadifs(    n, names, i, f, l, a) {
 }
 
 # parsefile FILE PATH DEFINES: lex FILE into statements and parse them into ruleset PATH.
-function parsefile(f, path, defs,    real, l, ln, line, cont, n, d, i, depth) {
+function parsefile(f, path, defs,    n, d, i) {
 	delete MAC
 	n = split(defs, d, "\n")
 	for (i = 1; i <= n; i++) if (index(d[i], "=")) MAC[substr(d[i], 1, index(d[i], "=") - 1)] = substr(d[i], index(d[i], "=") + 1)
-	real = (f == "-") ? "-" : ((f ~ /^\//) ? root f : f)
-	FNAME = (f == "-") ? "stdin" : f
-	if (f != "-" && (getline l < real) <= 0) {
+	if (!readable(f)) {
 		out("E\tpfctl: " f ": No such file or directory"); nerr++
 		return
 	}
-	if (f != "-") close(real)
 	CUR = path
 	out("L\t" P(path))
 	delete DECL
-	ctxn = 0; depth = 0; ln = 0; line = ""; cont = 0
+	ctxn = 0
 	reset()
+	readfile(f)
+	if (ctxn > 0) err(FNAME, LASTLN, "syntax error")
+}
+
+function readable(f,    l, r) {
+	if (f == "-") return 1
+	r = (getline l < realpath(f))
+	close(realpath(f))
+	return r >= 0
+}
+function realpath(f) { return (f == "-") ? "-" : ((f ~ /^\//) ? root f : f) }
+
+# readfile FILE: the statements of FILE, into the current ruleset; `include` nests here, with
+# the macros and anchors seen so far, as pfctl's pushfile does.
+function readfile(f,    real, l, ln, line, cont, i, depth, outer) {
+	real = realpath(f)
+	outer = FNAME
+	FNAME = (f == "-") ? "stdin" : f
+	depth = 0; ln = 0; line = ""; cont = 0
 	while (rd(f, real) > 0) {
 		l = RL
 		ln++
@@ -107,7 +123,25 @@ function parsefile(f, path, defs,    real, l, ln, line, cont, n, d, i, depth) {
 		reset(); depth = 0
 	}
 	if (f != "-") close(real)
-	if (tn > 0 || ctxn > 0) err(FNAME, ln, "syntax error")
+	if (tn > 0) { err(FNAME, ln, "syntax error"); reset() }
+	LASTLN = ln
+	FNAME = outer
+}
+
+# p_include: `include "FILE"`, read in place (a missing file is an error of the including line).
+function p_include(    f, at) {
+	if (!(tn == 2 && TQ[2])) return bad()
+	f = T[2]; at = TL[2]
+	if (++incdepth > 10 || !readable(f)) {
+		if (incdepth <= 10) out("E\tpfctl: " f ": No such file or directory")
+		err(FNAME, at, "failed to include file " f)
+		incdepth--
+		return 0
+	}
+	reset()
+	readfile(f)
+	incdepth--
+	return 1
 }
 
 # macrodef LINE LN: NAME = value at top level; true when LINE was one.
@@ -175,7 +209,7 @@ function statement() {
 	else if (T[1] == "pass" || T[1] == "block" || T[1] == "match" || T[1] == "anchor") p_rule(T[1])
 	else if (T[1] == "load") p_load()
 	else if (T[1] == "table") p_table()
-	else if (T[1] == "include") { if (!(tn == 2 && TQ[2])) bad() }
+	else if (T[1] == "include") p_include()
 	else if (T[1] == "antispoof") p_antispoof()
 	else if (T[1] != "queue") bad()
 }

@@ -6,7 +6,8 @@
 #   switches   "ID NAME BRIDGE ENABLED GROUP LOCKED" from the loaded vm.conf
 #   NAME       one file per registered VM, "key value" lines: id, state (running|stopped),
 #              mem (MB), owner, enable, if "IDX TAP SWITCH LLADDR LOCKED GROUP", disk PATH,
-#              and while running tty, pid and tap "IDX TAPn"
+#              conf (1: defined in the loaded vm.conf), and while running tty, pid and
+#              tap "IDX TAPn"
 
 VM=$LAB_STATE/vm
 
@@ -37,6 +38,12 @@ vm_load() (
 			$1 == "I" && $2 == i { print "if " $3, $4, $5, $6, $7, $8 }' >"$VM/$_n"
 	done
 	echo "$_last" >"$VM/vmd"
+	# "conf 0": a running VM the new vm.conf no longer has; it goes away once stopped.
+	_defined=" $(printf '%s\n' "$1" | awk '$1 == "V" { print $3 }' | tr '\n' ' ') "
+	for _n in $(vm_names); do
+		case $_defined in *" $_n "*) _c=1 ;; *) _c=0 ;; esac
+		lab_kv_set "$VM/$_n" conf "$_c"
+	done
 )
 
 # vm_switches: vmd names its bridges after the switches and brings them up; a missing bridge
@@ -89,6 +96,9 @@ vm_start() (
 		lab_if_set "$_tap" descr "vm$_id-if$_ni-$1"
 		lab_if_set "$_tap" up 1
 		[ "$_g" = - ] || lab_kv_add "$(lab_iff "$_tap")" group "$_g"
+		# The switch's own `group` applies to every tap on it, besides the interface's.
+		_g=$(awk -v s="$_sw" '$2 == s && $4 == 1 { print $5 }' "$VM/switches")
+		[ "${_g:--}" = - ] || lab_kv_add "$(lab_iff "$_tap")" group "$_g"
 		_br=$(awk -v s="$_sw" '$2 == s && $4 == 1 { print $3 }' "$VM/switches")
 		[ -n "$_br" ] && lab_if_exists "$_br" && lab_kv_add "$(lab_iff "$_br")" member "$_tap"
 		lab_kv_add "$_vf" tap "$_ni $_tap"

@@ -1,0 +1,93 @@
+"""What a change of /etc/vm.conf means for running VMs: stop removed ones, restart changed ones.
+
+``vmctl reload`` (the renderer's ``VMD_STEP``) re-reads vm.conf and starts new VMs, but a
+running VM keeps its old definition and a VM removed from the file keeps running (vmctl(8)). So
+the planner compares the VM blocks before and after and adds the commands reload does not do.
+Pure.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bsdprov.render.base import Step
+from bsdprov.render.hypervisor import VMD_STEP
+
+VM_CONF = "/etc/vm.conf"
+_BLOCK_RE = re.compile(r'^vm "([^"]+)" \{\n(.*?)^\}$', re.M | re.S)
+_DISK_RE = re.compile(r'^\s*disk "([^"]+)"', re.M)
+
+
+@dataclass(frozen=True, slots=True)
+class VmOptions:
+    restart_vms: bool = False
+    purge_disks: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class VmChanges:
+    before_reload: tuple[Step, ...]
+    after_reload: tuple[Step, ...]
+    last: tuple[Step, ...]
+    notes: tuple[str, ...]
+
+
+def vm_blocks(text: str | None) -> dict[str, str]:
+    """``vm "NAME" { ... }`` blocks of a vm.conf bsdprov wrote, by name."""
+    return {m.group(1): m.group(2) for m in _BLOCK_RE.finditer(text or "")}
+
+
+def vm_changes(before: str | None, after: str | None, options: VmOptions) -> VmChanges:
+    old, new = vm_blocks(before), vm_blocks(after)
+    on = (VM_CONF,)
+    stops, restarts, purges, notes = [], [], [], []
+    for name in [n for n in old if n not in new]:
+        stops.append(Step(("vmctl", "stop", "-w", name), f"{name} left the inventory", True, on))
+        kept = set(_DISK_RE.findall(after or ""))
+        disks = [d for d in _DISK_RE.findall(old[name]) if d not in kept]
+        if options.purge_disks:
+            purges += [
+                Step(("rm", "-f", disk), f"--purge-disks: {name}'s disk", False, on)
+                for disk in disks
+            ]
+        elif disks:
+            notes.append(f"{name} is removed; its disk {', '.join(disks)} is kept (--purge-disks)")
+    for name in [n for n in new if n in old and old[n] != new[n]]:
+        if options.restart_vms:
+            restarts += [
+                Step(
+                    ("vmctl", "stop", "-w", name),
+                    "--restart-vms: take the new definition",
+                    True,
+                    on,
+                ),
+                Step(
+                    ("vmctl", "start", name),
+                    "--restart-vms: start with the new definition",
+                    False,
+                    on,
+                ),
+            ]
+        else:
+            notes.append(
+                f"{name}'s definition changed; if it runs, it keeps the old one until "
+                "restarted (deploy --restart-vms)"
+            )
+    return VmChanges(tuple(stops), tuple(restarts), tuple(purges), tuple(notes))
+
+
+def with_vm_changes(steps: tuple[Step, ...], changes: VmChanges) -> tuple[Step, ...]:
+    """Put stops before the step that reloads vmd, restarts right after it, purges last."""
+    reload = next((i for i, s in enumerate(steps) if s.argv == VMD_STEP), None)
+    if reload is None:
+        return steps + changes.before_reload + changes.after_reload + changes.last
+    restarted = {s.argv for s in changes.after_reload}
+    return (
+        steps[:reload]
+        + changes.before_reload
+        + steps[reload : reload + 1]
+        + changes.after_reload
+        + tuple(s for s in steps[reload + 1 :] if s.argv not in restarted)
+        + changes.last
+    )
