@@ -185,16 +185,46 @@ def _config_path(host: Host, options: ConnectOptions) -> Path | None:
     return default if default.is_file() else None
 
 
+# A Host line naming only plain host names (no pattern, negation, quote or comment).
+_LITERAL_HOSTS = re.compile(r"\s*host(?:\s*=\s*|\s+)([\w.:\s-]+)", re.IGNORECASE)
+_SECTION = re.compile(r"\s*(host|match)(?:\s*=\s*|\s+)", re.IGNORECASE)
+
+
 @functools.lru_cache(maxsize=32)
-def _parse_ssh_config(path: Path, mtime_ns: int) -> SSHConfig:
-    return SSHConfig.from_path(str(path))
+def _ssh_config_sections(path: Path, mtime_ns: int) -> tuple[tuple[frozenset[str], str], ...]:
+    """The file as (plain host names, text) sections; no names: it may apply to any host.
+
+    paramiko's lookup tests every section and calls ``getpass.getuser()`` for each one, which
+    made resolving N hosts in an N-host ssh_config (the lab's) quadratic and slow. A section
+    that names only other hosts cannot apply, so a lookup parses only the sections that can.
+    """
+    text = path.read_text()
+    if "canonicalizehostname" in text.lower():
+        return ((frozenset(), text),)  # the names may change during the lookup: keep all
+    sections: list[tuple[frozenset[str], str]] = []
+    names: frozenset[str] = frozenset()
+    lines: list[str] = []
+    for line in text.splitlines(keepends=True):
+        if _SECTION.match(line):
+            sections.append((names, "".join(lines)))
+            literal = _LITERAL_HOSTS.fullmatch(line.rstrip("\n"))
+            names = frozenset(literal.group(1).split()) if literal else frozenset()
+            lines = []
+        lines.append(line)
+    sections.append((names, "".join(lines)))
+    return tuple(sections)
+
+
+def _parse_ssh_config(path: Path, mtime_ns: int, name: str) -> SSHConfig:
+    sections = _ssh_config_sections(path, mtime_ns)
+    return SSHConfig.from_text("".join(t for names, t in sections if not names or name in names))
 
 
 def _lookup(path: Path | None, name: str, target: str) -> SSHConfigDict:
     if path is None:
         return SSHConfig().lookup(name)
     try:
-        return _parse_ssh_config(path, path.stat().st_mtime_ns).lookup(name)
+        return _parse_ssh_config(path, path.stat().st_mtime_ns, name).lookup(name)
     except (OSError, paramiko.SSHException) as exc:
         raise TransportError(
             f"host {target!r}: cannot read ssh_config {str(path)!r}: {exc}", host=target

@@ -1,0 +1,1 @@
+"""Benchmarks of bsdprov against pyinfra, Ansible, Fabric and the SSH floor (``invoke bench``)."""

@@ -1,0 +1,1 @@
+"""Scripts the bench runs as whole commands, each in the interpreter of the tool it measures."""

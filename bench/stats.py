@@ -1,0 +1,245 @@
+"""Samples, their summaries, ratios, the targets of issue 6 and the rendered RESULTS.md.
+
+Pure: samples in, text out. The runner stores samples as JSON, so the file can be
+re-rendered without re-running (``python -m bench --render-only``).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+
+FLOOR = "paramiko floor"
+PEERS = ("fabric minimal", "pyinfra", "ansible")
+BSDPROV = ("bsdprov deploy", "bsdprov plan")
+CHANGES, NO_CHANGE, READ = "changes", "no change", "uname only"
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One timed command: a variant, a host count, which run, and what it cost."""
+
+    variant: str
+    hosts: int
+    run: str  # CHANGES | NO_CHANGE | READ
+    seconds: float
+    rss_mb: float
+    connections: float  # per host, from the hosts' sshd logs
+    channels: float
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    variant: str
+    hosts: int
+    run: str
+    median: float
+    low: float
+    high: float
+    rss_mb: float
+    connections: float
+    channels: float
+    reps: int
+
+
+def summarise(samples: Iterable[Sample]) -> list[Summary]:
+    """One summary per (hosts, run, variant): median and range of seconds, peak RSS."""
+    groups: dict[tuple[int, str, str], list[Sample]] = {}
+    for sample in samples:
+        groups.setdefault((sample.hosts, sample.run, sample.variant), []).append(sample)
+    result = []
+    for (hosts, run, variant), group in sorted(groups.items(), key=lambda kv: _order(*kv[0])):
+        seconds = [s.seconds for s in group]
+        result.append(
+            Summary(
+                variant,
+                hosts,
+                run,
+                statistics.median(seconds),
+                min(seconds),
+                max(seconds),
+                max(s.rss_mb for s in group),
+                statistics.median(s.connections for s in group),
+                statistics.median(s.channels for s in group),
+                len(group),
+            )
+        )
+    return result
+
+
+_VARIANT_ORDER = (*BSDPROV, *PEERS, FLOOR, "openssh floor")
+_RUN_ORDER = (CHANGES, NO_CHANGE, READ)
+
+
+def _order(hosts: int, run: str, variant: str) -> tuple[int, int, int, str]:
+    known = variant in _VARIANT_ORDER
+    rank = _VARIANT_ORDER.index(variant) if known else len(_VARIANT_ORDER)
+    return hosts, _RUN_ORDER.index(run) if run in _RUN_ORDER else 9, rank, variant
+
+
+def find(summaries: Sequence[Summary], variant: str, hosts: int, run: str) -> Summary | None:
+    return next(
+        (s for s in summaries if (s.variant, s.hosts, s.run) == (variant, hosts, run)), None
+    )
+
+
+def floor_of(summaries: Sequence[Summary], hosts: int) -> Summary | None:
+    return find(summaries, FLOOR, hosts, READ)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    what: str
+    met: bool | None  # None: not measured
+    detail: str
+
+
+def _ratio(a: Summary | None, b: Summary | None) -> float | None:
+    return a.median / b.median if a and b and b.median else None
+
+
+def _fmt(value: float | None, unit: str = "×") -> str:
+    return "n/a" if value is None else f"{value:.2f}{unit}"
+
+
+def targets(summaries: Sequence[Summary], at: int = 50) -> list[Target]:
+    """Issue 6's targets, judged on medians measured in the same run."""
+    found: list[Target] = []
+    floor = floor_of(summaries, at)
+    for variant in BSDPROV:
+        mine = find(summaries, variant, at, NO_CHANGE)
+        ratio = _ratio(mine, floor)
+        found.append(
+            Target(
+                f"{variant}, no change, {at} hosts: ≤ 1.5× the paramiko floor",
+                None if ratio is None else ratio <= 1.5,
+                _fmt(ratio),
+            )
+        )
+        pyinfra = find(summaries, "pyinfra", at, NO_CHANGE)
+        ratio = _ratio(mine, pyinfra)
+        found.append(
+            Target(
+                f"{variant}, no change, {at} hosts: faster than pyinfra",
+                None if ratio is None else ratio < 1,
+                f"{_fmt(ratio)} pyinfra's time",
+            )
+        )
+    deploy = find(summaries, "bsdprov deploy", at, CHANGES)
+    ratio = _ratio(deploy, find(summaries, "pyinfra", at, CHANGES))
+    found.append(
+        Target(
+            f"bsdprov deploy, changes, {at} hosts: no slower than pyinfra",
+            None if ratio is None else ratio <= 1,
+            f"{_fmt(ratio)} pyinfra's time",
+        )
+    )
+    ratio = _ratio(find(summaries, "ansible", at, CHANGES), deploy)
+    found.append(
+        Target(
+            f"bsdprov deploy, changes, {at} hosts: ≥ 8× faster than Ansible",
+            None if ratio is None else ratio >= 8,
+            f"Ansible takes {_fmt(ratio)} as long",
+        )
+    )
+    found.extend(_scaling(summaries))
+    peak = max((s.rss_mb for s in summaries if s.variant in BSDPROV), default=None)
+    found.append(
+        Target(
+            "bsdprov controller memory < 300 MB at every size",
+            None if peak is None else peak < 300,
+            _fmt(peak, " MB"),
+        )
+    )
+    return found
+
+
+def _scaling(summaries: Sequence[Summary]) -> list[Target]:
+    """Time per host at the largest size is no worse than at 100 hosts (linear or better)."""
+    found = []
+    sizes = sorted({s.hosts for s in summaries if s.hosts >= 100})
+    for variant in BSDPROV:
+        for run in (CHANGES, NO_CHANGE):
+            points = [(n, find(summaries, variant, n, run)) for n in sizes]
+            measured = [(n, s) for n, s in points if s is not None]
+            if len(measured) < 2:
+                continue
+            (n0, first), (n1, last) = measured[0], measured[-1]
+            growth = (last.median / first.median) / (n1 / n0)
+            found.append(
+                Target(
+                    f"{variant}, {run}: time grows no worse than linearly ({n0} → {n1} hosts)",
+                    growth <= 1.0,
+                    f"{first.median:.2f} s → {last.median:.2f} s ({growth:.2f} of linear)",
+                )
+            )
+    return found
+
+
+def render_results(
+    summaries: Sequence[Summary], machine: str, versions: str, notes: str, command: str
+) -> str:
+    """RESULTS.md: the machine, the table per host count, ratios, targets, then ``notes``."""
+    lines = [
+        "# Benchmarks: bsdprov, pyinfra, Ansible, Fabric and the SSH floor on the same lab hosts",
+        "",
+        f"Generated by `{command}`; do not edit by hand (notes come from `bench/NOTES.md`).",
+        "",
+        f"Machine: {machine}  ",
+        f"Tools: {versions}",
+        "",
+        "The task, on OpenBSD lab hosts: read `uname -s`; make `/etc/hostname.vio0` hold the "
+        "host's config (its management address, a /32 and an on-link route to an off-subnet "
+        "gateway) with mode 0640; run `sh /etc/netstart vio0` only if the file changed. Run "
+        "*changes* is on freshly reset hosts, run *no change* right after it. After each run "
+        "the bench checks every host (content, mode, netstart ran once / not at all, `uname -s` "
+        "read); a run that fails the check gets no time. Tools alternate within each "
+        "repetition. Seconds are wall time of the whole command (median, min–max); RSS is the "
+        "peak of the largest controller process; connections and channels per host are "
+        "counted in the hosts' sshd logs.",
+        "",
+    ]
+    for hosts in sorted({s.hosts for s in summaries}):
+        floor = floor_of(summaries, hosts)
+        lines += [
+            f"## {hosts} hosts",
+            "",
+            "| variant | run | median s | min–max s | × floor | peak RSS MB | conns/host "
+            "| channels/host | reps |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for s in (s for s in summaries if s.hosts == hosts):
+            lines.append(
+                f"| {s.variant} | {s.run} | {s.median:.2f} | {s.low:.2f}–{s.high:.2f} "
+                f"| {_fmt(_ratio(s, floor))} | {s.rss_mb:.0f} | {s.connections:g} "
+                f"| {s.channels:g} | {s.reps} |"
+            )
+        lines += ["", *_ratio_table(summaries, hosts), ""]
+    lines += ["## Targets (issue 6)", ""]
+    for target in targets(summaries):
+        mark = {True: "met", False: "**not met**", None: "not measured"}[target.met]
+        lines.append(f"- {target.what}: {mark} ({target.detail})")
+    lines += ["", notes.strip(), ""]
+    return "\n".join(lines)
+
+
+def _ratio_table(summaries: Sequence[Summary], hosts: int) -> list[str]:
+    """Each peer's median over bsdprov's, same host count and run: > 1 means bsdprov is faster."""
+    lines = [
+        "Peer time ÷ bsdprov time (> 1: bsdprov is faster):",
+        "",
+        "| bsdprov | run | " + " | ".join(PEERS) + " |",
+        "|---|---|" + "---:|" * len(PEERS),
+    ]
+    for variant in BSDPROV:
+        for run in (CHANGES, NO_CHANGE):
+            mine = find(summaries, variant, hosts, run)
+            if mine is None:
+                continue
+            cells = [_fmt(_ratio(find(summaries, peer, hosts, run), mine)) for peer in PEERS]
+            lines.append(f"| {variant} | {run} | " + " | ".join(cells) + " |")
+    return lines
