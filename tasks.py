@@ -51,6 +51,8 @@ def demo(c: Context, like: str = "inventories/example.yaml", keep: bool = False)
     bsdprov = f"{PY} -m bsdprov"
     c.run(f"{bsdprov} lab.up --like {like} --inventory {inventory}", pty=False)
     try:
+        # A lab left from an earlier demo keeps its hosts' state: start from scratch again.
+        c.run(f"{bsdprov} lab.reset", pty=False)
         c.run(f"{bsdprov} check -i {inventory}", pty=False)
         c.run(f"{bsdprov} plan --all -i {inventory}", pty=False)
         c.run(f"{bsdprov} deploy --all -i {inventory} --confirm-timeout 30", pty=False)
