@@ -80,17 +80,17 @@ def run_fleet(
 FAILURES = ("failed", "rolled-back", "unreachable")
 
 
-def hypervisor_stages(inventory: Inventory, names: list[str]) -> tuple[list[str], list[str]]:
+def hypervisor_stages(inventory: Inventory, names: list[str]) -> tuple[list[str], dict[str, str]]:
     """Hosts to deploy first (hypervisors and hosts that are no VM of a selected one), then
-    the guests of the selected hypervisors: their VMs must exist before they can be reached."""
+    the guests of the selected hypervisors (guest -> hypervisor): their VMs must exist before
+    they can be reached."""
     chosen = set(names)
-    later = []
-    for name in names:
-        vm = inventory.hosts[name].vm
-        if vm is not None and vm.hypervisor in chosen:
-            later.append(name)
-    first = [n for n in names if n not in later]
-    return first, later
+    later = {
+        name: vm.hypervisor
+        for name in names
+        if (vm := inventory.hosts[name].vm) is not None and vm.hypervisor in chosen
+    }
+    return [n for n in names if n not in later], later
 
 
 def run_staged(
@@ -115,7 +115,7 @@ def run_staged(
     done = {o.host: o for o in run_fleet(first, action, parallel, serial, max_fail, counted(0))}
 
     def guest(name: str) -> Outcome:
-        hypervisor = inventory.hosts[name].vm.hypervisor  # type: ignore[union-attr]
+        hypervisor = later[name]
         if done[hypervisor].status in FAILURES:
             return Outcome(name, "failed", f"not started: its hypervisor {hypervisor} failed")
         return action(name)

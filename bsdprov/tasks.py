@@ -378,14 +378,12 @@ def verify(
             sys.stdout.write(
                 verify_text(name, results) if results is not None else f"== {name}\nERROR {error}\n"
             )
-    failed = [n for n, results, _ in reports if results is None or not all_passed(results)]
+    failed = [
+        n for n, results, _ in reports if results is None or any(not r.passed for r in results)
+    ]
     if failed:
         worst = max((int(e.exit_code) for _, _, e in reports if e is not None), default=1)
         raise Exit(f"verify failed on: {', '.join(failed)}", worst)
-
-
-def all_passed(results: tuple[CheckResult, ...]) -> bool:
-    return all(r.passed for r in results)
 
 
 ns = Collection(check, render, plan, deploy, rollback, history, verify, trust)

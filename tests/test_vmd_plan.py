@@ -136,9 +136,9 @@ def test_the_uplink_of_a_hypervisor_is_held_unless_asked() -> None:
 
 def test_hypervisors_deploy_before_their_guests() -> None:
     first, later = hypervisor_stages(EXAMPLE, list(EXAMPLE.hosts))
-    assert "hv1" in first and later == ["web01", "db01", "obsd1"]
+    assert "hv1" in first and later == {"web01": "hv1", "db01": "hv1", "obsd1": "hv1"}
     # A guest alone has no hypervisor to wait for.
-    assert hypervisor_stages(EXAMPLE, ["db01"]) == (["db01"], [])
+    assert hypervisor_stages(EXAMPLE, ["db01"]) == (["db01"], {})
 
 
 def test_a_guest_whose_hypervisor_failed_is_not_started() -> None:
