@@ -279,6 +279,7 @@ def silent_listener() -> Iterator[int]:
 
 
 SSHD = Path("/usr/sbin/sshd")
+PRIVSEP_DIR = Path("/run/sshd")
 
 SSHD_CONFIG = """\
 ListenAddress 127.0.0.1
@@ -301,6 +302,9 @@ LogLevel ERROR
 def real_sshd(directory: Path, host_key_text: str, authorized_key: str) -> Iterator[int]:
     """Run OpenSSH's sshd on a free 127.0.0.1 port (as root); yield the port."""
     directory.mkdir(parents=True, exist_ok=True)
+    # sshd refuses to start without its privilege-separation directory, which only exists on a
+    # machine where the service has run once (systemd makes it): create it, as Debian's unit does.
+    PRIVSEP_DIR.mkdir(mode=0o755, parents=True, exist_ok=True)
     host_key = directory / "ssh_host_ed25519_key"
     host_key.write_text(host_key_text)
     host_key.chmod(0o600)

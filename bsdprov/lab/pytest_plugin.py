@@ -23,7 +23,27 @@ from bsdprov.lab.manager import LabStatus, check_prerequisites, down_lab, reset_
 from bsdprov.lab.paths import LabPaths, fakes_dir
 
 LAB_HOSTS = 3
-LAB_BASE_PORT = 24001
+# Several checkouts may run their suites on one machine at once (parallel work trees): each
+# sets its own BSDPROV_TEST_SLOT, which moves every test lab's ports and fixed directories.
+TEST_SLOT_ENV = "BSDPROV_TEST_SLOT"
+
+
+def test_slot() -> int:
+    """This checkout's test slot (``$BSDPROV_TEST_SLOT``, 0 when unset)."""
+    return int(os.environ.get(TEST_SLOT_ENV) or 0)
+
+
+def slot_port(base: int) -> int:
+    """A test lab's first port, moved by 1000 per slot."""
+    return base + 1000 * test_slot()
+
+
+def slot_dir(path: Path) -> Path:
+    """A fixed test lab directory, suffixed with the slot when one is set."""
+    return path if test_slot() == 0 else path.with_name(f"{path.name}-{test_slot()}")
+
+
+LAB_BASE_PORT = slot_port(24001)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ import pytest
 
 from bench.__main__ import main
 from bsdprov.lab.manager import down_lab
-from bsdprov.lab.pytest_plugin import skip_without_lab
+from bsdprov.lab.pytest_plugin import skip_without_lab, slot_port
 
 pytestmark = pytest.mark.e2e
 
@@ -18,7 +18,7 @@ def test_bench_times_checks_and_reports(tmp_path: Path) -> None:
     skip_without_lab()
     out = tmp_path / "RESULTS.md"
     argv = ["--hosts", "2", "--reps", "1", "--tools", "bsdprov,floor"]
-    argv += ["--work", str(tmp_path), "--base-port", "26601", "--out", str(out)]
+    argv += ["--work", str(tmp_path), "--base-port", str(slot_port(26601)), "--out", str(out)]
     try:
         assert main(argv) == 0
     finally:

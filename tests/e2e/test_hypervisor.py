@@ -20,13 +20,13 @@ import yaml
 from bsdprov.errors import ExitCode
 from bsdprov.lab.manager import down_lab, reset_lab, up_like_lab
 from bsdprov.lab.paths import LabPaths
-from bsdprov.lab.pytest_plugin import skip_without_lab
+from bsdprov.lab.pytest_plugin import skip_without_lab, slot_dir, slot_port
 
 pytestmark = pytest.mark.e2e
 
 EXAMPLE = Path(__file__).parents[2] / "inventories" / "example.yaml"
-LAB_DIR = Path("/var/lib/bsdprov-lab-hypervisor-test")
-BASE_PORT = 24301  # clear of the session lab (24001...) and the like-lab test (24201...)
+LAB_DIR = slot_dir(Path("/var/lib/bsdprov-lab-hypervisor-test"))
+BASE_PORT = slot_port(24301)  # clear of the session lab (24001...) and the like-lab test (24201...)
 LIB = "/var/db/bsdprov/lib"
 
 

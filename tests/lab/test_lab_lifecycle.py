@@ -11,12 +11,12 @@ import pytest
 from bsdprov.lab.manager import down_lab, read_status, reset_lab
 from bsdprov.lab.paths import LabPaths
 from bsdprov.lab.processes import listening_ports
-from bsdprov.lab.pytest_plugin import RunningLab, skip_without_lab, start_lab
+from bsdprov.lab.pytest_plugin import RunningLab, skip_without_lab, slot_port, start_lab
 from bsdprov.lab.state import load_state
 
 pytestmark = pytest.mark.e2e
 
-BASE_PORT = 24101  # away from the session lab's 24001...
+BASE_PORT = slot_port(24101)  # away from the session lab's 24001...
 
 
 @pytest.fixture

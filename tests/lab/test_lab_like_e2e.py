@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from bsdprov.lab.manager import down_lab, reset_lab, up_like_lab
-from bsdprov.lab.pytest_plugin import skip_without_lab
+from bsdprov.lab.pytest_plugin import skip_without_lab, slot_dir, slot_port
 
 pytestmark = pytest.mark.e2e
 
-LAB_DIR = Path("/var/lib/bsdprov-lab-like-test")
-BASE_PORT = 24201  # away from the session lab's 24001... and the lifecycle tests' 24101...
+LAB_DIR = slot_dir(Path("/var/lib/bsdprov-lab-like-test"))
+BASE_PORT = slot_port(24201)  # away from the session lab's 24001... and the lifecycle tests' 24101...
 SOURCE = """\
 defaults: {user: root, become: none}
 groups:
