@@ -15,7 +15,8 @@ from bsdprov.lab.pytest_plugin import skip_without_lab, slot_dir, slot_port
 pytestmark = pytest.mark.e2e
 
 LAB_DIR = slot_dir(Path("/var/lib/bsdprov-lab-like-test"))
-BASE_PORT = slot_port(24201)  # away from the session lab's 24001... and the lifecycle tests' 24101...
+# away from the session lab (24001...) and the lifecycle tests (24101...)
+BASE_PORT = slot_port(24201)
 SOURCE = """\
 defaults: {user: root, become: none}
 groups:
