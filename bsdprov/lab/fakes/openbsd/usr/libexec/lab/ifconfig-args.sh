@@ -1,0 +1,7 @@
+# ifconfig-args.sh (openbsd): ifconfig(8)'s argument grammar on openbsd, sourced by the common fake.
+# ifconfig_args ARGS...: lab_die with the real tool's message on what openbsd's ifconfig refuses.
+# Each rule names the source function or man page it follows.
+# shellcheck shell=sh
+ifconfig_args() {
+	:
+}
