@@ -46,12 +46,7 @@ class FreeBSDRenderer:
         managed = tuple(n for n, _ in interfaces)
         assign.append(("cloned_interfaces", WordList(cloned, owned_words=managed)))
         for name, itf in interfaces:
-            remove += [
-                f"ifconfig_{name}",
-                f"ifconfig_{name}_*",
-                f"create_args_{name}",
-                f"vlans_{name}",
-            ]
+            remove += list(_owned_keys(name))
             children = tuple(n for n, i in interfaces if i.parent == name)
             if children:
                 assign.append((f"vlans_{name}", " ".join(children)))
@@ -93,8 +88,6 @@ def _interface_vars(name: str, itf: Interface) -> list[tuple[str, str]]:
     if itf.tunnel is not None:
         words.append(f"tunnel {itf.tunnel.local} {itf.tunnel.remote}")
     words += [f"addm {member}" for member in itf.members]
-    if itf.mac:
-        words.append(f"ether {itf.mac}")
     if itf.mtu:
         words.append(f"mtu {itf.mtu}")
     if itf.up is False:
@@ -109,17 +102,28 @@ def _interface_vars(name: str, itf: Interface) -> list[tuple[str, str]]:
         v6.append(f"inet6 {address.ip}{peer} prefixlen {prefixlen(address, itf)}")  # type: ignore[arg-type]
     if itf.autoconf6:
         v6.insert(0, "inet6 accept_rtadv")
-    if v6:
-        found.append((f"ifconfig_{name}_ipv6", v6[0]))
+    # Always set, empty when the interface has no IPv6: network.subr reads an unset
+    # ifconfig_IF_ipv6 as $ifconfig_DEFAULT (_ifconfig_getargs IF ipv6), so a host whose
+    # ifconfig_DEFAULT is "SYNCDHCP accept_rtadv" (cloud images) would otherwise run
+    # `ifconfig IF accept_rtadv` and rtsol on this static interface at every boot.
+    found.append((f"ifconfig_{name}_ipv6", v6[0] if v6 else ""))
     aliases += v6[1:]
+    if itf.mac:
+        # ifconfig reads a family (inet, inet6, link, ether, lladdr) only as its first word:
+        # after `inet A`, `ether` is taken for an address and the whole command fails before
+        # the address is set (ifconfig.c ifconfig(), in_getaddr). network.subr's ifconfig_up
+        # runs `ifalias IF ether alias`, which hands each ifconfig_IF_aliasN starting with
+        # `ether` to `ifconfig IF ether MAC alias` on its own, after ifconfig_IF and before
+        # `up` and dhclient. Numbered last, so the address aliases keep their numbers.
+        aliases.append(f"ether {itf.mac}")
     found += [(f"ifconfig_{name}_alias{i}", text) for i, text in enumerate(aliases)]
     if itf.description:
         found.append((f"ifconfig_{name}_descr", itf.description))
     return found
 
 
-def _route_vars(host: Host, version: int) -> list[tuple[str, str | WordList]]:
-    ipv6 = "ipv6_" if version == 6 else ""
+def _named_routes(host: Host, version: int) -> list[tuple[str, str]]:
+    """bsdprov's static_routes entries of one family, in order: (name, route(8) arguments)."""
     gw, net = ("gw6_", "net6_") if version == 6 else ("gw_", "net")
     named: list[tuple[str, str]] = []
     for name, _ in ordered_interfaces(host):
@@ -134,6 +138,12 @@ def _route_vars(host: Host, version: int) -> list[tuple[str, str | WordList]]:
         r for r in routes_of(host) if not r.is_default and r.version == version and _leaves(host, r)
     ):
         named.append((f"{ROUTE_PREFIX}{net}{i}", f"-net {route.to} {_gateway(route)}"))
+    return named
+
+
+def _route_vars(host: Host, version: int) -> list[tuple[str, str | WordList]]:
+    ipv6 = "ipv6_" if version == 6 else ""
+    named = _named_routes(host, version)
     found: list[tuple[str, str | WordList]] = [
         (f"{ipv6}static_routes", WordList(tuple(n for n, _ in named), owned_prefix=ROUTE_PREFIX)),
     ]
@@ -167,19 +177,73 @@ ROUTING_KEYS = (
 )
 
 
+def _owned_keys(name: str) -> tuple[str, ...]:
+    """The rc.conf keys that configure ``name`` at boot (network.subr), all bsdprov's: an
+    admin's or legacy one left in place would add what the inventory does not say."""
+    return (
+        f"ifconfig_{name}",
+        f"ifconfig_{name}_*",
+        f"create_args_{name}",
+        f"vlans_{name}",
+        # Legacy forms ifalias_af_common and ifconfig_up still read.
+        f"ipv4_addrs_{name}",
+        f"ipv6_ifconfig_{name}",
+        f"ipv6_ifconfig_{name}_alias*",
+        f"ipv6_prefix_{name}",
+    )
+
+
 def _interface_keys(name: str) -> tuple[str, ...]:
-    keys = (f"ifconfig_{name}", f"ifconfig_{name}_*", f"create_args_{name}", f"vlans_{name}")
-    cloned = ("cloned_interfaces",) if is_cloned(name) else ()
+    keys = _owned_keys(name)
+    cloned = ("cloned_interfaces",) if _in_cloned_list(name) else ()
     return tuple(f"{RC}#{key}" for key in keys + cloned)
+
+
+def _in_cloned_list(name: str) -> bool:
+    """Whether ``name`` is in cloned_interfaces: vlans are created through their parent."""
+    return is_cloned(name) and kind_of(name) != "vlan"
+
+
+def _destroyed_by(host: Host, name: str) -> set[str]:
+    """What ``service netif restart NAME`` destroys and re-creates: NAME itself when it is in
+    cloned_interfaces (clone_down), and its vlans_NAME children (ifn_stop's childif_destroy;
+    ifn_start's childif_create makes them again, outside any bridge)."""
+    gone = {n for n, i in host.interfaces.items() if i.parent == name}
+    if _in_cloned_list(name):
+        gone.add(name)
+    return gone
+
+
+def _restarted_with(host: Host, names: tuple[str, ...]) -> dict[str, list[str]]:
+    """For each interface, the earlier interfaces whose restart must restart it too: a vlan
+    whose parent restarts (re-created, so re-applied) and every bridge that holds a member a
+    restart destroys (a re-created member is outside the bridge until ``addm`` runs again)."""
+    found: dict[str, list[str]] = {n: [] for n in names}
+    for i, name in enumerate(names):
+        gone = _destroyed_by(host, name)
+        for later in names[i + 1 :]:
+            members = set(host.interfaces[later].members)
+            if (later in gone and later != name) or members & gone:
+                found[later].append(name)
+    return found
 
 
 def _steps(host: Host, names: tuple[str, ...]) -> tuple[Step, ...]:
     steps: list[Step] = []
+    with_ = _restarted_with(host, names)
     for name in names:
         why = f"re-create and re-address {name} from rc.conf"
-        if is_cloned(name):
+        if _in_cloned_list(name):
             why += f" (destroys {name}: members added at run time, such as VM taps, drop out)"
-        steps.append(Step(("service", "netif", "restart", name), why, False, _interface_keys(name)))
+        triggers = _interface_keys(name)
+        if with_[name]:
+            after = ", ".join(with_[name])
+            why += f"; also after {after}, whose restart re-creates "
+            why += "a member outside this bridge" if kind_of(name) == "bridge" else "it"
+            triggers += tuple(t for n in with_[name] for t in _interface_keys(n))
+        steps.append(
+            Step(("service", "netif", "restart", name), why, False, tuple(dict.fromkeys(triggers)))
+        )
     triggers = tuple(dict.fromkeys(t for n in names for t in _interface_keys(n)))
     dynamic = any(i.dhcp or i.autoconf6 for i in host.interfaces.values())
     if host.routes is not None and not dynamic:
@@ -194,8 +258,10 @@ def _steps(host: Host, names: tuple[str, ...]) -> tuple[Step, ...]:
         )
     elif names:
         # routing restart would flush routes learned by dhclient or from router adverts;
-        # start only adds rc.conf's routes back ("File exists" for those still there).
+        # start only adds rc.conf's routes, and `route add` never replaces one ("File
+        # exists"): a changed gateway is deleted first, as rc.d/routing stop would.
         routing = tuple(f"{RC}#{key}" for key in ROUTING_KEYS) if host.routes is not None else ()
+        steps += _route_deletes(host)
         steps.append(
             Step(
                 ("service", "routing", "start"),
@@ -206,3 +272,38 @@ def _steps(host: Host, names: tuple[str, ...]) -> tuple[Step, ...]:
         )
     steps += hostname_steps(host, f"{RC}#hostname", "rc.conf's hostname")
     return tuple(steps)
+
+
+def _route_deletes(host: Host) -> list[Step]:
+    """On a host whose other routes come from DHCP or router adverts: delete each route
+    bsdprov sets when its rc.conf key changes, so ``routing start`` adds the new one. Only
+    routes the inventory has: a default learned by dhclient on a host without one stays."""
+    steps: list[Step] = []
+    for version in (4, 6):
+        route = default_route(host, version)
+        if route is None:
+            continue
+        family = ("-inet6",) if version == 6 else ()
+        key = "ipv6_defaultrouter" if version == 6 else "defaultrouter"
+        steps.append(
+            Step(
+                ("route", "-n", "delete", *family, "default"),
+                f"`route add default` never replaces one: rc.d/routing start re-adds {key}",
+                True,
+                (f"{RC}#{key}",),
+            )
+        )
+    for version in (4, 6):
+        ipv6 = "ipv6_" if version == 6 else ""
+        family = ("-inet6",) if version == 6 else ()
+        for name, args in _named_routes(host, version):
+            target = args.split()[:2]  # "-host GW" or "-net DEST"
+            steps.append(
+                Step(
+                    ("route", "-n", "delete", *family, *target),
+                    f"re-added from {ipv6}route_{name} by rc.d/routing start",
+                    True,
+                    (f"{RC}#{ipv6}route_{name}",),
+                )
+            )
+    return steps
