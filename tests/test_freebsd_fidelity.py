@@ -98,3 +98,14 @@ def test_ifconfig_default_never_reaches_a_managed_interface() -> None:
     assert 'ifconfig_vtnet0_ipv6=""\n' in text
     assert 'ifconfig_DEFAULT="SYNCDHCP accept_rtadv"\n' in text  # the admin's other interfaces
     assert "ipv4_addrs_vtnet0" not in text  # a legacy key that would add an address at boot
+
+
+def test_leaving_slaac_clears_accept_rtadv_before_the_restart() -> None:
+    """ipv6_down reads the new rc.conf, which no longer says accept_rtadv: the flag would stay."""
+    host = spec_host("ifconfig_default_dhcp")
+    old, new = 'ifconfig_vtnet0_ipv6="inet6 accept_rtadv"', 'ifconfig_vtnet0_ipv6=""'
+    assert steps_after(host, old, new) == [
+        "ifconfig vtnet0 inet6 -accept_rtadv",
+        "service netif restart vtnet0",
+        "service routing restart",
+    ]

@@ -92,6 +92,7 @@ def test_render_json_is_the_documented_object(capsys: pytest.CaptureFixture[str]
     }
     assert 'defaultrouter="198.51.100.1"\n' in rc_conf["content"]
     assert fbsd1["commands"] == [
+        ["ifconfig", "vtnet0", "inet6", "-accept_rtadv"],
         ["service", "netif", "restart", "vtnet0"],
         ["service", "routing", "restart"],
         ["hostname", "fbsd1.example.org"],

@@ -241,9 +241,21 @@ def _steps(host: Host, names: tuple[str, ...]) -> tuple[Step, ...]:
             why += f"; also after {after}, whose restart re-creates "
             why += "a member outside this bridge" if kind_of(name) == "bridge" else "it"
             triggers += tuple(t for n in with_[name] for t in _interface_keys(n))
-        steps.append(
-            Step(("service", "netif", "restart", name), why, False, tuple(dict.fromkeys(triggers)))
-        )
+        triggers = tuple(dict.fromkeys(triggers))
+        if not host.interfaces[name].autoconf6:
+            # ifn_stop reads the new rc.conf: ipv6_down clears accept_rtadv only when that
+            # still says autoconf, so a flag set by the old ifconfig_IF_ipv6 (or by
+            # ifconfig_DEFAULT, when it was unset) would outlive the restart; at boot an
+            # interface starts without it.
+            steps.append(
+                Step(
+                    ("ifconfig", name, "inet6", "-accept_rtadv"),
+                    "no router-advert autoconfiguration here, as after a boot",
+                    True,
+                    (f"{RC}#ifconfig_{name}_ipv6",),
+                )
+            )
+        steps.append(Step(("service", "netif", "restart", name), why, False, triggers))
     triggers = tuple(dict.fromkeys(t for n in names for t in _interface_keys(n)))
     dynamic = any(i.dhcp or i.autoconf6 for i in host.interfaces.values())
     if host.routes is not None and not dynamic:

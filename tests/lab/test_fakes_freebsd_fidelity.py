@@ -107,6 +107,7 @@ def test_a_mac_with_a_static_address_holds_at_activation_and_at_boot(
 ) -> None:
     host = make_host("freebsd", *BASE)
     assert deploy(host, inventory(MAC)) == [
+        "ifconfig vtnet0 inet6 -accept_rtadv",
         "service netif restart vtnet0",
         "service routing restart",
     ]
@@ -206,3 +207,14 @@ def test_route_refuses_openbsd_words(make_host: Callable[..., Host]) -> None:
     assert res.err.startswith("route: illegal option -- T\n")
     assert host.run("route flush -inet -x").err.startswith("route: bad keyword: -x\n")
     host.ok("route -n add -host 192.0.2.9 -interface vtnet0 >/dev/null")
+
+
+def test_leaving_slaac_at_activation_is_what_a_boot_gives(make_host: Callable[..., Host]) -> None:
+    host = make_host("freebsd", *BASE)
+    deploy(host, inventory("{vtnet0: {addresses: [192.0.2.10/24], autoconf6: true}}"))
+    assert "autoconf inet6\n" in state(host, "vtnet0")
+    ran = deploy(host, inventory("{vtnet0: {addresses: [192.0.2.10/24]}}"))
+    assert ran[0] == "ifconfig vtnet0 inet6 -accept_rtadv"
+    assert "autoconf" not in state(host, "vtnet0")
+    boot(host)
+    assert "autoconf" not in state(host, "vtnet0")

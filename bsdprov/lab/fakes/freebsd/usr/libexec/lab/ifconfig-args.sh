@@ -1,5 +1,6 @@
 # ifconfig-args.sh (freebsd): ifconfig(8)'s argument grammar on freebsd, sourced by the common fake.
-# ifconfig_args ARGS...: lab_die with the real tool's message on what freebsd's ifconfig refuses.
+# ifconfig_args ARGS...: lab_die with the real tool's message on what freebsd's ifconfig refuses;
+# it also keeps the accept_rtadv flag, which the common fake does not model.
 # Each rule names the source function or man page it follows (sbin/ifconfig in freebsd-src).
 # shellcheck shell=sh
 
@@ -99,6 +100,7 @@ _ia_addr() {
 ifconfig_args() {
 	# Listing options and their operands are the common fake's (main()'s getopt).
 	case ${1:-} in -* | '') return 0 ;; esac
+	_ia_if=$1 _ia_rtadv=''
 	shift
 	_ia_fam=inet
 	# main(): `create` (or plumb) first makes the interface; ifconfig(iscreate) then takes
@@ -124,6 +126,7 @@ ifconfig_args() {
 		_ia_w=$1
 		shift
 		if _ia_ar=$(_ia_arity "$_ia_w"); then
+			case $_ia_w in accept_rtadv | -accept_rtadv) _ia_rtadv=$_ia_w ;; esac
 			case $_ia_ar in
 			0) ;;
 			o) [ $# -gt 0 ] && shift ;;
@@ -146,4 +149,13 @@ ifconfig_args() {
 		if [ "$_ia_n" = 0 ]; then _ia_addr "$_ia_fam" addr "$_ia_w"; else _ia_addr "$_ia_fam" dst "$_ia_w"; fi
 		_ia_n=1
 	done
+	# The ND6 flag accept_rtadv (af_inet6.c setnd6flags) is what lets rtsol and router adverts
+	# configure the interface: the lab keeps it as the interface's `autoconf inet6`.
+	if [ -n "$_ia_rtadv" ] && lab_if_exists "$_ia_if"; then
+		if [ "$_ia_rtadv" = accept_rtadv ]; then
+			lab_kv_add "$(lab_iff "$_ia_if")" autoconf inet6
+		else
+			lab_kv_del "$(lab_iff "$_ia_if")" autoconf inet6
+		fi
+	fi
 }
