@@ -247,8 +247,9 @@ def _address_cleanup(name: str, itf: Interface, own: tuple[str, ...]) -> list[St
     """Leave the interface as boot would: only what its file sets. netstart only ever adds
     addresses and sets autoconf flags, so per family the file does not autoconfigure: clear the
     flag (ifconfig.c setautoconf(); while AUTOCONF4/AUTOCONF6 stay on, dhcpleased/slaacd keep
-    adding leases and routes next to bsdprov's; whether ``-inet``/``-inet6`` clear it is
-    unverified), then remove the family's addresses (the file re-adds its static ones)."""
+    adding leases and routes next to bsdprov's; current in_ifdetach()/in6_ifdetach() clear it
+    on ``-inet``/``-inet6`` too, older kernels did not), then remove the family's addresses
+    (the file re-adds its static ones)."""
     if kind_of(name) == "bridge":
         return []
     found = []
