@@ -22,7 +22,14 @@ from bsdprov.render.base import (
     VarsEdit,
 )
 from bsdprov.render.dhcpd import dhcpd_conf
-from bsdprov.render.pf import ANCHOR_DIR, PF_CONF, PF_INCLUDED, anchor_path, pf_files
+from bsdprov.render.pf import (
+    ANCHOR_DIR,
+    PF_CONF,
+    PF_INCLUDED,
+    anchor_path,
+    pf_files,
+    routed_members,
+)
 from bsdprov.vmd import Guest
 
 RC_LOCAL = "/etc/rc.conf.local"
@@ -256,6 +263,17 @@ def _verify(host: Host, guests: tuple[Guest, ...], has_pf: bool) -> tuple[Check,
                 f"VM {g.name}'s anchor is loaded",
             )
             for g in guests
+        ]
+        # Routed traffic is decided on the vether (pf.py): those rules must be loaded too.
+        found += [
+            Check(
+                ("pfctl", "-a", f"vm/{g.name}", "-sr"),
+                f"on {member} ",
+                f"VM {g.name}'s routed policy is on {member}",
+            )
+            for g in guests
+            if g.addresses
+            for member in routed_members(host, g)
         ]
     if host.dhcp_server:
         found.append(Check(("rcctl", "check", "dhcpd"), "dhcpd\\(ok\\)", "dhcpd runs"))

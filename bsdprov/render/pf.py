@@ -242,6 +242,8 @@ def _routed(guest: Guest, member: str) -> list[str]:
                 lines.append(line)
         if version == 4:
             lines.append(f"{towards} inet proto icmp to {to} icmp-type echoreq")
+            if guest.dhcp:
+                lines.append(f"{towards} inet proto udp from port 67 to {to} port 68")
         else:
             icmp6 = f"{towards} inet6 proto icmp6 to {to} icmp6-type"
             lines.append(f"{icmp6} {{ echoreq neighbrsol }}")
