@@ -196,3 +196,11 @@ def test_openbsd_tunnel_receive_sysctls_default_off(make_host: Callable[..., Hos
     apply = Path(__file__).parents[2] / "bsdprov/remote/lib/sysctl-apply"
     host.ok(f"BSDPROV_ROOT=$LAB_ROOT sh {apply} net.inet.gre.allow=0 net.inet.etherip.allow=0")
     assert host.ok("sysctl -n net.inet.gre.allow net.inet.etherip.allow") == "1\n0\n"
+
+
+def test_netstart_boot_reads_multicast_as_rc_subr_does(make_host: Callable[..., Host]) -> None:
+    """rc.conf says multicast=NO; rc.conf.local's value wins, its quotes stripped."""
+    host = make_host("openbsd")
+    assert "route -qn delete 224.0.0.0/4" in host.ok("sh $LAB_ROOT/etc/netstart -n")
+    host.write("/etc/rc.conf.local", 'multicast="YES"\n')
+    assert "224.0.0.0/4" not in host.ok("sh $LAB_ROOT/etc/netstart -n")
