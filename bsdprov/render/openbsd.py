@@ -244,12 +244,12 @@ def _steps(host: Host, names: tuple[str, ...]) -> tuple[Step, ...]:
 
 
 def _address_cleanup(name: str, itf: Interface, own: tuple[str, ...]) -> list[Step]:
-    """Leave the interface as boot would: only what its file sets. netstart only ever adds
-    addresses and sets autoconf flags, so per family the file does not autoconfigure: clear the
-    flag (ifconfig.c setautoconf(); while AUTOCONF4/AUTOCONF6 stay on, dhcpleased/slaacd keep
-    adding leases and routes next to bsdprov's; current in_ifdetach()/in6_ifdetach() clear it
-    on ``-inet``/``-inet6`` too, older kernels did not), then remove the family's addresses
-    (the file re-adds its static ones)."""
+    """Start each family from what boot starts from, then let netstart apply the file: netstart
+    only ever adds addresses and sets autoconf flags. So clear the flag (ifconfig.c
+    setautoconf(); while AUTOCONF4/AUTOCONF6 stay on, dhcpleased/slaacd keep adding leases and
+    routes; current in_ifdetach()/in6_ifdetach() also clear it on ``-inet``/``-inet6``, older
+    kernels did not), then remove the family's addresses. The file's ``autoconf`` lines set the
+    flag again; done whatever the file says, the same steps also undo a change on rollback."""
     if kind_of(name) == "bridge":
         return []
     found = []
@@ -257,12 +257,11 @@ def _address_cleanup(name: str, itf: Interface, own: tuple[str, ...]) -> list[St
         (4, "inet", itf.dhcp, "dhcpleased"),
         (6, "inet6", itf.autoconf6, "slaacd"),
     ):
-        if autoconf:
-            continue
+        wants = f"sets it again for {agent}" if autoconf else f"sets none: {agent} leaves it"
         found.append(
             Step(
                 ("ifconfig", name, family, "-autoconf"),
-                f"/etc/hostname.{name} sets no {family} autoconf: {agent} must leave it alone",
+                f"netstart never clears the {family} autoconf flag (/etc/hostname.{name} {wants})",
                 True,
                 own,
             )

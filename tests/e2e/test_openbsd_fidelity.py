@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bsdprov.errors import ExitCode
 from bsdprov.lab.pytest_plugin import RunningLab
 
 pytestmark = pytest.mark.e2e
@@ -108,6 +109,31 @@ def test_autoconf_flags_left_by_the_installer_are_cleared(
     assert "AUTOCONF" not in shown, result.stdout + shown
     calls = (fresh.host_root(name) / "var/log/lab-calls.log").read_text()
     assert "/sbin/ifconfig vio0 inet6 -autoconf\n" in calls
+
+
+def test_a_rolled_back_switch_to_dhcp_leaves_no_autoconf_flag(
+    fresh: RunningLab, tmp_path: Path
+) -> None:
+    """The cleanup steps run whatever the file says, so the rollback's re-run of the same steps
+    on the restored static file clears the flag that the dhcp file had set."""
+    name = openbsd_host(fresh)
+
+    def dhcp(host: dict) -> None:
+        host["interfaces"]["vio0"] = {"dhcp": True}
+        host["routes"] = []
+
+    result = subprocess.run(
+        [sys.executable, "-m", "bsdprov", "deploy", "--host", name, "--confirm-timeout", "8"]
+        + ["-i", edited(fresh, tmp_path, name, dhcp)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == ExitCode.ROLLED_BACK, result.stdout + result.stderr
+    calls = (fresh.host_root(name) / "var/log/lab-calls.log").read_text()
+    assert "/sbin/ifconfig vio0 inet autoconf\n" in calls, "the dhcp file was applied"
+    shown = fresh.ssh(name, "ifconfig vio0").stdout
+    assert "AUTOCONF" not in shown and "inet 198.18.0.1 " in shown, shown
 
 
 def test_pf_no_in_rc_conf_local_becomes_yes(fresh: RunningLab, tmp_path: Path) -> None:
