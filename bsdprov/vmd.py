@@ -224,6 +224,7 @@ def guest_problems(hosts: Mapping[str, Host]) -> list[Problem]:
                 )
             if nic.mac is not None:
                 unique(hv.name, "MAC", nic.mac, guest.name, nat + ("mac",))
+        found += _lladdr_problems(guest)
         found += _lease_problems(guest, hv)
         lease = _lease(guest, hv)
         if lease is not None:
@@ -232,6 +233,33 @@ def guest_problems(hosts: Mapping[str, Host]) -> list[Problem]:
             _, problem = _resolve(rule, hosts)
             if problem:
                 found.append((guest.name, at + ("firewall", i, "from"), problem))
+    return found
+
+
+# vmd's NICs are virtio-net: the guest sees NIC i as unit i of its OS's virtio driver.
+VIRTIO_DRIVERS = {"openbsd": "vio", "freebsd": "vtnet", "netbsd": "vioif"}
+
+
+def _lladdr_problems(guest: Host) -> list[Problem]:
+    """vm.conf's ``locked lladdr`` makes vmd drop every frame whose source is not the NIC's
+    MAC (vm.conf(5)): the guest's interface must not set another one."""
+    vm = guest.vm
+    assert vm is not None
+    drivers = [VIRTIO_DRIVERS[guest.os]] if guest.os else list(VIRTIO_DRIVERS.values())
+    found: list[Problem] = []
+    for i, nic in enumerate(vm.nics):
+        for name in (f"{driver}{i}" for driver in drivers):
+            itf = guest.interfaces.get(name)
+            if nic.mac is None or itf is None or itf.mac is None or itf.mac == nic.mac:
+                continue
+            found.append(
+                (
+                    guest.name,
+                    ("interfaces", name, "mac"),
+                    f"{itf.mac} differs from vm.nics[{i}].mac {nic.mac}, which vm.conf locks "
+                    f"('locked lladdr'): vmd drops every frame {name} sends; use one MAC",
+                )
+            )
     return found
 
 

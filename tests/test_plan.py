@@ -31,7 +31,10 @@ def test_fresh_host_gets_every_file_and_the_whole_activation() -> None:
     assert argvs(plan.steps) == [
         "route -qn delete default",
         "route -qn delete -inet 198.51.100.1",
+        "ifconfig vio0 inet -autoconf",
         "ifconfig vio0 -inet",
+        "ifconfig vio0 inet6 -autoconf",
+        "ifconfig vio0 -inet6",
         "sh /etc/netstart vio0",
     ]
     assert plan.checks and plan.verify

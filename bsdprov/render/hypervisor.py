@@ -22,7 +22,14 @@ from bsdprov.render.base import (
     VarsEdit,
 )
 from bsdprov.render.dhcpd import dhcpd_conf
-from bsdprov.render.pf import ANCHOR_DIR, PF_CONF, PF_INCLUDED, anchor_path, pf_files
+from bsdprov.render.pf import (
+    ANCHOR_DIR,
+    PF_CONF,
+    PF_INCLUDED,
+    anchor_path,
+    pf_files,
+    routed_members,
+)
 from bsdprov.vmd import Guest
 
 RC_LOCAL = "/etc/rc.conf.local"
@@ -49,13 +56,38 @@ class HypervisorPart:
     owned_globs: tuple[OwnedGlob, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class SysctlPart:
+    """Managed sysctl.conf lines, the step that applies them and their verify checks."""
+
+    files: tuple[FileEdit, ...] = ()
+    steps: tuple[Step, ...] = ()
+    verify: tuple[Check, ...] = ()
+
+
+def sysctl_part(sysctls: list[tuple[str, bool]]) -> SysctlPart:
+    """``sysctl.conf`` lines ``NAME=0|1`` (a hypervisor's forwarding, a tunnel's receive
+    switch), applied now since /etc/rc reads the file only at boot."""
+    if not sysctls:
+        return SysctlPart()
+    lines = tuple(f"{name}={int(on)}" for name, on in sysctls)
+    defaults = tuple(f"{name}=0" for name, _ in sysctls)
+    step = Step(
+        ("sh", SYSCTL_APPLY, *defaults),
+        "sysctl.conf is read only at boot: set the file's values (or the defaults, "
+        "so a rollback restores the old ones)",
+        False,
+        (SYSCTL_CONF,),
+    )
+    checks = tuple(
+        Check(("sysctl", name), f"={int(on)}$", f"{name} is {int(on)}") for name, on in sysctls
+    )
+    return SysctlPart((LineEdit(SYSCTL_CONF, lines, "="),), (step,), checks)
+
+
 def render_hypervisor(host: Host, guests: tuple[Guest, ...]) -> HypervisorPart:
-    """Everything beyond the interfaces: VMs, switches, NAT, DHCP, forwarding and pf."""
+    """Everything beyond the interfaces and sysctls: VMs, switches, NAT, DHCP and pf."""
     files: list[FileEdit] = []
-    sysctls = _forwarding(host)
-    if sysctls:
-        lines = tuple(f"{name}={int(on)}" for name, on in sysctls)
-        files.append(LineEdit(SYSCTL_CONF, lines, "="))
     has_pf = bool(host.switches or host.nat or host.firewall is not None)
     if has_pf:
         files += pf_files(host, guests)
@@ -64,6 +96,10 @@ def render_hypervisor(host: Host, guests: tuple[Guest, ...]) -> HypervisorPart:
     if host.dhcp_server:
         files.append(FileSpec(DHCPD_CONF, dhcpd_conf(host, guests)))
     flags: list[tuple[str, str]] = []
+    if has_pf:
+        # rc.conf has pf=YES; a pf=NO (here or in rc.conf) would boot without the rules that
+        # activation enabled. rc.conf.local is read after rc.conf, so this line wins.
+        flags.append(("pf", "YES"))
     if host.dhcp_server:
         flags.append(("dhcpd_flags", " ".join(host.dhcp_server)))
     if host.switches:
@@ -74,8 +110,8 @@ def render_hypervisor(host: Host, guests: tuple[Guest, ...]) -> HypervisorPart:
     return HypervisorPart(
         tuple(files),
         _checks(host, guests, has_pf),
-        _steps(host, guests, sysctls, pf_paths),
-        _verify(host, guests, sysctls, has_pf),
+        _steps(host, guests, pf_paths),
+        _verify(host, guests, has_pf),
         _creations(guests),
         (OwnedGlob(f"{ANCHOR_DIR}/*.conf", ("sh", PF_ANCHOR, "vm/{stem}", "{path}")),)
         if has_pf
@@ -83,7 +119,7 @@ def render_hypervisor(host: Host, guests: tuple[Guest, ...]) -> HypervisorPart:
     )
 
 
-def _forwarding(host: Host) -> list[tuple[str, bool]]:
+def forwarding_sysctls(host: Host) -> list[tuple[str, bool]]:
     if host.forwarding is None:
         return []
     found = [(name, getattr(host.forwarding, key)) for key, name in FORWARDING]
@@ -135,28 +171,17 @@ def _checks(host: Host, guests: tuple[Guest, ...], has_pf: bool) -> tuple[Step, 
     return tuple(checks)
 
 
-def _steps(
-    host: Host,
-    guests: tuple[Guest, ...],
-    sysctls: list[tuple[str, bool]],
-    pf_paths: tuple[str, ...],
-) -> tuple[Step, ...]:
+def _steps(host: Host, guests: tuple[Guest, ...], pf_paths: tuple[str, ...]) -> tuple[Step, ...]:
     steps: list[Step] = []
-    if sysctls:
-        defaults = tuple(f"{name}=0" for name, _ in sysctls)
-        steps.append(
-            Step(
-                ("sh", SYSCTL_APPLY, *defaults),
-                "sysctl.conf is read only at boot: set the file's values (or the defaults, "
-                "so a rollback restores the old ones)",
-                False,
-                (SYSCTL_CONF,),
-            )
-        )
     if pf_paths:
         steps += [
             Step(("pfctl", "-f", PF_CONF), "load the new ruleset and its anchors", False, pf_paths),
-            Step(("pfctl", "-e"), "enable pf; fails when it is already on", True, pf_paths),
+            Step(
+                ("pfctl", "-e"),
+                "enable pf, as boot does with pf=YES; fails when it is already on",
+                True,
+                (*pf_paths, f"{RC_LOCAL}#pf"),
+            ),
         ]
     if host.dhcp_server:
         steps.append(
@@ -205,9 +230,7 @@ def _regex(text: str) -> str:
     return text.replace(".", "[.]")
 
 
-def _verify(
-    host: Host, guests: tuple[Guest, ...], sysctls: list[tuple[str, bool]], has_pf: bool
-) -> tuple[Check, ...]:
+def _verify(host: Host, guests: tuple[Guest, ...], has_pf: bool) -> tuple[Check, ...]:
     running = [g for g in guests if g.vm.enabled]
     found = [
         Check(("vmctl", "status"), f"running {_regex(g.name)}$", f"VM {g.name} runs")
@@ -227,9 +250,6 @@ def _verify(
         Check(("ifconfig", g.group), "^tap[0-9]+:", f"VM {g.name}'s taps are in {g.group}")
         for g in running
     ]
-    found += [
-        Check(("sysctl", name), f"={int(on)}$", f"{name} is {int(on)}") for name, on in sysctls
-    ]
     if has_pf:
         found.append(Check(("pfctl", "-sr"), 'anchor "vm/\\*" all', "the VM anchors are hooked"))
         found += [
@@ -243,6 +263,17 @@ def _verify(
                 f"VM {g.name}'s anchor is loaded",
             )
             for g in guests
+        ]
+        # Routed traffic is decided on the vether (pf.py): those rules must be loaded too.
+        found += [
+            Check(
+                ("pfctl", "-a", f"vm/{g.name}", "-sr"),
+                f"on {member} ",
+                f"VM {g.name}'s routed policy is on {member}",
+            )
+            for g in guests
+            if g.addresses
+            for member in routed_members(host, g)
         ]
     if host.dhcp_server:
         found.append(Check(("rcctl", "check", "dhcpd"), "dhcpd\\(ok\\)", "dhcpd runs"))

@@ -4,6 +4,13 @@ file per VM, ``/etc/pf.vm/NAME.conf``, loaded into anchor ``vm/NAME``.
 Every VM's taps join one interface group (``Guest.group``), so its anchor says ``on GROUP`` and
 adding or removing a VM never renumbers another VM's rules (tap units follow start order).
 Anchor rules use literal addresses only: ``tap0:network`` or ``(tap0)`` need the tap to exist.
+
+Where pf sees a VM's traffic (sys/net/if_bridge.c): frames bridged between members (uplink and
+tap, tap and tap) pass pf on the members, so ``on GROUP`` rules decide there. Traffic the
+hypervisor itself routes or NATs to or from a VM behind an addressed member (vether) never
+passes pf on the tap: host output to a member is enqueued without bridge_ip(), and frames for
+the vether's own MAC go to bridge_ifinput(). pf sees it only on the vether, so the same anchor
+also holds the VM's policy ``on vether0`` by the VM's addresses.
 """
 
 from __future__ import annotations
@@ -41,7 +48,7 @@ def pf_files(host: Host, guests: tuple[Guest, ...]) -> list[FileSpec | LineEdit]
             FileSpec(PF_INCLUDED, _lines([MANAGED_HEADER, *managed]), 0o600),
             LineEdit(PF_CONF, (f'include "{PF_INCLUDED}"',), None, 0o600),
         ]
-    anchors = [FileSpec(anchor_path(g), _lines(_anchor(g)), 0o600) for g in guests]
+    anchors = [FileSpec(anchor_path(g), _lines(_anchor(host, g)), 0o600) for g in guests]
     return main + anchors
 
 
@@ -124,10 +131,9 @@ def _switch_rules(host: Host, switch: str, bridge: str) -> list[str]:
             # A transparent uplink: the VMs' frames pass it; their policy is on their taps.
             lines.append(f"pass on {member}")
             continue
-        for address in addresses:
-            family = "inet6" if address.version == 6 else "inet"
-            lines.append(f"pass on {member} {family} from {address.network}")
-            lines.append(f"pass on {member} {family} to {address.network}")
+        # Routed: pf sees the VMs' routed and NATed traffic only here; each VM's anchor
+        # passes its own addresses on this interface (no blanket pass of the segment).
+        lines.append(f"# {member} routes for the switch: each VM's anchor decides on {member}")
         if member in host.dhcp_server:
             # A DHCPDISCOVER comes from 0.0.0.0, outside the subnet.
             lines.append(f"pass on {member} inet proto udp from port 68 to port 67")
@@ -162,7 +168,20 @@ def _one_or_list(items: Iterable[object]) -> str:
     return texts[0] if len(texts) == 1 else "{ " + " ".join(texts) + " }"
 
 
-def _anchor(guest: Guest) -> list[str]:
+def routed_members(host: Host, guest: Guest) -> list[str]:
+    """The addressed members (vether) of the switches the VM is on: the hypervisor routes
+    to and from the VM through them."""
+    found: list[str] = []
+    for nic in guest.vm.nics:
+        bridge = host.interfaces.get(host.switches.get(nic.switch, ""))
+        for member in bridge.members if bridge else ():
+            itf = host.interfaces.get(member)
+            if itf is not None and itf.addresses and member not in found:
+                found.append(member)
+    return found
+
+
+def _anchor(host: Host, guest: Guest) -> list[str]:
     group = guest.group
     switches = ", ".join(f'"{nic.switch}"' for nic in guest.vm.nics)
     lines = [
@@ -183,7 +202,80 @@ def _anchor(guest: Guest) -> list[str]:
         if guest.dhcp:
             lines.append(f"{towards} inet proto udp from port 67 to port 68")
         lines.append(f"block out quick on {group}")
-    return lines + _from_vm(guest)
+    lines += _from_vm(guest)
+    for member in routed_members(host, guest):
+        lines += _routed(guest, member)
+    return lines
+
+
+def _destinations(guest: Guest, version: int) -> list[str]:
+    """The VM's addresses of one family; with SLAAC, its /64s instead of its IPv6 ones."""
+    if version == 6 and guest.autoconf6:
+        return sorted(
+            {str(ip_network(f"{a}/64", strict=False)) for a in guest.addresses if a.version == 6}
+        )
+    return [str(a) for a in guest.addresses if a.version == version]
+
+
+def _routed(guest: Guest, member: str) -> list[str]:
+    """The VM's policy for what the hypervisor routes or NATs through ``member``: towards the
+    VM = ``out on MEMBER to ADDR``, from the VM = ``in on MEMBER from ADDR``."""
+    lines = [
+        f"# routed or NATed by the hypervisor: pf sees it on {member} only, not on {guest.group}",
+    ]
+    if not guest.addresses:
+        lines.append(f"# no address is known for {guest.name}: its routed traffic is not filtered")
+        return lines
+    towards = f"pass out quick on {member}"
+    for version, family in ((4, "inet"), (6, "inet6")):
+        destinations = _destinations(guest, version)
+        if not destinations:
+            continue
+        to = _one_or_list(destinations)
+        if guest.rules is None:
+            lines.append(f"{towards} {family} to {to}")
+            continue
+        for i, rule in enumerate(guest.rules):
+            where = f"VM {guest.name!r}, firewall[{i}]"
+            line = _routed_rule(towards, family, version, to, rule, where)
+            if line:
+                lines.append(line)
+        if version == 4:
+            lines.append(f"{towards} inet proto icmp to {to} icmp-type echoreq")
+            if guest.dhcp:
+                lines.append(f"{towards} inet proto udp from port 67 to {to} port 68")
+        else:
+            icmp6 = f"{towards} inet6 proto icmp6 to {to} icmp6-type"
+            lines.append(f"{icmp6} {{ echoreq neighbrsol }}")
+            lines.append(f"{icmp6} {{ neighbradv routeradv }} no state")
+        lines.append(f"block out quick on {member} {family} to {to}")
+    for version, family in ((4, "inet"), (6, "inet6")):
+        lines += [
+            f"pass in quick on {member} {family} from {source}"
+            for source in _destinations(guest, version)
+        ]
+    return lines
+
+
+def _routed_rule(
+    prefix: str, family: str, version: int, to: str, rule: Rule, where: str
+) -> str | None:
+    """One firewall rule towards the VM's addresses of one family; None when its sources are
+    all of the other family (or it is ICMP, IPv4 only, for IPv6)."""
+    sources = [s for s in rule.sources if s.version == version]
+    if (rule.sources and not sources) or (rule.proto == "icmp" and version == 6):
+        return None
+    if rule.ports and rule.proto not in ("tcp", "udp"):
+        raise RenderError(f"{where}: a port needs 'proto: tcp' or 'proto: udp'")
+    words = [prefix, family]
+    if rule.proto:
+        words.append(f"proto {rule.proto}")
+    if sources:
+        words.append(f"from {_one_or_list(sources)}")
+    words.append(f"to {to}")
+    if rule.ports:
+        words.append(f"port {_one_or_list(rule.ports)}")
+    return " ".join(words)
 
 
 def _from_vm(guest: Guest) -> list[str]:

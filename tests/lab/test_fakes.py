@@ -1150,7 +1150,7 @@ def test_rcctl_manages_rc_conf_local_and_daemons(make_host: Callable[..., Host])
     ]
     # dhcpd needs its interface and a valid config.
     assert host.run("rcctl start dhcpd") == Result(1, "dhcpd(failed)\n", "")
-    host.ok("ifconfig vether0 create inet 10.50.0.1/24")
+    host.ok("ifconfig vether0 create; ifconfig vether0 inet 10.50.0.1/24")
     host.write("/etc/dhcpd.conf", DHCPD_CONF)
     assert host.ok("rcctl restart dhcpd") == "dhcpd(ok)\n"
     assert host.ok("rcctl start dhcpd") == ""
@@ -1661,7 +1661,7 @@ def test_dhcpd_needs_an_address_in_a_declared_subnet(make_host: Callable[..., Ho
     host = make_host("openbsd")
     host.write("/etc/dhcpd.conf", DHCPD_CONF)
     host.write("/etc/rc.conf.local", 'dhcpd_flags="vether0"\n')
-    host.ok("ifconfig vether0 create inet 10.60.0.1/24")
+    host.ok("ifconfig vether0 create; ifconfig vether0 inet 10.60.0.1/24")
     assert host.run("dhcpd -n") == Result(0, "", "")
     assert host.run("rcctl start dhcpd") == Result(1, "dhcpd(failed)\n", "")
     assert host.run("dhcpd vether0") == Result(

@@ -94,7 +94,7 @@ net.inet6.ip6.forwarding=0
 hw.ncpu=2
 EOF
 case $os in
-openbsd) echo "kern.securelevel=1" >>"$LAB_STATE/sysctl" ;;
+openbsd) printf '%s\n' "kern.securelevel=1" "net.inet.gre.allow=0" "net.inet.etherip.allow=0" >>"$LAB_STATE/sysctl" ;;
 freebsd) printf '%s\n' "kern.securelevel=-1" "net.link.tap.up_on_open=0" >>"$LAB_STATE/sysctl" ;;
 netbsd) printf '%s\n' "kern.securelevel=1" "net.inet6.ip6.accept_rtadv=0" >>"$LAB_STATE/sysctl" ;;
 esac
