@@ -21,6 +21,15 @@
 #   steps      activation commands; a leading "- " marks one that may fail
 #   verify     "REGEX COMMAND...": the command's output must match REGEX once activated
 #   settings   confirm_timeout=SECS (0: no timer), step_timeout=SECS, user=..., kind=...
+#
+# Ownership: until a process creates RUN/decided (the timer, confirm, the boot hook, an explicit
+# rollback, or start itself on a failure), start owns the run's state; after it, only that
+# process does. A process that lost the run writes no state (set_state refuses), and a rollback
+# first stops the activation still running (take_over), so files are never restored under it.
+#
+# Tools the run needs, besides the shell's builtins (bsdprov/probe.py RUN_TOOLS lists the same,
+# so the probe names any the host lacks before a run starts): awk cat chmod chown cksum cp dd df
+# grep mkdir mv nohup rm sed sleep sync tail tr date.
 # Every line of checks/steps/verify is shell-quoted by the controller (python shlex.join).
 # BSDPROV_ROOT prefixes every host path; it is empty on real hosts and set by the tests.
 
@@ -38,6 +47,10 @@ FINAL="applied failed rolled-back rollback-failed"
 die() { printf 'txn: %s\n' "$*" >&2; exit 2; }
 
 stamp() { date -u +%Y-%m-%dT%H:%M:%SZ; }
+
+# Whether this process decided the run (created RUN/decided): only then may it write a state
+# once the run is decided.
+DECIDED_BY_ME=no
 
 # Journal lines reuse a time taken at each state change and after each command: a date(1)
 # per line was a good part of a run's processes, which is what a busy host pays for.
@@ -63,8 +76,20 @@ state() {
 # The last lines of a command's output, on one line, for a reason.
 gist() { printf '%s\n' "$1" | tail -n 3 | tr '\n' ' ' | sed 's/ *$//'; }
 
+# Another process decided the run: this one no longer owns its state.
+yielded() { [ "$DECIDED_BY_ME" != yes ] && [ -d "$RUN/decided" ]; }
+
 set_state() {
-	printf '%s\n' "$1" >"$RUN/state.tmp" && mv -f "$RUN/state.tmp" "$RUN/state"
+	if yielded; then
+		log "not recording state $1: another process decided the run"
+		return 1
+	fi
+	if ! { printf '%s\n' "$1" >"$RUN/state.tmp" && mv -f "$RUN/state.tmp" "$RUN/state"; }; then
+		rm -f "$RUN/state.tmp"
+		# The reserve is kept for this: freeing it leaves room for the record of the end.
+		rm -f "$RUN/reserve"
+		printf '%s\n' "$1" >"$RUN/state" || UNRECORDED=$1
+	fi
 	tick
 	log "state $1"
 }
@@ -91,6 +116,26 @@ load_settings() {
 	done <"$RUN/settings"
 }
 
+# The last line start prints on stderr when the state directory could not take its record.
+UNRECORDED=
+
+# A file system's free space in KB: df -P -k, field 4 of its second line (POSIX output format).
+free_kb() { df -P -k "$1" 2>/dev/null | awk 'NR == 2 { print $4 }'; }
+
+# The host path of $1 (a path under $R): what messages show.
+shown() { printf '%s\n' "${1#"$R"}"; }
+
+# Why a write into directory $1 failed: "no space left on DIR" when its file system is (nearly)
+# full, else the command's message $2.
+write_cause() {
+	avail=$(free_kb "$1")
+	if [ -n "$avail" ] && [ "$avail" -lt 64 ]; then
+		printf 'no space left on %s (%s KB free)\n' "$(shown "$1")" "$avail"
+	else
+		printf '%s\n' "$2" | tail -n 1
+	fi
+}
+
 open_run() {
 	[ -n "${1:-}" ] || die "no run id"
 	case $1 in *[!A-Za-z0-9._-]*) die "bad run id: $1" ;; esac
@@ -114,6 +159,7 @@ fingerprint() {
 # pipe, so a hung grandchild cannot hold the run once the command itself is killed; the guard
 # polls and ends by itself within a second of the command (no signal races).
 run_line() {
+	line=$1
 	eval "set -- $1"
 	run_argv "$@"
 }
@@ -122,6 +168,7 @@ run_argv() {
 	limit=$S_step_timeout
 	"$@" >"$RUN/output" 2>&1 </dev/null &
 	pid=$!
+	echo "$pid" >"$RUN/step.pid" 2>/dev/null
 	(
 		waited=0
 		while [ "$waited" -lt "${limit:-120}" ] && kill -0 "$pid" 2>/dev/null; do
@@ -134,6 +181,12 @@ run_argv() {
 	RC=$?
 	OUT=$(cat "$RUN/output")
 	tick
+	if yielded; then
+		# The timer (or a rollback) took the run over and stopped this command: it restores the
+		# files once this process is gone, so nothing more may happen here.
+		log "start stopped: the run was decided while it ran ($line)"
+		exit 3
+	fi
 }
 
 # --- the lock --------------------------------------------------------------------------------
@@ -149,6 +202,7 @@ undo_interrupted() {
 	decide && roll_back "interrupted; rolled back before run $own_id"
 	RUN=$own_run
 	RUN_ID=$own_id
+	DECIDED_BY_ME=no
 	load_settings
 }
 
@@ -164,8 +218,8 @@ alive() {
 lock() {
 	[ -d "$BASE/runs" ] || mkdir -p "$BASE/runs"
 	if mkdir "$BASE/lock" 2>/dev/null; then
-		echo "$RUN_ID" >"$BASE/lock/run"
-		return 0
+		take_lock
+		return
 	fi
 	holder=$(cat "$BASE/lock/run" 2>/dev/null || echo unknown)
 	held=$(cat "$BASE/runs/$holder/state" 2>/dev/null || echo none)
@@ -178,11 +232,19 @@ lock() {
 	if is_final "$held" || [ ! -d "$BASE/runs/$holder" ]; then
 		rm -rf "$BASE/lock"
 		mkdir "$BASE/lock" 2>/dev/null || return 1
-		echo "$RUN_ID" >"$BASE/lock/run"
-		return 0
+		take_lock
+		return
 	fi
 	who=$(sed -n 's/^user=//p' "$BASE/runs/$holder/settings" 2>/dev/null)
 	REASON="another run holds the lock: $holder by ${who:-unknown}, state $held"
+	return 1
+}
+
+# A lock whose holder cannot be recorded is no lock: the next run could not tell whose it is.
+take_lock() {
+	echo "$RUN_ID" >"$BASE/lock/run" 2>/dev/null && return 0
+	rm -rf "$BASE/lock"
+	REASON="cannot take the lock: $(write_cause "$BASE" "cannot write $(shown "$BASE")/lock/run")"
 	return 1
 }
 
@@ -198,11 +260,16 @@ unlock() {
 }
 
 finish() {
-	printf '%s\n' "$2" >"$RUN/reason"
+	# The run is over: its reserve makes room for this record on a full state directory.
+	rm -f "$RUN/reserve"
+	printf '%s\n' "$2" 2>/dev/null >"$RUN/reason" || UNRECORDED=$1
 	log "$1: $2"
 	set_state "$1"
 	unlock
 	prune
+	# Said on stderr too (the controller's session shows it) when the journal could not be.
+	[ -z "$UNRECORDED" ] ||
+		printf 'txn: run %s %s (not recorded on the host): %s\n' "$RUN_ID" "$1" "$2" >&2
 }
 
 prune() {
@@ -217,12 +284,106 @@ prune() {
 
 # --- files -------------------------------------------------------------------------------------
 
-# The decision between confirm and rollback is taken once: whoever creates "decided" first.
-decide() { mkdir "$RUN/decided" 2>/dev/null; }
+# The decision between confirm and rollback is taken once: whoever creates "decided" first. On a
+# full state directory the run's reserve makes room for it.
+decide() {
+	mkdir "$RUN/decided" 2>/dev/null && { DECIDED_BY_ME=yes; return 0; }
+	[ -d "$RUN/decided" ] && return 1
+	rm -f "$RUN/reserve"
+	mkdir "$RUN/decided" 2>/dev/null && DECIDED_BY_ME=yes
+}
+
+# Whether $1 is a live process running txn.sh (a pid file outlives its process, and after a
+# reboot its number may be another program's).
+is_txn() {
+	[ -n "$1" ] && kill -0 "$1" 2>/dev/null || return 1
+	case $(ps -p "$1" -o args= 2>/dev/null) in *txn.sh*) return 0 ;; esac
+	return 1
+}
+
+# After deciding to roll back: stop the activation that start may still be running, so no file
+# is restored under it and it writes nothing after. Its current command is ended (as the step
+# timeout would); start then sees the run decided and exits. Ten seconds later it is killed.
+take_over() {
+	start_pid=
+	IFS= read -r start_pid 2>/dev/null <"$RUN/pid" || :
+	[ "$start_pid" != "$$" ] && is_txn "$start_pid" || return 0
+	log "stopping the activation still running (process $start_pid) before rolling back"
+	waited=0
+	while kill -0 "$start_pid" 2>/dev/null; do
+		step_pid=
+		IFS= read -r step_pid 2>/dev/null <"$RUN/step.pid" || :
+		[ -n "$step_pid" ] && kill "$step_pid" 2>/dev/null
+		[ "$waited" -ge 10 ] && kill "$start_pid" 2>/dev/null
+		[ "$waited" -ge 15 ] && kill -9 "$start_pid" 2>/dev/null
+		sleep 1
+		waited=$((waited + 1))
+	done
+	tick
+	log "the activation has stopped"
+}
+
+# Write through a symbolic link, never replace it: REAL is the file a path finally names
+# (ls -l shows a link's contents as "NAME -> TARGET"; readlink(1) is not in POSIX). A link's
+# absolute target is a host path, under $R.
+resolve() {
+	REAL=$1
+	hops=0
+	while [ -h "$REAL" ]; do
+		hops=$((hops + 1))
+		[ "$hops" -le 16 ] || { REASON="too many symbolic links: $(shown "$1")"; return 1; }
+		link=$(ls -ld "$REAL") || return 1
+		link=${link#* -> }
+		case $link in
+		/*) REAL=$R$link ;;
+		*) REAL=${REAL%/*}/$link ;;
+		esac
+	done
+}
+
+# Room for the run, checked before anything is written: in the state directory the backups of
+# the targets, and in each target's file system the new file beside the old one plus room to
+# restore the old one (a restore writes its copy beside the file it replaces, then renames). A
+# file system holding both counts both. Sizes are in bytes; df -P -k gives free KB.
+check_space() {
+	needs=
+	backup_bytes=0
+	while read -r action name mode owner group before target; do
+		if [ "$action" = remove ] && [ -h "$R$target" ]; then
+			REASON="refusing to remove $target: it is a symbolic link"
+			return 1
+		fi
+		resolve "$R$target" || return 1
+		old=0
+		[ -f "$REAL" ] && old=$(wc -c <"$REAL")
+		new=0
+		[ "$action" = put ] && new=$(wc -c <"$RUN/files/$name")
+		backup_bytes=$((backup_bytes + old))
+		dir=${REAL%/*}
+		while [ -n "$dir" ] && [ ! -d "$dir" ]; do dir=${dir%/*}; done
+		needs="$needs$(df -P -k "${dir:-/}" | awk 'NR == 2 { print $6, $4 }') $((new + old)) $(shown "${REAL%/*}")
+"
+	done <"$RUN/manifest"
+	needs="$needs$(df -P -k "$BASE" | awk 'NR == 2 { print $6, $4 }') $((backup_bytes + 65536)) $(shown "$BASE")
+"
+	REASON=$(printf '%s' "$needs" | awk '
+		NF >= 4 { need[$1] += $3; free[$1] = $2; if (!($1 in dir)) dir[$1] = $4 }
+		END {
+			for (fs in need) {
+				kb = int((need[fs] + 1023) / 1024) + 8
+				if (kb > free[fs]) {
+					printf "no space left on %s: the run needs %d KB there, %d KB are free", dir[fs], kb, free[fs]
+					exit
+				}
+			}
+		}')
+	[ -z "$REASON" ]
+}
 
 changed_since_plan() {
 	while read -r action name mode owner group before target; do
-		now=$(fingerprint "$R$target")
+		resolve "$R$target" || return 0
+		now=$(fingerprint "$REAL")
 		if [ "$now" != "$before" ]; then
 			REASON="changed since plan: $target (planned $before, now $now)"
 			return 0
@@ -231,54 +392,102 @@ changed_since_plan() {
 	return 1
 }
 
+# Every write is checked: a backup that was not written must stop the run before any install.
 back_up() {
-	[ -d "$RUN/backup" ] || mkdir -p "$RUN/backup"
-	: >"$RUN/backup/index"
+	if ! err=$({ [ -d "$RUN/backup" ] || mkdir -p "$RUN/backup"; } 2>&1 && : 2>&1 >"$RUN/backup/index"); then
+		REASON="cannot back up: $(write_cause "$BASE" "$err")"
+		return 1
+	fi
 	n=0
 	while read -r action name mode owner group before target; do
 		n=$((n + 1))
-		if [ -e "$R$target" ]; then
-			cp -p "$R$target" "$RUN/backup/$n" || return 1
-			echo "present $n $target" >>"$RUN/backup/index"
+		resolve "$R$target" || return 1
+		if [ -e "$REAL" ]; then
+			err=$({ cp -p "$REAL" "$RUN/backup/$n" && echo "present $n $target" >>"$RUN/backup/index"; } 2>&1)
 		else
-			echo "absent $n $target" >>"$RUN/backup/index"
-		fi
+			err=$({ echo "absent $n $target" >>"$RUN/backup/index"; } 2>&1)
+		fi || {
+			REASON="cannot back up $target: $(write_cause "$BASE" "$err")"
+			return 1
+		}
 	done <"$RUN/manifest"
 	sync
 }
 
-# Write through a temporary file in the target's directory, then rename: never half a file.
+# Recorded before the first file is installed: a reboot from then on (during the checks too)
+# leaves the boot hook a run to roll back.
+mark_pending() {
+	err=$({ echo "$RUN_ID" >"$BASE/pending.tmp" && mv -f "$BASE/pending.tmp" "$BASE/pending" &&
+		: >"$RUN/installing"; } 2>&1) && return 0
+	rm -f "$BASE/pending.tmp"
+	REASON="cannot record the run as pending: $(write_cause "$BASE" "$err")"
+	return 1
+}
+
+# Write through a temporary file in the target's directory, then rename: never half a file. A
+# symbolic link is written through (its final target is renamed onto), never replaced.
 install_files() {
 	while read -r action name mode owner group before target; do
 		if [ "$action" = remove ]; then
-			rm -f "$R$target" || return 1
+			err=$(rm -f "$R$target" 2>&1) || {
+				REASON="cannot remove $target: $err"
+				return 1
+			}
+			log "removed $target"
 			continue
 		fi
-		dir=$R${target%/*} # targets are absolute paths; no dirname process
+		resolve "$R$target" || return 1
+		dir=${REAL%/*} # targets are absolute paths; no dirname process
 		dir=${dir:-/}
-		[ -d "$dir" ] || mkdir -p "$dir" || return 1
 		tmp=$dir/.bsdprov.$RUN_ID.tmp
-		if ! { cp "$RUN/files/$name" "$tmp" && chown "$owner:$group" "$tmp" &&
-			chmod "$mode" "$tmp" && mv -f "$tmp" "$R$target"; }; then
+		if ! err=$({ { [ -d "$dir" ] || mkdir -p "$dir"; } && cp "$RUN/files/$name" "$tmp" &&
+			chown "$owner:$group" "$tmp" && chmod "$mode" "$tmp" && mv -f "$tmp" "$REAL"; } 2>&1); then
 			rm -f "$tmp"
+			REASON="cannot install $target: $(write_cause "$dir" "$err")"
 			return 1
 		fi
-		log "installed $target ($mode $owner:$group)"
+		via=
+		[ "$REAL" = "$R$target" ] || via=", through the link to $(shown "$REAL")"
+		log "installed $target ($mode $owner:$group$via)"
 	done <"$RUN/manifest"
 	sync
 }
 
+# Put every backup back (through links, as installed). A copy that does not fit beside the
+# file is written over it in place instead, which needs no more room than the file had: not
+# atomic, but the old file back beats the new one left. Temporary files never stay.
 restore_files() {
+	if [ ! -f "$RUN/installing" ]; then
+		log "no file was installed: nothing to restore"
+		return 0
+	fi
+	restore_failed=
 	while read -r presence n target; do
 		if [ "$presence" = absent ]; then
-			rm -f "$R$target"
+			if ! err=$(rm -f "$R$target" 2>&1); then
+				REASON="cannot remove $target: $err"
+				restore_failed=yes
+				continue
+			fi
 		else
-			tmp=$R${target%/*}/.bsdprov.$RUN_ID.tmp
-			cp -p "$RUN/backup/$n" "$tmp" && mv -f "$tmp" "$R$target" || return 1
+			resolve "$R$target" || { restore_failed=yes; continue; }
+			tmp=${REAL%/*}/.bsdprov.$RUN_ID.tmp
+			if ! err=$({ cp -p "$RUN/backup/$n" "$tmp" && mv -f "$tmp" "$REAL"; } 2>&1); then
+				rm -f "$tmp"
+				log "restoring $target beside it failed ($(write_cause "${REAL%/*}" "$err")): writing it in place"
+				# cp -p over an existing file rewrites it in place, mode and owner included.
+				if ! err=$(cp -p "$RUN/backup/$n" "$REAL" 2>&1); then
+					REASON="cannot restore $target: $(write_cause "${REAL%/*}" "$err")"
+					log "$REASON"
+					restore_failed=yes
+					continue
+				fi
+			fi
 		fi
 		log "restored $target"
 	done <"$RUN/backup/index"
 	sync
+	[ -z "$restore_failed" ]
 }
 
 # --- commands ----------------------------------------------------------------------------------
@@ -352,27 +561,25 @@ run_verify() {
 
 # --- phases ------------------------------------------------------------------------------------
 
-ensure_boot_hook() {
-	rc=$R/etc/rc.local
-	grep -q 'bsdprov/txn.sh boot' "$rc" 2>/dev/null && return 0
-	tmp=$R/etc/.bsdprov.rc.local.tmp
-	if [ -f "$rc" ]; then cp -p "$rc" "$tmp" || return 1; else : >"$tmp" && chmod 644 "$tmp"; fi
-	printf '%s\n' '[ -f /var/db/bsdprov/txn.sh ] && sh /var/db/bsdprov/txn.sh boot # bsdprov' >>"$tmp"
-	mv -f "$tmp" "$rc"
-	log "added the boot check to /etc/rc.local"
-}
-
 install_tools() {
-	mkdir -p "$BASE/lib"
-	cp "$RUN/txn.sh" "$BASE/.txn.sh.tmp" && mv -f "$BASE/.txn.sh.tmp" "$BASE/txn.sh" || return 1
-	[ -d "$RUN/lib" ] || return 0
-	for tool in "$RUN"/lib/*; do
-		[ -f "$tool" ] || continue
-		cp "$tool" "$BASE/lib/.tmp" && mv -f "$BASE/lib/.tmp" "$BASE/lib/${tool##*/}" || return 1
-	done
+	err=$({
+		mkdir -p "$BASE/lib" && cp "$RUN/txn.sh" "$BASE/.txn.sh.tmp" &&
+			mv -f "$BASE/.txn.sh.tmp" "$BASE/txn.sh" || exit 1
+		for tool in "$RUN"/lib/*; do
+			[ -f "$tool" ] || continue
+			cp "$tool" "$BASE/lib/.tmp" && mv -f "$BASE/lib/.tmp" "$BASE/lib/${tool##*/}" || exit 1
+		done
+	} 2>&1) && return 0
+	rm -f "$BASE/.txn.sh.tmp" "$BASE/lib/.tmp"
+	REASON="cannot install bsdprov's tools: $(write_cause "$BASE" "$err")"
+	return 1
 }
 
 roll_back() {
+	if [ ! -f "$RUN/installing" ]; then
+		finish failed "$1; no file had been installed, nothing changed"
+		return
+	fi
 	set_state rolling-back
 	log "rolling back: $1"
 	if restore_files && run_steps tolerant; then
@@ -382,23 +589,41 @@ roll_back() {
 	fi
 }
 
+# start fails before anything was installed: the old files are in place, and said so.
+fail_unchanged() {
+	finish failed "$1; nothing was changed"
+	return 1
+}
+
 cmd_start() {
 	open_run "$1"
-	echo $$ >"$RUN/pid"
-	log "start by $S_user ($S_kind)"
 	REASON=
+	# The reserve: 32 KB set aside so that, should the state directory fill up during the run,
+	# its end (state, reason, journal) can still be recorded once the reserve is freed.
+	if ! err=$({ echo $$ >"$RUN/pid" && dd if=/dev/zero of="$RUN/reserve" bs=1024 count=32; } 2>&1); then
+		rm -f "$RUN/reserve"
+		REASON=$(write_cause "$BASE" "$(printf '%s\n' "$err" | grep -v records)")
+		log "start by $S_user ($S_kind)"
+		fail_unchanged "cannot start: $REASON"
+		return 1
+	fi
+	log "start by $S_user ($S_kind)"
 	if ! lock; then
-		printf '%s\n' "$REASON" >"$RUN/reason"
-		set_state failed
+		finish failed "$REASON"
 		return 1
 	fi
 	set_state locked
 	changed_since_plan && { finish failed "$REASON"; return 1; }
-	back_up || { finish failed "backup failed"; return 1; }
+	check_space || { fail_unchanged "$REASON"; return; }
+	back_up || { fail_unchanged "$REASON"; return; }
+	# The tools go first: the boot hook runs the installed txn.sh once a file is installed.
+	install_tools || { fail_unchanged "$REASON"; return; }
+	mark_pending || { fail_unchanged "$REASON"; return; }
 	set_state backed-up
 	if ! install_files; then
+		installed_reason=$REASON
 		restore_files
-		finish failed "installing the files failed; the old files are back"
+		finish failed "$installed_reason; the old files are back"
 		return 1
 	fi
 	set_state installed
@@ -412,17 +637,13 @@ cmd_start() {
 		finish failed "$REASON; the old files are back, nothing was activated"
 		return 1
 	fi
-	install_tools || { restore_files; finish failed "cannot install bsdprov's tools"; return 1; }
 	timeout=$S_confirm_timeout
 	if [ "${timeout:-0}" -gt 0 ]; then
-		ensure_boot_hook
-		echo "$RUN_ID" >"$BASE/pending"
-		date +%s >"$RUN/armed"
 		nohup sh "$BASE/txn.sh" timer "$RUN_ID" </dev/null >/dev/null 2>&1 &
 		echo $! >"$RUN/timer.pid"
 		log "timer armed: ${timeout}s"
 	fi
-	set_state activating
+	set_state activating || return 1
 	if ! run_steps strict || ! run_verify; then
 		decide && roll_back "$REASON"
 		return 1
@@ -430,21 +651,26 @@ cmd_start() {
 	if [ "${timeout:-0}" -gt 0 ]; then
 		set_state awaiting-confirm
 	else
-		finish applied "applied without a confirm timer"
+		decide && finish applied "applied without a confirm timer"
 	fi
 }
 
+# Seconds are counted in sleeps, never read from date(1): a step of the wall clock (ntpd, an
+# admin's date) would fire a date-based deadline at once, or put it off by the size of the step
+# (a lock-out for hours), while sleep(1) waits a span the clock's setting does not change (POSIX:
+# setting CLOCK_REALTIME does not affect a relative nanosleep). POSIX sh has no monotonic clock
+# to read; each round's overhead (one read, one fork) makes the deadline late by well under 1%.
 cmd_timer() {
 	open_run "$1"
-	armed=$(cat "$RUN/armed")
-	deadline=$((armed + ${S_confirm_timeout:-0}))
-	while :; do
+	waited=0
+	while [ "$waited" -lt "${S_confirm_timeout:-0}" ]; do
 		read_state
 		is_final "$STATE" && return 0
-		[ "$(date +%s)" -ge "$deadline" ] && break
 		sleep 1
+		waited=$((waited + 1))
 	done
 	decide || return 0
+	take_over
 	roll_back "not confirmed within ${S_confirm_timeout}s"
 }
 
@@ -462,12 +688,17 @@ cmd_confirm() {
 
 cmd_wait() {
 	open_run "$1"
-	end=$(($(date +%s) + ${2:-60}))
+	# Counted in rounds of 0.2 s, as the timer counts seconds: a clock step cannot end it early
+	# or stretch it.
+	rounds=$((${2:-60} * 5))
 	while :; do
 		read_state
 		case $STATE in awaiting-confirm) break ;; esac
 		is_final "$STATE" && break
-		[ "$(date +%s)" -ge "$end" ] && break
+		# No process works on the run (start never began, or died): no other state will come.
+		alive "$RUN" || break
+		[ "$rounds" -gt 0 ] || break
+		rounds=$((rounds - 1))
 		sleep 0.2
 	done
 	printf 'state=%s\nreason=%s\n' "$(state)" "$(cat "$RUN/reason" 2>/dev/null)"
@@ -479,6 +710,7 @@ cmd_boot() {
 	pending=$(cat "$BASE/pending" 2>/dev/null) || return 0
 	open_run "$pending"
 	is_final "$(state)" && { rm -f "$BASE/pending"; return 0; }
+	# No take_over: the restart ended every process, and a recorded pid may now be another's.
 	decide && roll_back "the host restarted before the run was confirmed"
 }
 
@@ -504,6 +736,7 @@ wait) cmd_wait "$@" ;;
 rollback)
 	open_run "$1"
 	decide || die "run $1 is already decided: $(state)"
+	take_over
 	roll_back "${2:-rolled back on request}"
 	;;
 boot) cmd_boot ;;
