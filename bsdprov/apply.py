@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bsdprov.boot_hook import RC_LOCAL, with_boot_hook
 from bsdprov.errors import ApplyError, BsdprovError, ProbeError, TransportError
 from bsdprov.lifecycle import VmOptions
 from bsdprov.model import OS_NAMES, Host
@@ -63,7 +64,7 @@ def gather(session: Transport, host: Host, guests: tuple[Guest, ...] = ()) -> Fa
     """One exec: uname, the managed files and bsdprov's runs on the host."""
     rendered = renderings(host, guests)
     script = probe_script(
-        [spec.path for r in rendered for spec in r.files],
+        [RC_LOCAL, *(spec.path for r in rendered for spec in r.files)],
         exists=[c.path for r in rendered for c in r.creates],
         globs=[g.pattern for r in rendered for g in r.owned_globs],
     )
@@ -98,7 +99,8 @@ def plan_one(
     choices = PlanOptions(
         VmOptions(options.restart_vms, options.purge_disks), uplink_hold(host, options)
     )
-    return plan_host(rendered, facts.files, facts.existing, choices), facts
+    plan = plan_host(rendered, facts.files, facts.existing, choices)
+    return with_boot_hook(plan, facts.files), facts
 
 
 def unfinished_warnings(facts: Facts) -> tuple[str, ...]:
