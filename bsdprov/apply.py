@@ -18,7 +18,15 @@ from bsdprov.lifecycle import VmOptions
 from bsdprov.model import OS_NAMES, Host
 from bsdprov.outcome import Outcome, RunRecord, Status
 from bsdprov.plan import FileChange, ObservedFile, Plan, PlanOptions, plan_host
-from bsdprov.probe import PROBE_HEAD, STATE_DIR, Facts, parse_facts, probe_script
+from bsdprov.probe import (
+    FINAL_STATES,
+    PROBE_HEAD,
+    PROBE_PATH,
+    STATE_DIR,
+    Facts,
+    parse_facts,
+    probe_script,
+)
 from bsdprov.render import Rendered, Step, render_host
 from bsdprov.run import RunSettings, build_run
 from bsdprov.transport import Transport
@@ -140,7 +148,16 @@ def deploy_one(
         plan, facts = plan_one(session, host, guests, options)
         if dry_run:
             status: Status = "changes" if plan.has_changes else "unchanged"
-            return Outcome(host.name, status, plan=plan, warnings=unfinished_warnings(facts))
+            warnings = unfinished_warnings(facts) + tuple(
+                f"the host lacks {tool}, which a deploy needs" for tool in facts.missing_tools
+            )
+            return Outcome(host.name, status, plan=plan, warnings=warnings)
+        if facts.missing_tools:
+            raise ApplyError(
+                f"host {host.name!r} lacks commands a run needs: "
+                f"{', '.join(facts.missing_tools)} (looked for in {PROBE_PATH}); install them "
+                "first, nothing was changed"
+            )
         if any(r.alive for r in facts.unfinished):
             raise ApplyError(
                 f"host {host.name!r}: {unfinished_warnings(facts)[0]}; deploy again once it is done"
@@ -166,62 +183,167 @@ def _transact(
 ) -> Outcome:
     timeout = options.confirm_timeout if options.confirm else 0
     settings = RunSettings(run_id, options.user, kind, timeout, options.step_timeout)
-    upload = f"{session.home().rstrip('/')}/.bsdprov/upload/{run_id}"
+    uploads = f"{session.home().rstrip('/')}/.bsdprov/upload"
+    upload = f"{uploads}/{run_id}"
     session.put_files(build_run(plan, settings), upload)
     wait = max(timeout, 60) + options.step_timeout
     try:
-        answer = session.run_script(
-            _start_script(upload, run_id, wait), timeout=wait + 30, check=False
-        ).stdout
+        result = session.run_script(
+            _start_script(uploads, run_id, wait), timeout=wait + 30, check=False
+        )
     except TransportError:
-        answer = "state=unknown\n"  # the change may have cut this very connection
-    state, reason, journal = _parse_state(answer)
-    if state == "awaiting-confirm" or state not in (
-        "applied",
-        "failed",
-        "rolled-back",
-        "rollback-failed",
-    ):
+        # The change may have cut this very connection: only a new one can tell.
         session.close()
-        state, reason = _confirm(connect, host, run_id, timeout + options.step_timeout)
+        state, reason = _confirm(connect, host, run_id, timeout, options.step_timeout)
+        return Outcome(host.name, STATUS_OF_STATE.get(state, "failed"), reason, plan, run_id)
+    answer = parse_start(result.stdout)
+    state, reason = answer.state, answer.reason
+    if answer.not_started:
+        state, reason = "failed", f"the run did not start on the host: {answer.not_started}"
+    elif state == "awaiting-confirm" or (state not in FINAL_STATES and answer.alive):
+        session.close()
+        state, reason = _confirm(connect, host, run_id, timeout, options.step_timeout)
+    elif state not in FINAL_STATES:
+        # start stopped half-way and nothing works on the run any more: undo it now, while
+        # the host is reachable, rather than leave it to the next deploy.
+        why = f"txn.sh start stopped at state {state}{answer.exit_detail} with no process left"
+        undone = session.run_script(_rollback_script(run_id, why), timeout=600, check=False)
+        state, reason, _ = _parse_state(undone.stdout)
+        reason = reason or why
     status = STATUS_OF_STATE.get(state, "failed")
-    return Outcome(host.name, status, reason, plan, run_id, journal=journal)
+    return Outcome(host.name, status, reason, plan, run_id, journal=answer.journal)
 
 
-def _start_script(upload: str, run_id: str, wait: int) -> str:
+def _clean_uploads_script(uploads: str, run_id: str) -> str:
+    """Remove uploads a killed controller left (older than 2 minutes: a concurrent
+    controller's fresh upload stays); -mindepth, -maxdepth and -mmin are in every BSD's find."""
+    return (
+        f"find {shlex.quote(uploads)} -mindepth 1 -maxdepth 1 -type d -mmin +2 "
+        f"! -name {shlex.quote(run_id)} -exec rm -rf {{}} + 2>/dev/null || :\n"
+    )
+
+
+def _start_script(uploads: str, run_id: str, wait: int) -> str:
     run = f"{STATE_DIR}/runs/{run_id}"
+    upload = shlex.quote(f"{uploads}/{run_id}")
     # start exits once the run awaits its confirmation or is final, so waiting for it replaces
     # polling the state (which cost a busy host processes); nohup keeps it going if this
-    # session drops, and txn.sh wait still reports (and polls, should start have been killed).
+    # session drops, and txn.sh wait still reports (and polls, should start have been killed;
+    # it returns at once when no process works on the run). start's stderr goes to a file, not
+    # to this session, which may be cut by the very change it makes.
     return f"""set -e
 umask 077
-mkdir -p {STATE_DIR}/runs
+{_clean_uploads_script(uploads, run_id)}mkdir -p {STATE_DIR}/runs
 chmod 700 {STATE_DIR}
 rm -rf {run}
-cp -R {shlex.quote(upload)} {run}
-rm -rf {shlex.quote(upload)}
-nohup sh {run}/txn.sh start {run_id} </dev/null >/dev/null 2>&1 &
-wait $! || :
+if ! err=$(cp -R {upload} {run} 2>&1); then
+	rm -rf {run} {upload}
+	free=$(df -P -k {STATE_DIR} | awk 'NR == 2 {{ print $4 }}')
+	if [ "${{free:-0}}" -lt 64 ]; then
+		echo "start-error=no space left on {STATE_DIR} ($free KB free): cannot copy the run there"
+	else
+		printf 'start-error=cannot copy the run into {STATE_DIR}: %s\\n' "$err" | head -n 1
+	fi
+	exit 0
+fi
+rm -rf {upload}
+started=0
+nohup sh {run}/txn.sh start {run_id} </dev/null >/dev/null 2>{run}/start.err &
+wait $! || started=$?
 sh {run}/txn.sh wait {run_id} {wait}
+echo "start-exit=$started"
+[ ! -s {run}/start.err ] || sed 's/^/start-stderr=/' {run}/start.err | tail -n 3
+printf 'state-dir-free=%s\\n' "$(df -P -k {STATE_DIR} | awk 'NR == 2 {{ print $4 }}')"
 """
 
 
-def _parse_state(answer: str) -> tuple[str, str, str]:
-    state = reason = ""
-    head, _, journal = answer.partition("journal:\n")
-    for line in head.splitlines():
+def _rollback_script(run_id: str, why: str) -> str:
+    run = f"{STATE_DIR}/runs/{run_id}"
+    return (
+        f"sh {run}/txn.sh rollback {run_id} {shlex.quote(why)} >/dev/null 2>&1 || :\n"
+        f"sh {run}/txn.sh wait {run_id} 0\n"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StartAnswer:
+    """What the start script printed: txn.sh wait's report, then how start itself ended."""
+
+    state: str
+    reason: str
+    journal: str
+    alive: bool
+    exit: int | None
+    stderr: tuple[str, ...]
+    error: str
+    free_kb: int | None
+
+    @property
+    def exit_detail(self) -> str:
+        said = "; ".join(self.stderr)
+        if self.exit in (None, 0) and not said:
+            return ""
+        return f" (exit {self.exit}{': ' + said if said else ''})"
+
+    @property
+    def not_started(self) -> str:
+        """Why txn.sh start never recorded a state, or "" when it did."""
+        if self.error:
+            return self.error
+        if self.state not in ("none", "unknown"):
+            return ""
+        said = f": {'; '.join(self.stderr)}" if self.stderr else ""
+        if self.exit in (126, 127):
+            return f"a command is missing on the host (exit {self.exit}){said}"
+        if self.free_kb is not None and self.free_kb < 64:
+            return f"no space left on {STATE_DIR} ({self.free_kb} KB free){said}"
+        return f"txn.sh start recorded no state{self.exit_detail}; nothing was changed"
+
+
+def parse_start(text: str) -> StartAnswer:
+    head, _, journal = text.partition("journal:\n")
+    fields: dict[str, str] = {}
+    stderr: list[str] = []
+    lines = head.splitlines()
+    # What follows the journal (start's own lines) is the script's, not the journal's.
+    body, tail = journal, ""
+    marker = journal.find("start-exit=")
+    if marker >= 0:
+        body, tail = journal[:marker], journal[marker:]
+    for line in lines + tail.splitlines():
         key, _, value = line.partition("=")
-        if key == "state":
-            state = value
-        elif key == "reason":
-            reason = value
-    return state or "unknown", reason, journal
+        if key == "start-stderr":
+            stderr.append(value)
+        elif key:
+            fields.setdefault(key, value)
+    exit_text = fields.get("start-exit", "")
+    free = fields.get("state-dir-free", "")
+    return StartAnswer(
+        fields.get("state") or "unknown",
+        fields.get("reason", ""),
+        body,
+        fields.get("alive") == "yes",
+        int(exit_text) if exit_text.isdigit() else None,
+        tuple(stderr),
+        fields.get("start-error", ""),
+        int(free) if free.isdigit() else None,
+    )
 
 
-def _confirm(connect: Connector, host: Host, run_id: str, seconds: int) -> tuple[str, str]:
-    """Confirm over new connections until the host decides; None of them is the old one."""
-    deadline = time.monotonic() + seconds + 15
+def _parse_state(answer: str) -> tuple[str, str, str]:
+    parsed = parse_start(answer)
+    return parsed.state, parsed.reason, parsed.journal
+
+
+def _confirm(
+    connect: Connector, host: Host, run_id: str, timeout: int, step_timeout: int
+) -> tuple[str, str]:
+    """Confirm over new connections until the host decides; None of them is the old one. The
+    report says what was seen: no connection at all, or a host that answered but never
+    decided (and whether a timer was there to roll it back)."""
+    deadline = time.monotonic() + timeout + step_timeout + 15
     last_error = "no new connection succeeded"
+    seen = ""  # the last state a new connection reported
     while time.monotonic() < deadline:
         try:
             session = connect(host)
@@ -230,21 +352,31 @@ def _confirm(connect: Connector, host: Host, run_id: str, seconds: int) -> tuple
             time.sleep(2)
             continue
         try:
-            answer = session.run_script(
-                f"sh {TXN} confirm {run_id}\n", timeout=30, check=False
-            ).stdout
+            result = session.run_script(f"sh {TXN} confirm {run_id}\n", timeout=30, check=False)
         except TransportError as exc:
             last_error = str(exc)
             continue
         finally:
             session.close()
-        state, reason, _ = _parse_state(answer)
-        if state in ("applied", "failed", "rolled-back", "rollback-failed"):
+        state, reason, _ = _parse_state(result.stdout)
+        if state in FINAL_STATES:
             return state, reason
+        if state == "unknown" and f"no run {run_id}" in result.stderr:
+            return "failed", f"the host has no run {run_id}: it never started; nothing was changed"
+        seen = state
         time.sleep(1)
+    timer = (
+        f"its timer rolls it back {timeout}s after it was armed"
+        if timeout > 0
+        else "no timer was armed (--no-confirm), so it stays as it is until the next deploy"
+    )
+    if seen:
+        return "failed", (
+            f"the host answered, but run {run_id} stayed in state {seen} and was not "
+            f"confirmed; {timer}"
+        )
     return "unreachable", (
-        f"no new SSH connection could confirm the run ({last_error}); the "
-        "host rolls itself back when its timer ends"
+        f"no new SSH connection could confirm the run ({last_error}); if the run started, {timer}"
     )
 
 

@@ -19,6 +19,16 @@ STATE_DIR = "/var/db/bsdprov"
 BEGIN, END = "BSDPROV-PROBE 1", "BSDPROV-PROBE-END"
 UNAME_OS = {"FreeBSD": "freebsd", "OpenBSD": "openbsd", "NetBSD": "netbsd"}
 FINAL_STATES = ("applied", "failed", "rolled-back", "rollback-failed")
+# The commands a run needs on the host besides the shell's builtins: remote/txn.sh's and the
+# controller's start script's (keep in step with the list at the top of txn.sh). The probe
+# names any the host lacks, so a run never starts to fail silently.
+RUN_TOOLS = (
+    *("awk", "cat", "chmod", "chown", "cksum", "cp", "date", "dd", "df", "grep", "ls"),
+    *("mkdir", "mv", "nohup", "rm", "sed", "sleep", "sync", "tail", "tr", "wc"),
+)
+# A managed file larger than this is refused rather than read: a plan holds each file in
+# memory and diffs it (a 54 MB rc.conf took 44 s and 1.3 GB).
+MAX_FILE_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +49,7 @@ class Facts:
     runs: tuple[RunState, ...]
     lock: str | None
     existing: frozenset[str] = frozenset()
+    missing_tools: tuple[str, ...] = ()
 
     @property
     def unfinished(self) -> tuple[RunState, ...]:
@@ -47,15 +58,25 @@ class Facts:
 
 
 # The start of every script whose output ``parse_facts`` reads: a sane PATH, the header, the OS,
-# and ``report FILE NAME``, which prints FILE's size, mode and owner under NAME, then its bytes.
-PROBE_HEAD = f"""PATH=/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/bin:/usr/pkg/bin
+# and ``report FILE NAME``, which prints FILE's size, mode and owner under NAME, then its bytes
+# (of a symbolic link: its target's, as a run writes through the link), or ``toolarge SIZE
+# NAME`` past MAX_FILE_BYTES.
+PROBE_PATH = (
+    "/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin:/usr/pkg/sbin:/usr/pkg/bin"
+)
+PROBE_HEAD = f"""PATH={PROBE_PATH}
 LC_ALL=C
 export PATH LC_ALL
 report() {{
 	# shellcheck disable=SC2046 # the fields of ls -ld are the words wanted
-	set -- "$1" "$2" $(ls -ld "$1")
+	set -- "$1" "$2" $(ls -ldL "$1")
 	size=$(wc -c <"$1")
-	printf 'file %s %s %s %s %s\\n' "${{size##* }}" "$3" "$5" "$6" "$2"
+	size=${{size##* }}
+	if [ "$size" -gt {MAX_FILE_BYTES} ]; then
+		printf 'toolarge %s %s\\n' "$size" "$2"
+		return
+	fi
+	printf 'file %s %s %s %s %s\\n' "$size" "$3" "$5" "$6" "$2"
 	cat "$1"
 	echo
 }}
@@ -90,7 +111,10 @@ def probe_script(
 		printf 'absent %s\\n' "$f"
 	fi
 done
-{present}for d in {STATE_DIR}/runs/*; do
+{present}for t in {" ".join(RUN_TOOLS)}; do
+	command -v "$t" >/dev/null 2>&1 || printf 'missing %s\\n' "$t"
+done
+for d in {STATE_DIR}/runs/*; do
 	[ -f "$d/state" ] || continue
 	alive=dead
 	# read, not cat: up to 20 runs are kept, and each cat was a process
@@ -135,6 +159,7 @@ def parse_facts(output: bytes, host: str) -> Facts:
     runs: list[RunState] = []
     lock = None
     existing: set[str] = set()
+    missing: list[str] = []
     uname: list[str] = []
     while data:
         line, _, data = data.partition(b"\n")
@@ -164,6 +189,14 @@ def parse_facts(output: bytes, host: str) -> Facts:
             runs.append(RunState(words[1], words[2], words[3] == "alive"))
         elif kind == "lock" and len(words) == 2:
             lock = words[1]
+        elif kind == "toolarge" and len(words) >= 3 and words[1].isdigit():
+            raise ProbeError(
+                f"host {host!r}: {' '.join(words[2:])} is {int(words[1]) / 2**20:.1f} MiB "
+                f"({words[1]} bytes); bsdprov reads managed files of at most "
+                f"{MAX_FILE_BYTES // 2**20} MiB: shrink it (or move what it holds elsewhere)"
+            )
+        elif kind == "missing" and len(words) == 2:
+            missing.append(words[1])
         elif kind == "exists":
             existing.add(" ".join(words[1:]))
         else:
@@ -176,5 +209,12 @@ def parse_facts(output: bytes, host: str) -> Facts:
             "(bsdprov manages FreeBSD, OpenBSD and NetBSD)"
         )
     return Facts(
-        UNAME_OS[uname[0]], uname[1], uname[2], files, tuple(runs), lock, frozenset(existing)
+        UNAME_OS[uname[0]],
+        uname[1],
+        uname[2],
+        files,
+        tuple(runs),
+        lock,
+        frozenset(existing),
+        tuple(missing),
     )

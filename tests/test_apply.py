@@ -53,7 +53,7 @@ def test_deploy_probes_uploads_starts_then_confirms_over_a_new_connection() -> N
     assert {"manifest", "txn.sh", "steps", "settings", "files/1", "files/2"} <= set(upload.files)
     assert b"confirm_timeout=120\n" in upload.files["settings"]
     assert "nohup sh /var/db/bsdprov/runs/R1/txn.sh start R1" in start
-    assert start.rstrip().endswith("sh /var/db/bsdprov/runs/R1/txn.sh wait R1 240")
+    assert "\nsh /var/db/bsdprov/runs/R1/txn.sh wait R1 240\n" in start
     assert first.closed, "the first connection is closed before confirming"
     assert second.scripts == ["sh /var/db/bsdprov/txn.sh confirm R1\n"]
 

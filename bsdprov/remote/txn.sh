@@ -293,11 +293,13 @@ decide() {
 	mkdir "$RUN/decided" 2>/dev/null && DECIDED_BY_ME=yes
 }
 
-# Whether $1 is a live process running txn.sh (a pid file outlives its process, and after a
-# reboot its number may be another program's).
+# Whether $1 is a live process running txn.sh (a pid file outlives its process, and its number
+# may be reused). ps -p PID -o args= is what the BSDs' ps take; where ps lacks -p (busybox),
+# the live pid has to do.
 is_txn() {
 	[ -n "$1" ] && kill -0 "$1" 2>/dev/null || return 1
-	case $(ps -p "$1" -o args= 2>/dev/null) in *txn.sh*) return 0 ;; esac
+	args=$(ps -p "$1" -o args= 2>/dev/null) || return 0
+	case $args in *txn.sh*) return 0 ;; esac
 	return 1
 }
 
@@ -702,6 +704,7 @@ cmd_wait() {
 		sleep 0.2
 	done
 	printf 'state=%s\nreason=%s\n' "$(state)" "$(cat "$RUN/reason" 2>/dev/null)"
+	if alive "$RUN"; then echo alive=yes; else echo alive=no; fi
 	echo "journal:"
 	tail -n 40 "$RUN/journal" 2>/dev/null
 }
