@@ -344,7 +344,7 @@ resolve() {
 }
 
 # Room for the run, checked before anything is written: in the state directory the backups of
-# the targets, and in each target's file system the new file beside the old one plus room to
+# the targets and bsdprov's tools, and in each target's file system the new file beside the old one plus room to
 # restore the old one (a restore writes its copy beside the file it replaces, then renames). A
 # file system holding both counts both. Sizes are in bytes; df -P -k gives free KB.
 check_space() {
@@ -366,7 +366,9 @@ check_space() {
 		needs="$needs$(df -P -k "${dir:-/}" | awk 'NR == 2 { print $6, $4 }') $((new + old)) $(shown "${REAL%/*}")
 "
 	done <"$RUN/manifest"
-	needs="$needs$(df -P -k "$BASE" | awk 'NR == 2 { print $6, $4 }') $((backup_bytes + 65536)) $(shown "$BASE")
+	# The tools are copied into the state directory too; 16 KB more for the journal and state.
+	tools=$(cat "$RUN/txn.sh" "$RUN"/lib/* 2>/dev/null | wc -c)
+	needs="$needs$(df -P -k "$BASE" | awk 'NR == 2 { print $6, $4 }') $((backup_bytes + tools + 16384)) $(shown "$BASE")
 "
 	REASON=$(printf '%s' "$needs" | awk '
 		NF >= 4 { need[$1] += $3; free[$1] = $2; if (!($1 in dir)) dir[$1] = $4 }

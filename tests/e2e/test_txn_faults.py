@@ -4,7 +4,9 @@ symbolic-linked rc.conf, the boot hook shown, installed and restored like any fi
 
 from __future__ import annotations
 
+import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -88,3 +90,53 @@ def test_the_boot_hook_is_planned_installed_and_restored(fresh: RunningLab, tmp_
     assert again.returncode == 0, again.stdout
     assert bsdprov("rollback", "--host", name, "-i", inventory).returncode == 0
     assert (rc_local.read_bytes() if rc_local.exists() else None) == had
+
+
+def sshd_pid(lab: RunningLab, name: str) -> int:
+    """The PID (as this machine numbers it) of the host's SSH listener, in its namespaces."""
+    listening = subprocess.run(
+        ["ss", "-Hltnp", f"sport = :{lab.port_of(name)}"], capture_output=True, text=True
+    ).stdout
+    return int(listening.split("pid=")[1].split(",")[0])
+
+
+def in_host(lab: RunningLab, name: str, *argv: str) -> None:
+    """Run ``argv`` in the host's mount namespace and root (the lab host cannot mount)."""
+    pid = str(sshd_pid(lab, name))
+    subprocess.run(["nsenter", "-t", pid, "-m", "-r", *argv], check=True)
+
+
+@pytest.fixture
+def small_state_dir(fresh: RunningLab) -> Iterator[str]:
+    """A 512 KB tmpfs over the OpenBSD host's /var/db/bsdprov, unmounted afterwards."""
+    name = of_os(fresh, "openbsd")
+    (fresh.host_root(name) / "var/db/bsdprov").mkdir(parents=True, exist_ok=True)
+    in_host(fresh, name, "/bin/busybox", "mount", "-t", "tmpfs", "-o", "size=512k,mode=700",
+            "tmpfs", "/var/db/bsdprov")  # fmt: skip
+    yield name
+    in_host(fresh, name, "/bin/busybox", "umount", "-l", "/var/db/bsdprov")
+
+
+@pytest.mark.parametrize("room_kb", [0, 120], ids=["full", "nearly-full"])
+def test_a_full_state_directory_fails_the_run_with_the_old_files_in_place(
+    fresh: RunningLab, small_state_dir: str, tmp_path: Path, room_kb: int
+) -> None:
+    name = small_state_dir
+    fill = (
+        "dd if=/dev/zero of=/var/db/bsdprov/fill bs=4096 2>/dev/null; "
+        f"size=$(wc -c </var/db/bsdprov/fill); truncate -s $((size - {room_kb * 1024})) "
+        "/var/db/bsdprov/fill"
+    )
+    fresh.ssh(name, fill, check=False)
+    before = snapshot(fresh, name)
+    inventory = edited(fresh, tmp_path, lambda d: add_alias(d, name, "203.0.113.47/32"))
+    result = bsdprov("deploy", "--host", name, "-i", inventory, "--confirm-timeout", "30")
+    assert result.returncode == ExitCode.FAILED, result.stdout + result.stderr
+    assert "no space left on /var/db/bsdprov" in result.stdout, result.stdout
+    assert "unreachable" not in result.stdout
+    assert snapshot(fresh, name) == before
+    assert not (fresh.host_root(name) / "etc/rc.local").exists()
+    assert "203.0.113.47" not in fresh.ssh(name, f"ifconfig {IFACE['openbsd']}").stdout
+    fresh.ssh(name, "rm -f /var/db/bsdprov/fill")
+    again = bsdprov("deploy", "--host", name, "-i", inventory, "--confirm-timeout", "30")
+    assert again.returncode == 0, again.stdout + again.stderr
