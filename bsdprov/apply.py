@@ -200,6 +200,9 @@ def _transact(
     state, reason = answer.state, answer.reason
     if answer.not_started:
         state, reason = "failed", f"the run did not start on the host: {answer.not_started}"
+        said = [line for line in result.stderr.splitlines() if line.strip()]
+        if result.exit_code and said:
+            reason += f" ({said[-1].strip()})"
     elif state == "awaiting-confirm" or (state not in FINAL_STATES and answer.alive):
         session.close()
         state, reason = _confirm(connect, host, run_id, timeout, options.step_timeout)

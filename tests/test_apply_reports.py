@@ -168,3 +168,14 @@ def test_the_start_answer_keeps_the_journal_apart_from_starts_own_lines() -> Non
         ("txn: x",),
         12,
     )
+
+
+def test_a_start_script_that_failed_outright_shows_its_error() -> None:
+    failed = CommandResult("", "mkdir: /var/db/bsdprov/runs: Read-only file system\n", 1)
+    first = FakeTransport([ok(FRESH_OPENBSD), failed])
+    outcome = deploy_one(Connections(first), OBSD1, "R1", DeployOptions())
+    assert outcome.status == "failed"
+    assert outcome.reason == (
+        "the run did not start on the host: txn.sh start recorded no state; nothing was changed "
+        "(mkdir: /var/db/bsdprov/runs: Read-only file system)"
+    )
