@@ -22,6 +22,7 @@ from bsdprov.probe import (
     FINAL_STATES,
     PROBE_HEAD,
     PROBE_PATH,
+    RUN_TOOLS,
     STATE_DIR,
     Facts,
     parse_facts,
@@ -75,6 +76,7 @@ def gather(session: Transport, host: Host, guests: tuple[Guest, ...] = ()) -> Fa
         [RC_LOCAL, *(spec.path for r in rendered for spec in r.files)],
         exists=[c.path for r in rendered for c in r.creates],
         globs=[g.pattern for r in rendered for g in r.owned_globs],
+        commands=[argv[0] for r in rendered for argv in _commands(r)],
     )
     result = session.run_script(script, timeout=60)
     facts = parse_facts(result.stdout.encode("utf-8", "surrogateescape"), host.name)
@@ -84,6 +86,25 @@ def gather(session: Transport, host: Host, guests: tuple[Guest, ...] = ()) -> Fa
             f"runs {facts.os} {facts.release}; fix 'os' in the inventory"
         )
     return facts
+
+
+def _commands(rendered: Rendered) -> list[tuple[str, ...]]:
+    """Every command line a run of ``rendered`` may execute."""
+    return [
+        *(step.argv for step in (*rendered.steps, *rendered.checks)),
+        *(check.argv for check in rendered.verify),
+        *(creation.argv for creation in rendered.creates),
+    ]
+
+
+def missing_commands(plan: Plan, facts: Facts) -> tuple[str, ...]:
+    """The commands this plan's run needs (bsdprov's own and its steps' and checks') that the
+    probe found missing on the host."""
+    needed = {*RUN_TOOLS}
+    for step in (*plan.steps, *plan.checks, *plan.prepare):
+        needed.add(step.argv[0])
+    needed.update(check.argv[0] for check in plan.verify)
+    return tuple(tool for tool in facts.missing_tools if tool in needed)
 
 
 def uplink_hold(host: Host, options: DeployOptions) -> dict[str, str]:
@@ -149,14 +170,15 @@ def deploy_one(
         if dry_run:
             status: Status = "changes" if plan.has_changes else "unchanged"
             warnings = unfinished_warnings(facts) + tuple(
-                f"the host lacks {tool}, which a deploy needs" for tool in facts.missing_tools
+                f"the host lacks {tool}, which a deploy needs"
+                for tool in (missing_commands(plan, facts) if plan.has_changes else ())
             )
             return Outcome(host.name, status, plan=plan, warnings=warnings)
-        if facts.missing_tools:
+        missing = missing_commands(plan, facts) if plan.has_changes else ()
+        if missing:
             raise ApplyError(
-                f"host {host.name!r} lacks commands a run needs: "
-                f"{', '.join(facts.missing_tools)} (looked for in {PROBE_PATH}); install them "
-                "first, nothing was changed"
+                f"host {host.name!r} lacks commands a run needs: {', '.join(missing)} "
+                f"(looked for in {PROBE_PATH}); install them first, nothing was changed"
             )
         if any(r.alive for r in facts.unfinished):
             raise ApplyError(

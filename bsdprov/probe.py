@@ -86,15 +86,19 @@ echo "uname $(uname -srm)"
 
 
 def probe_script(
-    paths: Iterable[str], exists: Iterable[str] = (), globs: Iterable[str] = ()
+    paths: Iterable[str],
+    exists: Iterable[str] = (),
+    globs: Iterable[str] = (),
+    commands: Iterable[str] = (),
 ) -> str:
     """The read-only script that reports uname, ``paths`` (and every file matching ``globs``)
-    with their bytes, whether each of ``exists`` exists (disk images: never read), and
-    bsdprov's runs."""
+    with their bytes, whether each of ``exists`` exists (disk images: never read), which of
+    RUN_TOOLS and ``commands`` (the run's steps and checks) are missing, and bsdprov's runs."""
     quoted = " ".join(shlex.quote(p) for p in sorted(set(paths)))
     # A glob's words stay unquoted so the shell expands them; the renderers' patterns are
     # fixed directory paths with one "*".
     patterns = " ".join(sorted(set(globs)))
+    tools = " ".join(shlex.quote(t) for t in sorted({*RUN_TOOLS, *commands}))
     present = "".join(
         f"[ -e {q} ] && printf 'exists %s\\n' {q}\n"
         for q in (shlex.quote(p) for p in sorted(set(exists)))
@@ -111,7 +115,7 @@ def probe_script(
 		printf 'absent %s\\n' "$f"
 	fi
 done
-{present}for t in {" ".join(RUN_TOOLS)}; do
+{present}for t in {tools}; do
 	command -v "$t" >/dev/null 2>&1 || printf 'missing %s\\n' "$t"
 done
 for d in {STATE_DIR}/runs/*; do

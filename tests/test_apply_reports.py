@@ -179,3 +179,14 @@ def test_a_start_script_that_failed_outright_shows_its_error() -> None:
         "the run did not start on the host: txn.sh start recorded no state; nothing was changed "
         "(mkdir: /var/db/bsdprov/runs: Read-only file system)"
     )
+
+
+def test_a_command_the_steps_need_is_named_and_one_they_do_not_need_is_not() -> None:
+    probe = FRESH_OPENBSD.replace("BSDPROV-PROBE-END", "missing {}\nBSDPROV-PROBE-END")
+    fake = FakeTransport([ok(probe.format("ifconfig"))])
+    with pytest.raises(ApplyError, match=r"lacks commands a run needs: ifconfig \("):
+        deploy_one(Connections(fake), OBSD1, "R1", DeployOptions())
+    assert "ifconfig" in fake.scripts[0].split("for t in ")[1].split(";")[0]
+    unused = FakeTransport([ok(probe.format("vmctl")), ok(start_answer("none", exit=127).stdout)])
+    outcome = deploy_one(Connections(unused), OBSD1, "R1", DeployOptions())
+    assert "lacks commands" not in outcome.reason, "vmctl is not needed by this plan"
