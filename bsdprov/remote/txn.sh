@@ -287,10 +287,34 @@ prune() {
 # The decision between confirm and rollback is taken once: whoever creates "decided" first. On a
 # full state directory the run's reserve makes room for it.
 decide() {
-	mkdir "$RUN/decided" 2>/dev/null && { DECIDED_BY_ME=yes; return 0; }
-	[ -d "$RUN/decided" ] && return 1
-	rm -f "$RUN/reserve"
-	mkdir "$RUN/decided" 2>/dev/null && DECIDED_BY_ME=yes
+	if ! mkdir "$RUN/decided" 2>/dev/null; then
+		if [ -d "$RUN/decided" ]; then
+			decider_gone || return 1
+			# The process that decided died before it ended the run (killed mid-rollback, a
+			# reboot): the decision passes to this one, or the run would stay unfinished for good.
+			rm -rf "$RUN/decided"
+			log "the process that decided the run is gone; process $$ takes the run over"
+		else
+			rm -f "$RUN/reserve"
+		fi
+		mkdir "$RUN/decided" 2>/dev/null || return 1
+	fi
+	DECIDED_BY_ME=yes
+	echo $$ >"$RUN/decided/pid" 2>/dev/null
+	return 0
+}
+
+# Whether a decided run is left with no decision being carried out: not final, and none of its
+# processes (the decider, start, the timer) alive but this one.
+decider_gone() {
+	read_state
+	is_final "$STATE" && return 1
+	for pid_file in "$RUN/decided/pid" "$RUN/pid" "$RUN/timer.pid"; do
+		other=
+		IFS= read -r other 2>/dev/null <"$pid_file" || continue
+		[ -n "$other" ] && [ "$other" != "$$" ] && kill -0 "$other" 2>/dev/null && return 1
+	done
+	return 0
 }
 
 # Whether $1 is a live process running txn.sh (a pid file outlives its process, and its number

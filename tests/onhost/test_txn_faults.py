@@ -237,3 +237,37 @@ def test_a_symlinked_file_is_written_through_and_restored_through(
     assert host.txn("rollback", "r1", "back").returncode == 0
     assert link.is_symlink() and real.read_text() == 'hostname="old"\n'
     assert leftovers(host.path("/etc")) == []
+
+
+# --- a decider that died -------------------------------------------------------------------------
+
+
+def test_a_rollback_whose_process_died_is_taken_over(host: Host, tmp_path: Path) -> None:
+    """The timer killed mid-rollback (state rolling-back, decided, no process): the next
+    rollback (or the boot check) takes the run over instead of 'already decided' for good."""
+    host.prepare("r1", {TARGET: NEW}, timeout=60)
+    assert host.txn("start", "r1").returncode == 0
+    run = host.root / "var/db/bsdprov/runs/r1"
+    timer = int((run / "timer.pid").read_text())
+    os.kill(timer, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{timer}").exists():  # until reaped: kill -0 still finds a zombie
+        assert time.monotonic() < deadline, "the killed timer was never reaped"
+        time.sleep(0.05)
+    (run / "decided").mkdir()
+    (run / "state").write_text("rolling-back\n")
+    result = host.txn("rollback", "r1", "interrupted: no bsdprov process was left")
+    assert result.returncode == 0, result.stderr
+    assert host.state("r1") == "rolled-back"
+    assert host.path(TARGET).read_text() == OLD
+    assert "the process that decided the run is gone" in host.journal("r1")
+
+
+def test_a_live_decider_keeps_the_run(host: Host) -> None:
+    host.prepare("r1", {TARGET: NEW}, timeout=60)
+    assert host.txn("start", "r1").returncode == 0
+    run = host.root / "var/db/bsdprov/runs/r1"
+    (run / "decided").mkdir()  # the timer (alive) decided and is rolling back
+    refused = host.txn("rollback", "r1")
+    assert refused.returncode == 2 and "already decided" in refused.stderr
+    assert host.path(TARGET).read_text() == NEW
