@@ -271,3 +271,47 @@ def test_a_live_decider_keeps_the_run(host: Host) -> None:
     refused = host.txn("rollback", "r1")
     assert refused.returncode == 2 and "already decided" in refused.stderr
     assert host.path(TARGET).read_text() == NEW
+
+
+def test_many_runs_whose_deadline_falls_in_their_activation_all_end_rolled_back(
+    tmp_path: Path,
+) -> None:
+    """Issue 11's 20-host case in miniature: a 1 s timer against activations of 0.2 to 2.4 s,
+    all at once. Each run ends rolled-back, its file back, no state written after the
+    rollback's, and no process left."""
+    hosts = []
+    for n in range(12):
+        host = Host(tmp_path / f"root{n}", ["dash"])
+        host.write(TARGET, OLD, 0o600)
+        seconds = 0.2 * (n + 1)
+        step = shlex.join(["sh", "-c", f"grep -q 203 {host.path(TARGET)} && sleep {seconds}; :"])
+        verify = shlex.join(["inet 203", "cat", str(host.path(TARGET))])
+        host.prepare("r1", {TARGET: NEW}, steps=[step], verify=[verify], timeout=1)
+        hosts.append(host)
+    starts = [
+        subprocess.Popen(
+            ["dash", str(h.root / "var/db/bsdprov/runs/r1/txn.sh"), "start", "r1"],
+            env={**os.environ, "BSDPROV_ROOT": str(h.root)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for h in hosts
+    ]
+    for start in starts:
+        start.wait(timeout=60)
+    for host in hosts:
+        assert host.wait_for("r1", "rolled-back", seconds=20) == "rolled-back", host.journal("r1")
+    time.sleep(2.5)  # past every activation's end
+    for host in hosts:
+        journal = host.journal("r1")
+        assert host.state("r1") == "rolled-back", journal
+        assert host.path(TARGET).read_text() == OLD
+        after_rollback = journal[journal.index("state rolling-back") :]
+        assert "state awaiting-confirm" not in after_rollback, journal
+        run = host.root / "var/db/bsdprov/runs/r1"
+        for pid_file in ("pid", "timer.pid"):
+            pid = int((run / pid_file).read_text())
+            assert (
+                not Path(f"/proc/{pid}").exists()
+                or "Z" in Path(f"/proc/{pid}/stat").read_text().split(")")[1][:3]
+            ), f"{pid_file} still running"
