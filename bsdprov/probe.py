@@ -23,8 +23,8 @@ FINAL_STATES = ("applied", "failed", "rolled-back", "rollback-failed")
 # controller's start script's (keep in step with the list at the top of txn.sh). The probe
 # names any the host lacks, so a run never starts to fail silently.
 RUN_TOOLS = (
-    *("awk", "cat", "chmod", "chown", "cksum", "cp", "date", "dd", "df", "grep", "ls"),
-    *("mkdir", "mv", "nohup", "rm", "sed", "sleep", "sync", "tail", "tr", "wc"),
+    *("awk", "cat", "chmod", "chown", "cksum", "cp", "cut", "date", "dd", "df", "grep", "head"),
+    *("ls", "mkdir", "mv", "nohup", "rm", "sed", "sleep", "sync", "tail", "tr", "wc"),
 )
 # A managed file larger than this is refused rather than read: a plan holds each file in
 # memory and diffs it (a 54 MB rc.conf took 44 s and 1.3 GB).

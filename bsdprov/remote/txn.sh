@@ -28,8 +28,8 @@
 # first stops the activation still running (take_over), so files are never restored under it.
 #
 # Tools the run needs, besides the shell's builtins (bsdprov/probe.py RUN_TOOLS lists the same,
-# so the probe names any the host lacks before a run starts): awk cat chmod chown cksum cp dd df
-# grep mkdir mv nohup rm sed sleep sync tail tr date.
+# so the probe names any the host lacks before a run starts): awk cat chmod chown cksum cp cut
+# date dd df grep head ls mkdir mv nohup rm sed sleep sync tail tr wc; ps where it takes -p.
 # Every line of checks/steps/verify is shell-quoted by the controller (python shlex.join).
 # BSDPROV_ROOT prefixes every host path; it is empty on real hosts and set by the tests.
 
