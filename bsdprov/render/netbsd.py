@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 
+from bsdprov.errors import RenderError
 from bsdprov.model import Host, Interface, kind_of, route_interface
 from bsdprov.render.base import (
     MANAGED_HEADER,
@@ -34,10 +35,29 @@ from bsdprov.render.base import (
 from bsdprov.vmd import Guest
 
 
+def release_problem(name: str, release: str | None) -> str | None:
+    """Why interface ``name`` cannot exist on NetBSD ``release`` (None: it can, or unknown).
+
+    vether(4): "first appeared in OpenBSD 4.7 and NetBSD 10" (share/man/man4/vether.4), so
+    before 10 ``ifconfig vether0 create`` fails and the bridge comes up without it.
+    """
+    if kind_of(name) == "vether" and not release_at_least(release, (10,)):
+        return (
+            f"vether(4) first appeared in NetBSD 10, but the release is {release!r}; "
+            "use a tap interface (tap(4) is an Ethernet interface that takes an address "
+            "and joins a bridge on every release)"
+        )
+    return None
+
+
 class NetBSDRenderer:
     os = "netbsd"
 
     def render(self, host: Host, release: str | None, guests: tuple[Guest, ...] = ()) -> Rendered:
+        for name in host.interfaces:
+            problem = release_problem(name, release)
+            if problem is not None:
+                raise RenderError(f"host {host.name!r}, interfaces.{name}: {problem}")
         interfaces = ordered_interfaces(host)
         lines = {name: _lines(host, name, itf, release) for name, itf in interfaces}
         files: list[FileSpec | VarsEdit] = [
