@@ -97,7 +97,7 @@ def _gateway(address: object, interface: str | None) -> str:
 def _lines(host: Host, name: str, itf: Interface, release: str | None) -> list[str]:
     lines: list[str] = []
     if itf.parent is not None and itf.vlan is not None:
-        lines.append(f"vlan {itf.vlan} vlanif {itf.parent}")
+        lines.append(_vlan_line(name, itf.vlan, itf.parent))
     if itf.tunnel is not None:
         lines.append(f"tunnel {itf.tunnel.local} {itf.tunnel.remote}")
     if itf.mac:
@@ -120,11 +120,7 @@ def _lines(host: Host, name: str, itf: Interface, release: str | None) -> list[s
         peer = f" {itf.peer}" if primary and itf.peer is not None and itf.peer.version == 6 else ""
         lines.append(f"inet6 {address.ip}{peer} prefixlen {prefixlen(address, itf)} alias")  # type: ignore[arg-type]
     for member in itf.members:
-        if kind_of(member) != "physical":
-            # rc.d/network creates cloned interfaces in its own order; make sure it exists.
-            lines.append(
-                f"!/sbin/ifconfig {member} >/dev/null 2>&1 || /sbin/ifconfig {member} create"
-            )
+        lines += _member_ready(host, member)
         lines.append(f"!/sbin/brconfig {name} add {member}")
     for route in link_routes(host, name):
         family = " -inet6" if route.version == 6 else ""
@@ -143,6 +139,36 @@ def _lines(host: Host, name: str, itf: Interface, release: str | None) -> list[s
     elif itf.up or not has_address or kind_of(name) == "bridge":
         lines.append("up")
     return lines
+
+
+def _member_ready(host: Host, member: str) -> list[str]:
+    """``!`` lines that make a bridge member fit for ``brconfig add``, whatever the boot order.
+
+    rc.d/network configures the ``ifconfig.<cloner>N`` files cloner by cloner, in the order
+    ``ifconfig -C`` lists them (the kernel's, not alphabetical), so the bridge's file may run
+    before its member's. bridge_ioctl_add (sys/net/if_bridge.c) takes only an interface of
+    Ethernet type, and a vlan has that type only once vlan_config gave it a parent
+    (sys/net/if_vlan.c): so a cloned member is created here, and a vlan member also given its
+    tag and parent (``_vlan_line``), as its own file does.
+    """
+    if kind_of(member) == "physical":
+        return []
+    lines = [f"!/sbin/ifconfig {member} >/dev/null 2>&1 || /sbin/ifconfig {member} create"]
+    itf = host.interfaces.get(member)
+    if kind_of(member) == "vlan" and itf is not None and itf.parent and itf.vlan is not None:
+        lines.append(_vlan_line(member, itf.vlan, itf.parent))
+    return lines
+
+
+def _vlan_line(name: str, tag: int, parent: str) -> str:
+    """Give vlan ``name`` its tag and parent unless it has them: the bridge's file may have
+    done it first at boot, and vlan_config (sys/net/if_vlan.c) answers a second SIOCSETVLAN
+    with EBUSY. The check reads ``ifconfig``'s "vlan: N parent: P" line (sbin/ifconfig/vlan.c).
+    """
+    return (
+        f'!case "$(/sbin/ifconfig {name})" in *"vlan: {tag} parent: {parent}"*) ;; '
+        f"*) /sbin/ifconfig {name} vlan {tag} vlanif {parent} ;; esac"
+    )
 
 
 def _default_triggers(host: Host, version: int) -> tuple[str, ...]:
