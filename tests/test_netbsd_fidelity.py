@@ -36,3 +36,14 @@ def test_vether_on_netbsd_10_and_later_renders(release: str | None) -> None:
     host = parse_inventory(BRIDGED_VETHER, "inventory.yaml").hosts["nb"]
     rendered = render_host(host, "netbsd", release)
     assert any(f.path == "/etc/ifconfig.vether0" for f in rendered.files)
+
+
+def test_a_removed_line_goes_and_every_other_line_stays() -> None:
+    """dhcpcd.conf: an interface that turned to DHCP loses its denyinterfaces line."""
+    from bsdprov.render import LineEdit, file_content
+
+    edit = LineEdit("/etc/dhcpcd.conf", ("denyinterfaces wm0",), remove=("denyinterfaces wm1",))
+    before = "hostname\n# denyinterfaces wm1\ndenyinterfaces tun*\ndenyinterfaces wm1\n"
+    assert file_content(edit, before) == (
+        "hostname\n# denyinterfaces wm1\ndenyinterfaces tun*\ndenyinterfaces wm0\n"
+    )

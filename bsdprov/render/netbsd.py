@@ -1,4 +1,5 @@
-"""NetBSD: ``/etc/ifconfig.IF`` (ifconfig.if(5)) and ``defaultroute``/``hostname`` in rc.conf.
+"""NetBSD: ``/etc/ifconfig.IF`` (ifconfig.if(5)), ``defaultroute``/``hostname`` in rc.conf and
+``denyinterfaces`` lines in ``/etc/dhcpcd.conf`` (dhcpcd.conf(5)).
 
 rc.d/network runs each ifconfig.IF, ``!`` lines included, before ``route add default
 $defaultroute``, and ``/etc/netstart.local`` only after it; so the host route to an onlink
@@ -17,6 +18,7 @@ from bsdprov.model import Host, Interface, kind_of, route_interface
 from bsdprov.render.base import (
     MANAGED_HEADER,
     FileSpec,
+    LineEdit,
     Rendered,
     Step,
     VarsEdit,
@@ -60,7 +62,7 @@ class NetBSDRenderer:
                 raise RenderError(f"host {host.name!r}, interfaces.{name}: {problem}")
         interfaces = ordered_interfaces(host)
         lines = {name: _lines(host, name, itf, release) for name, itf in interfaces}
-        files: list[FileSpec | VarsEdit] = [
+        files: list[FileSpec | VarsEdit | LineEdit] = [
             FileSpec(f"/etc/ifconfig.{name}", "\n".join([MANAGED_HEADER, *body]) + "\n")
             for name, body in lines.items()
         ]
@@ -76,6 +78,8 @@ class NetBSDRenderer:
                     assign.append((key, _gateway(route.via, route.interface)))
         if assign or remove:
             files.append(VarsEdit("/etc/rc.conf", tuple(assign), tuple(remove)))
+        if lines:
+            files.append(_dhcpcd_conf(host))
         checks = (Step(("sh", "-n", "/etc/rc.conf"), "rc.conf is sourced by sh at boot"),)
         return Rendered(
             host.name,
@@ -86,6 +90,25 @@ class NetBSDRenderer:
             _steps(host, lines),
             verify_checks(host, slash_form=True),
         )
+
+
+DHCPCD_CONF = "/etc/dhcpcd.conf"
+
+
+def _dhcpcd_conf(host: Host) -> LineEdit:
+    """Deny dhcpcd every interface bsdprov configures itself (dhcpcd.conf(5) denyinterfaces).
+
+    With ``dhcpcd=YES`` in rc.conf, rc.d/dhcpcd starts one dhcpcd for every interface it is
+    not denied, after rc.d/network: it would add a lease address and routes next to the static
+    ones at every boot. An interface with ``dhcp: true`` loses its line, so dhcpcd takes it.
+    """
+    static = [name for name, itf in host.interfaces.items() if not itf.dhcp]
+    dynamic = [name for name, itf in host.interfaces.items() if itf.dhcp]
+    return LineEdit(
+        DHCPCD_CONF,
+        tuple(f"denyinterfaces {name}" for name in static),
+        remove=tuple(f"denyinterfaces {name}" for name in dynamic),
+    )
 
 
 def _gateway(address: object, interface: str | None) -> str:
@@ -199,6 +222,16 @@ def _steps(host: Host, lines: dict[str, list[str]]) -> tuple[Step, ...]:
                     default_triggers,
                 )
             )
+    names = tuple(lines)
+    if names:
+        steps.append(
+            Step(
+                ("sh", IFUP, "release", *names),
+                "dhcpcd -x for each interface /etc/dhcpcd.conf denies it, before they are set",
+                False,
+                (DHCPCD_CONF,),
+            )
+        )
     for name in lines:
         own = (f"/etc/ifconfig.{name}", f"/etc/rc.conf#ifconfig_{name}")
         # ifup re-adds these routes; an old copy would make the add fail with "File exists".
@@ -223,6 +256,15 @@ def _steps(host: Host, lines: dict[str, list[str]]) -> tuple[Step, ...]:
                 "route add default $defaultroute (and defaultroute6) from rc.conf",
                 False,
                 default_triggers,
+            )
+        )
+    if names:
+        steps.append(
+            Step(
+                ("sh", IFUP, "bind", *names),
+                "with dhcpcd=YES, dhcpcd -n for each interface it may take, as at boot",
+                False,
+                (DHCPCD_CONF,),
             )
         )
     steps += hostname_steps(host, "/etc/rc.conf#hostname", "rc.conf's hostname")

@@ -183,3 +183,53 @@ def test_route_refuses_other_systems_words(make_host: Callable[..., Host]) -> No
         "route: -priority: unknown modifier\n"
     )
     host.ok("route -q add -host 192.0.2.50 -iface 192.0.2.10")
+
+
+# ---- dhcpcd=YES: the interfaces bsdprov configures are its own at boot and at activation ----
+
+STATIC = """
+hosts:
+  nb:
+    os: netbsd
+    interfaces:
+      vioif0: {addresses: [192.0.2.10/24]}
+    routes: [{to: default, via: 192.0.2.1}]
+"""
+
+
+def dhcpcd_takes(host: Host, name: str) -> bool:
+    return "autoconf inet" in host.path(f"/var/lab/state/if/{name}").read_text()
+
+
+def test_dhcpcd_at_boot_leaves_the_static_interfaces_alone(make_host: Callable[..., Host]) -> None:
+    """Issue 10 case 9: rc.d/dhcpcd starts one dhcpcd for every interface it is not denied."""
+    host = make_host("netbsd", "-x", "wm1", "netbsd", "vioif0", "192.0.2.10/24", "192.0.2.1")
+    with host.path("/etc/rc.conf").open("a") as rc:
+        rc.write("dhcpcd=YES\n")
+    install_rendered(host, STATIC)
+    host.ok("sh $LAB_ROOT/etc/rc.d/network start && sh $LAB_ROOT/etc/rc.d/dhcpcd start")
+    assert not dhcpcd_takes(host, "vioif0")
+    assert dhcpcd_takes(host, "wm1"), "an interface bsdprov does not configure stays dhcpcd's"
+    assert host.reachable()
+
+
+def test_activation_takes_a_static_interface_from_a_running_dhcpcd_and_rollback_gives_it_back(
+    make_host: Callable[..., Host],
+) -> None:
+    host = make_host("netbsd")
+    with host.path("/etc/rc.conf").open("a") as rc:
+        rc.write("dhcpcd=YES\n")
+    host.ok("sh $LAB_ROOT/etc/rc.d/dhcpcd start")
+    assert dhcpcd_takes(host, "vioif0")
+    old_ifconfig = host.path("/etc/ifconfig.vioif0").read_text()
+    install_rendered(host, STATIC)
+    for step in ("release vioif0", "vioif0", "bind vioif0"):
+        ifup(host, step)
+    assert not dhcpcd_takes(host, "vioif0")
+    # The rollback restores the old files and re-runs the same steps.
+    host.path("/etc/dhcpcd.conf").unlink()
+    host.write("/etc/ifconfig.vioif0", old_ifconfig)
+    for step in ("release vioif0", "vioif0", "bind vioif0"):
+        ifup(host, step)
+    assert dhcpcd_takes(host, "vioif0")
+    assert host.reachable()
