@@ -43,3 +43,53 @@ def test_a_host_without_routes_keeps_its_default_route(
     assert f"{netbsd}  changed (run " in deployed.stdout
     assert "203.0.113.30/32" in lab.ssh(netbsd, "ifconfig vioif0").stdout
     assert default_gateway(lab, netbsd) == before
+
+
+def boot_network(lab: RunningLab, name: str, *destroy: str) -> None:
+    """The network part of a boot, from the installed files: cloned interfaces gone, then
+    rc.d/network and rc.d/dhcpcd as /etc/rc runs them."""
+    gone = "".join(f"ifconfig {i} destroy; " for i in destroy)
+    lab.ssh(name, f"{gone}sh /etc/rc.d/network start >/dev/null; sh /etc/rc.d/dhcpcd start")
+
+
+def test_a_bridge_keeps_its_vlan_member_after_a_boot(
+    lab: RunningLab, netbsd: str, tmp_path: Path
+) -> None:
+    """Issue 10 case 7: the bridge's file runs before the vlan's at boot (ifconfig -C order)."""
+
+    def change(data: dict) -> None:
+        interfaces = data["hosts"][netbsd]["interfaces"]
+        interfaces["vlan10"] = {"parent": "vioif0", "vlan": 10}
+        interfaces["bridge0"] = {"members": ["vlan10"]}
+
+    inventory = edited(lab, tmp_path, change)
+    deployed = bsdprov("deploy", "--host", netbsd, "-i", inventory, "--confirm-timeout", "30")
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    member = "\t\tvlan10 flags=3<LEARNING,DISCOVER>\n"
+    assert member in lab.ssh(netbsd, "brconfig bridge0").stdout
+    boot_network(lab, netbsd, "bridge0", "vlan10")
+    assert member in lab.ssh(netbsd, "brconfig bridge0").stdout
+    assert "\tvlan: 10 parent: vioif0\n" in lab.ssh(netbsd, "ifconfig vlan10").stdout
+
+
+def test_dhcpcd_gives_up_the_interfaces_bsdprov_configures(
+    lab: RunningLab, netbsd: str, tmp_path: Path
+) -> None:
+    """Issue 10 case 9: with dhcpcd=YES, dhcpcd runs on every interface it is not denied."""
+    lab.ssh(netbsd, "echo dhcpcd=YES >>/etc/rc.conf && sh /etc/rc.d/dhcpcd start")
+    state = "cat /var/lab/state/if/vioif0"
+    assert "autoconf inet" in lab.ssh(netbsd, state).stdout
+
+    def change(data: dict) -> None:
+        itf = data["hosts"][netbsd]["interfaces"]["vioif0"]
+        itf["addresses"] = [*itf["addresses"], "203.0.113.31/32"]
+
+    inventory = edited(lab, tmp_path, change)
+    planned = bsdprov("plan", "--host", netbsd, "-i", inventory)
+    assert "+denyinterfaces vioif0\n" in planned.stdout, planned.stdout
+    deployed = bsdprov("deploy", "--host", netbsd, "-i", inventory, "--confirm-timeout", "30")
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    assert "autoconf inet" not in lab.ssh(netbsd, state).stdout
+    boot_network(lab, netbsd)
+    assert "autoconf inet" not in lab.ssh(netbsd, state).stdout
+    assert "203.0.113.31/32" in lab.ssh(netbsd, "ifconfig vioif0").stdout
