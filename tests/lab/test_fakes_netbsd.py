@@ -233,3 +233,23 @@ def test_activation_takes_a_static_interface_from_a_running_dhcpcd_and_rollback_
         ifup(host, step)
     assert dhcpcd_takes(host, "vioif0")
     assert host.reachable()
+
+
+def test_rc_d_network_runs_dhcpcd_for_a_dhcp_line_only_without_dhcpcd_yes(
+    make_host: Callable[..., Host],
+) -> None:
+    """rc.d/network rev 1.74: `dhcp` runs `dhcpcd -n $dhcpcd_flags IF` unless dhcpcd=YES."""
+    host = make_host("netbsd", "-x", "wm1", "netbsd", "vioif0", "192.0.2.10/24", "192.0.2.1")
+    host.write("/etc/ifconfig.wm1", "dhcp\n")
+    host.ok("sh $LAB_ROOT/etc/rc.d/network start")
+    assert dhcpcd_takes(host, "wm1") and not dhcpcd_takes(host, "vioif0")
+    assert ["/sbin/dhcpcd", "-n", "wm1"] in host.calls()
+
+    other = make_host("netbsd", "-x", "wm1", "netbsd", "vioif0", "192.0.2.10/24", "192.0.2.1")
+    other.write("/etc/ifconfig.wm1", "dhcp\n")
+    with other.path("/etc/rc.conf").open("a") as rc:
+        rc.write("dhcpcd=YES\n")
+    other.ok("sh $LAB_ROOT/etc/rc.d/network start")
+    assert not dhcpcd_takes(other, "wm1"), "rc.d/dhcpcd, after rc.d/network, takes it"
+    other.ok("sh $LAB_ROOT/etc/rc.d/dhcpcd start")
+    assert dhcpcd_takes(other, "wm1")
