@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bsdprov.errors import ExitCode
 from bsdprov.lab.pytest_plugin import RunningLab
 from tests.e2e.test_deploy import bsdprov, edited
 
@@ -93,3 +94,28 @@ def test_dhcpcd_gives_up_the_interfaces_bsdprov_configures(
     boot_network(lab, netbsd)
     assert "autoconf inet" not in lab.ssh(netbsd, state).stdout
     assert "203.0.113.31/32" in lab.ssh(netbsd, "ifconfig vioif0").stdout
+
+
+def test_a_rolled_back_host_without_routes_keeps_its_default_route(
+    lab: RunningLab, netbsd: str, tmp_path: Path
+) -> None:
+    """Issue 11.3: the rollback re-runs the same steps on the old files; the host must come
+    back whole, its default route included, and be reported rolled back, not unreachable."""
+    before = default_gateway(lab, netbsd)
+    faults = lab.host_root(netbsd) / "var/lab/faults/fail-once"
+    faults.mkdir(parents=True, exist_ok=True)
+    (faults / "hostname").write_text("hostname: simulated failure\n")
+
+    def change(data: dict) -> None:
+        host = data["hosts"][netbsd]
+        del host["routes"]
+        host["hostname"] = "nb-renamed.example.org"
+        itf = host["interfaces"]["vioif0"]
+        itf["addresses"] = [*itf["addresses"], "203.0.113.32/32"]
+
+    inventory = edited(lab, tmp_path, change)
+    result = bsdprov("deploy", "--host", netbsd, "-i", inventory, "--confirm-timeout", "30")
+    assert result.returncode == ExitCode.ROLLED_BACK, result.stdout + result.stderr
+    assert "rolled-back (run " in result.stdout
+    assert "203.0.113.32" not in lab.ssh(netbsd, "ifconfig vioif0").stdout
+    assert default_gateway(lab, netbsd) == before
