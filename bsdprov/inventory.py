@@ -32,6 +32,7 @@ from bsdprov.model import (
     kind_of,
     link_route_interface,
 )
+from bsdprov.render.netbsd import release_problem as netbsd_release_problem
 from bsdprov.vmd import Guest, guest_problems, guests_of
 
 Path_ = tuple[str | int, ...]
@@ -547,6 +548,10 @@ def _check_interface(
         )
     if host.os == "freebsd" and kind == "vether":
         found.append(((), "freebsd has no vether interfaces; use a bridge address or epair"))
+    if host.os == "netbsd" and host.release is not None:
+        problem = netbsd_release_problem(name, host.release)
+        if problem is not None:
+            found.append(((), problem))
     if host.os == "netbsd" and itf.autoconf6:
         found.append(
             (

@@ -75,7 +75,8 @@ class LineEdit:
 
     A line's key is its text before ``separator`` (stripped), or the whole stripped line when
     ``separator`` is None. An existing non-comment line with a managed key is replaced in place
-    (later lines with that key go); a missing one is appended. Every other byte stays.
+    (later lines with that key go); a missing one is appended; a line whose key is in ``remove``
+    (and not managed) is deleted. Every other byte stays.
     """
 
     path: str
@@ -84,6 +85,7 @@ class LineEdit:
     mode: int = 0o644
     owner: str = "root"
     group: str = "wheel"
+    remove: tuple[str, ...] = ()
 
 
 FileEdit = FileSpec | VarsEdit | LineEdit

@@ -24,6 +24,8 @@ def apply_line_edit(edit: LineEdit, current: str | None) -> str:
     for line in lines:
         text = line.strip()
         key = line_key(line, edit.separator)
+        if text and not text.startswith("#") and key in edit.remove and key not in wanted:
+            continue
         if not text or text.startswith("#") or key not in wanted:
             result.append(line)
         elif key not in placed:

@@ -1,4 +1,5 @@
-"""NetBSD: ``/etc/ifconfig.IF`` (ifconfig.if(5)) and ``defaultroute``/``hostname`` in rc.conf.
+"""NetBSD: ``/etc/ifconfig.IF`` (ifconfig.if(5)), ``defaultroute``/``hostname`` in rc.conf and
+``denyinterfaces`` lines in ``/etc/dhcpcd.conf`` (dhcpcd.conf(5)).
 
 rc.d/network runs each ifconfig.IF, ``!`` lines included, before ``route add default
 $defaultroute``, and ``/etc/netstart.local`` only after it; so the host route to an onlink
@@ -12,10 +13,12 @@ from __future__ import annotations
 
 import ipaddress
 
+from bsdprov.errors import RenderError
 from bsdprov.model import Host, Interface, kind_of, route_interface
 from bsdprov.render.base import (
     MANAGED_HEADER,
     FileSpec,
+    LineEdit,
     Rendered,
     Step,
     VarsEdit,
@@ -34,13 +37,32 @@ from bsdprov.render.base import (
 from bsdprov.vmd import Guest
 
 
+def release_problem(name: str, release: str | None) -> str | None:
+    """Why interface ``name`` cannot exist on NetBSD ``release`` (None: it can, or unknown).
+
+    vether(4): "first appeared in OpenBSD 4.7 and NetBSD 10" (share/man/man4/vether.4), so
+    before 10 ``ifconfig vether0 create`` fails and the bridge comes up without it.
+    """
+    if kind_of(name) == "vether" and not release_at_least(release, (10,)):
+        return (
+            f"vether(4) first appeared in NetBSD 10, but the release is {release!r}; "
+            "use a tap interface (tap(4) is an Ethernet interface that takes an address "
+            "and joins a bridge on every release)"
+        )
+    return None
+
+
 class NetBSDRenderer:
     os = "netbsd"
 
     def render(self, host: Host, release: str | None, guests: tuple[Guest, ...] = ()) -> Rendered:
+        for name in host.interfaces:
+            problem = release_problem(name, release)
+            if problem is not None:
+                raise RenderError(f"host {host.name!r}, interfaces.{name}: {problem}")
         interfaces = ordered_interfaces(host)
         lines = {name: _lines(host, name, itf, release) for name, itf in interfaces}
-        files: list[FileSpec | VarsEdit] = [
+        files: list[FileSpec | VarsEdit | LineEdit] = [
             FileSpec(f"/etc/ifconfig.{name}", "\n".join([MANAGED_HEADER, *body]) + "\n")
             for name, body in lines.items()
         ]
@@ -56,6 +78,8 @@ class NetBSDRenderer:
                     assign.append((key, _gateway(route.via, route.interface)))
         if assign or remove:
             files.append(VarsEdit("/etc/rc.conf", tuple(assign), tuple(remove)))
+        if lines:
+            files.append(_dhcpcd_conf(host))
         checks = (Step(("sh", "-n", "/etc/rc.conf"), "rc.conf is sourced by sh at boot"),)
         return Rendered(
             host.name,
@@ -68,6 +92,25 @@ class NetBSDRenderer:
         )
 
 
+DHCPCD_CONF = "/etc/dhcpcd.conf"
+
+
+def _dhcpcd_conf(host: Host) -> LineEdit:
+    """Deny dhcpcd every interface bsdprov configures itself (dhcpcd.conf(5) denyinterfaces).
+
+    With ``dhcpcd=YES`` in rc.conf, rc.d/dhcpcd starts one dhcpcd for every interface it is
+    not denied, after rc.d/network: it would add a lease address and routes next to the static
+    ones at every boot. An interface with ``dhcp: true`` loses its line, so dhcpcd takes it.
+    """
+    static = [name for name, itf in host.interfaces.items() if not itf.dhcp]
+    dynamic = [name for name, itf in host.interfaces.items() if itf.dhcp]
+    return LineEdit(
+        DHCPCD_CONF,
+        tuple(f"denyinterfaces {name}" for name in static),
+        remove=tuple(f"denyinterfaces {name}" for name in dynamic),
+    )
+
+
 def _gateway(address: object, interface: str | None) -> str:
     text = str(address)
     scoped = interface is not None and ipaddress.ip_address(text).is_link_local
@@ -77,7 +120,7 @@ def _gateway(address: object, interface: str | None) -> str:
 def _lines(host: Host, name: str, itf: Interface, release: str | None) -> list[str]:
     lines: list[str] = []
     if itf.parent is not None and itf.vlan is not None:
-        lines.append(f"vlan {itf.vlan} vlanif {itf.parent}")
+        lines.append(_vlan_line(name, itf.vlan, itf.parent))
     if itf.tunnel is not None:
         lines.append(f"tunnel {itf.tunnel.local} {itf.tunnel.remote}")
     if itf.mac:
@@ -100,11 +143,7 @@ def _lines(host: Host, name: str, itf: Interface, release: str | None) -> list[s
         peer = f" {itf.peer}" if primary and itf.peer is not None and itf.peer.version == 6 else ""
         lines.append(f"inet6 {address.ip}{peer} prefixlen {prefixlen(address, itf)} alias")  # type: ignore[arg-type]
     for member in itf.members:
-        if kind_of(member) != "physical":
-            # rc.d/network creates cloned interfaces in its own order; make sure it exists.
-            lines.append(
-                f"!/sbin/ifconfig {member} >/dev/null 2>&1 || /sbin/ifconfig {member} create"
-            )
+        lines += _member_ready(host, member)
         lines.append(f"!/sbin/brconfig {name} add {member}")
     for route in link_routes(host, name):
         family = " -inet6" if route.version == 6 else ""
@@ -123,6 +162,36 @@ def _lines(host: Host, name: str, itf: Interface, release: str | None) -> list[s
     elif itf.up or not has_address or kind_of(name) == "bridge":
         lines.append("up")
     return lines
+
+
+def _member_ready(host: Host, member: str) -> list[str]:
+    """``!`` lines that make a bridge member fit for ``brconfig add``, whatever the boot order.
+
+    rc.d/network configures the ``ifconfig.<cloner>N`` files cloner by cloner, in the order
+    ``ifconfig -C`` lists them (the kernel's, not alphabetical), so the bridge's file may run
+    before its member's. bridge_ioctl_add (sys/net/if_bridge.c) takes only an interface of
+    Ethernet type, and a vlan has that type only once vlan_config gave it a parent
+    (sys/net/if_vlan.c): so a cloned member is created here, and a vlan member also given its
+    tag and parent (``_vlan_line``), as its own file does.
+    """
+    if kind_of(member) == "physical":
+        return []
+    lines = [f"!/sbin/ifconfig {member} >/dev/null 2>&1 || /sbin/ifconfig {member} create"]
+    itf = host.interfaces.get(member)
+    if kind_of(member) == "vlan" and itf is not None and itf.parent and itf.vlan is not None:
+        lines.append(_vlan_line(member, itf.vlan, itf.parent))
+    return lines
+
+
+def _vlan_line(name: str, tag: int, parent: str) -> str:
+    """Give vlan ``name`` its tag and parent unless it has them: the bridge's file may have
+    done it first at boot, and vlan_config (sys/net/if_vlan.c) answers a second SIOCSETVLAN
+    with EBUSY. The check reads ``ifconfig``'s "vlan: N parent: P" line (sbin/ifconfig/vlan.c).
+    """
+    return (
+        f'!case "$(/sbin/ifconfig {name})" in *"vlan: {tag} parent: {parent}"*) ;; '
+        f"*) /sbin/ifconfig {name} vlan {tag} vlanif {parent} ;; esac"
+    )
 
 
 def _default_triggers(host: Host, version: int) -> tuple[str, ...]:
@@ -153,6 +222,16 @@ def _steps(host: Host, lines: dict[str, list[str]]) -> tuple[Step, ...]:
                     default_triggers,
                 )
             )
+    names = tuple(lines)
+    if names:
+        steps.append(
+            Step(
+                ("sh", IFUP, "release", *names),
+                "dhcpcd -x for each interface /etc/dhcpcd.conf denies it, before they are set",
+                False,
+                (DHCPCD_CONF,),
+            )
+        )
     for name in lines:
         own = (f"/etc/ifconfig.{name}", f"/etc/rc.conf#ifconfig_{name}")
         # ifup re-adds these routes; an old copy would make the add fail with "File exists".
@@ -177,6 +256,15 @@ def _steps(host: Host, lines: dict[str, list[str]]) -> tuple[Step, ...]:
                 "route add default $defaultroute (and defaultroute6) from rc.conf",
                 False,
                 default_triggers,
+            )
+        )
+    if names:
+        steps.append(
+            Step(
+                ("sh", IFUP, "bind", *names),
+                "with dhcpcd=YES, dhcpcd -n for each interface it may take, as at boot",
+                False,
+                (DHCPCD_CONF,),
             )
         )
     steps += hostname_steps(host, "/etc/rc.conf#hostname", "rc.conf's hostname")

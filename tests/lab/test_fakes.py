@@ -375,6 +375,9 @@ def test_ifconfig_address_changes(make_host: Callable[..., Host], os_name: str) 
     host.ok(f"ifconfig {nic} inet6 2001:DB8:0:0::10 prefixlen 64")
     if os_name == "freebsd":  # a family word (ether) is read only first: ifconfig.c main()
         host.ok(f"ifconfig {nic} ether 02:00:00:AA:BB:10 && ifconfig {nic} mtu 1400")
+    elif os_name == "netbsd":  # the MAC is NetBSD's link family (af_link.c), not lladdr
+        host.ok(f"ifconfig {nic} mtu 1400")
+        host.ok(f"ifconfig {nic} link 02:00:00:AA:BB:10 active")
     else:
         host.ok(f"ifconfig {nic} mtu 1400 lladdr 02:00:00:AA:BB:10")
     shown = host.ok(f"ifconfig {nic}")
@@ -395,6 +398,7 @@ def test_ifconfig_address_changes(make_host: Callable[..., Host], os_name: str) 
     assert host.run(f"ifconfig {nic} inet 300.1.1.1").err == "ifconfig: 300.1.1.1: bad value\n"
     if os_name == "freebsd":  # no -inet6 command there: the word is taken for an address
         assert host.run(f"ifconfig {nic} -inet6").err == "ifconfig: -inet6: bad value\n"
+    if os_name in ("freebsd", "netbsd"):  # NetBSD has no -inet6 either: one by one
         host.ok(f"ifconfig {nic} inet6 2001:db8::10 -alias")
     else:
         host.ok(f"ifconfig {nic} -inet6")
