@@ -51,6 +51,9 @@ class Guest:
     rules: tuple[Rule, ...] | None
     # SLAAC: the guest's IPv6 addresses are not known in advance (anti-spoofing by prefix).
     autoconf6: bool = False
+    # The guest's SSH port when bsdprov reaches it through this hypervisor (``via``): the
+    # session starts on the hypervisor, so the VM's pf policy must let it out.
+    jump_port: int | None = None
 
 
 def interface_group(name: str) -> str:
@@ -154,8 +157,18 @@ def resolve_guest(guest: Host, hypervisor: Host, hosts: Mapping[str, Host]) -> G
     inet6 = any(itf.autoconf6 or itf.static(6) for itf in guest.interfaces.values())
     dhcp = any(itf.dhcp for itf in guest.interfaces.values())
     autoconf6 = any(itf.autoconf6 for itf in guest.interfaces.values())
+    jump_port = guest.port if guest.via == hypervisor.name else None
     return Guest(
-        guest.name, vm, interface_group(guest.name), addresses, dhcp, inet6, lease, rules, autoconf6
+        guest.name,
+        vm,
+        interface_group(guest.name),
+        addresses,
+        dhcp,
+        inet6,
+        lease,
+        rules,
+        autoconf6,
+        jump_port,
     )
 
 

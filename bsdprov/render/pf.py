@@ -204,7 +204,7 @@ def _anchor(host: Host, guest: Guest) -> list[str]:
         lines.append(f"block out quick on {group}")
     lines += _from_vm(guest)
     for member in routed_members(host, guest):
-        lines += _routed(guest, member)
+        lines += _routed(guest, member, _own_sources(host, member))
     return lines
 
 
@@ -217,9 +217,20 @@ def _destinations(guest: Guest, version: int) -> list[str]:
     return [str(a) for a in guest.addresses if a.version == version]
 
 
-def _routed(guest: Guest, member: str) -> list[str]:
+def _own_sources(host: Host, member: str) -> dict[int, str]:
+    """The hypervisor's own addresses on ``member`` per family (pf list syntax): the source of
+    a connection it opens to a VM behind that member."""
+    found: dict[int, list[str]] = {}
+    for address in host.interfaces[member].addresses:
+        found.setdefault(address.version, []).append(str(address.ip))
+    return {version: _one_or_list(ips) for version, ips in found.items()}
+
+
+def _routed(guest: Guest, member: str, own: dict[int, str]) -> list[str]:
     """The VM's policy for what the hypervisor routes or NATs through ``member``: towards the
-    VM = ``out on MEMBER to ADDR``, from the VM = ``in on MEMBER from ADDR``."""
+    VM = ``out on MEMBER to ADDR``, from the VM = ``in on MEMBER from ADDR``. A guest bsdprov
+    reaches through this hypervisor (``via``) also gets its SSH port from the hypervisor's own
+    address there: that session is host output on MEMBER, so the block would cut it."""
     lines = [
         f"# routed or NATed by the hypervisor: pf sees it on {member} only, not on {guest.group}",
     ]
@@ -240,6 +251,10 @@ def _routed(guest: Guest, member: str) -> list[str]:
             line = _routed_rule(towards, family, version, to, rule, where)
             if line:
                 lines.append(line)
+        if guest.jump_port is not None and version in own:
+            lines.append(
+                f"{towards} {family} proto tcp from {own[version]} to {to} port {guest.jump_port}"
+            )
         if version == 4:
             lines.append(f"{towards} inet proto icmp to {to} icmp-type echoreq")
             if guest.dhcp:
