@@ -76,3 +76,52 @@ hosts:
     )
     direct = _anchor(inventory, "hv", "direct")
     assert not [line for line in direct if "port 22" in line], "\n".join(direct)
+
+
+TWO_SLAAC_GUESTS = """
+hosts:
+  hv:
+    os: openbsd
+    interfaces:
+      em0: {addresses: [192.0.2.10/24]}
+      vether0: {addresses: [10.50.0.1/24, "2001:db8:50::1/64"]}
+      bridge1: {members: [vether0]}
+    switches: {isolated: bridge1}
+  a:
+    os: openbsd
+    vm:
+      hypervisor: hv
+      disk: {path: /var/vmm/a.qcow2, size: 10G}
+      nics: [{switch: isolated}]
+      firewall: [{proto: tcp, port: 3306}]
+    interfaces:
+      vio0: {addresses: [10.50.0.21/24, "2001:db8:50::21/64"], autoconf6: true}
+  b:
+    os: openbsd
+    vm:
+      hypervisor: hv
+      disk: {path: /var/vmm/b.qcow2, size: 10G}
+      nics: [{switch: isolated}]
+      firewall: [{proto: tcp, port: 80}]
+    interfaces:
+      vio0: {addresses: [10.50.0.22/24, "2001:db8:50::22/64"], autoconf6: true}
+"""
+
+
+def test_a_slaac_guest_on_a_routed_switch_decides_only_for_its_own_addresses() -> None:
+    """SLAAC forms a guest's addresses in the prefix advertised on the vether's segment, which
+    every VM on that switch (and the hypervisor) shares: a rule ``to`` that /64 in one VM's
+    anchor would decide for all of them (anchor vm/a's block quick cut b's port 80, and its
+    pass let port 3306 through to b). Towards the VM, on vether0, each anchor names its VM's own
+    addresses."""
+    inventory = parse_inventory(TWO_SLAAC_GUESTS, "inline.yaml")
+    for guest, other in (("a", "2001:db8:50::22"), ("b", "2001:db8:50::21")):
+        lines = _anchor(inventory, "hv", guest)
+        routed = [line for line in lines if " out quick on vether0 " in line]
+        assert routed, "\n".join(lines)
+        assert not [line for line in routed if "2001:db8:50::/64" in line], "\n".join(routed)
+        assert not [line for line in routed if other in line], "\n".join(routed)
+    a = _anchor(inventory, "hv", "a")
+    assert "block out quick on vether0 inet6 to 2001:db8:50::21" in a, "\n".join(a)
+    # From the VM nothing is blocked on vether0, so its SLAAC /64 may still be passed in.
+    assert "pass in quick on vether0 inet6 from 2001:db8:50::/64" in a, "\n".join(a)

@@ -238,8 +238,15 @@ def _routed(guest: Guest, member: str, own: dict[int, str]) -> list[str]:
         lines.append(f"# no address is known for {guest.name}: its routed traffic is not filtered")
         return lines
     towards = f"pass out quick on {member}"
+    if guest.autoconf6:
+        # Its SLAAC addresses are in the prefix advertised on MEMBER's segment, which every VM
+        # there shares: a rule to that /64 would decide for the other VMs too (one anchor's
+        # block quick would cut their traffic, its pass let through what theirs block).
+        lines.append(
+            "# SLAAC addresses are unknown in advance: routed traffic to them is not filtered"
+        )
     for version, family in ((4, "inet"), (6, "inet6")):
-        destinations = _destinations(guest, version)
+        destinations = [str(a) for a in guest.addresses if a.version == version]
         if not destinations:
             continue
         to = _one_or_list(destinations)
