@@ -199,6 +199,16 @@ def _interface_keys(name: str) -> tuple[str, ...]:
     return tuple(f"{RC}#{key}" for key in keys + cloned)
 
 
+def _restart_keys(host: Host, name: str) -> tuple[str, ...]:
+    """What ``service netif restart NAME`` must follow: NAME's own keys, and the create_args of
+    the vlans it creates (childif_create reads a vlan's tag only when it makes the vlan; the
+    vlan's own restart never re-creates it)."""
+    children = tuple(
+        f"{RC}#create_args_{n}" for n, i in host.interfaces.items() if i.parent == name
+    )
+    return _interface_keys(name) + children
+
+
 def _in_cloned_list(name: str) -> bool:
     """Whether ``name`` is in cloned_interfaces: vlans are created through their parent."""
     return is_cloned(name) and kind_of(name) != "vlan"
@@ -235,12 +245,12 @@ def _steps(host: Host, names: tuple[str, ...]) -> tuple[Step, ...]:
         why = f"re-create and re-address {name} from rc.conf"
         if _in_cloned_list(name):
             why += f" (destroys {name}: members added at run time, such as VM taps, drop out)"
-        triggers = _interface_keys(name)
+        triggers = _restart_keys(host, name)
         if with_[name]:
             after = ", ".join(with_[name])
             why += f"; also after {after}, whose restart re-creates "
             why += "a member outside this bridge" if kind_of(name) == "bridge" else "it"
-            triggers += tuple(t for n in with_[name] for t in _interface_keys(n))
+            triggers += tuple(t for n in with_[name] for t in _restart_keys(host, n))
         triggers = tuple(dict.fromkeys(triggers))
         if not host.interfaces[name].autoconf6:
             # ifn_stop reads the new rc.conf: ipv6_down clears accept_rtadv only when that
