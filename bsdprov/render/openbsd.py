@@ -224,6 +224,18 @@ def _steps(host: Host, names: tuple[str, ...]) -> tuple[Step, ...]:
                     own,
                 )
             )
+        if itf.parent is not None:
+            # if_vlan.c vlan_set_parent() refuses a new parent while the vlan runs (EBUSY):
+            # netstart's `parent P` would leave a live vlan on its old parent until a boot,
+            # which creates it fresh.
+            steps.append(
+                Step(
+                    ("ifconfig", name, "down"),
+                    f"a running vlan keeps its parent: /etc/hostname.{name} sets it",
+                    True,
+                    own,
+                )
+            )
         steps += _address_cleanup(name, itf, own)
         steps.append(
             Step(
@@ -233,6 +245,9 @@ def _steps(host: Host, names: tuple[str, ...]) -> tuple[Step, ...]:
                 own,
             )
         )
+        if itf.parent is not None and itf.up is not False:
+            # Up as at boot, where an address, autoconf or `up` brings a fresh vlan up.
+            steps.append(Step(("ifconfig", name, "up"), f"{name} runs again", False, own))
     in_mygate = [r for r in defaults if not delayed_default(host, r)]
     gateway_interfaces = [route_interface(host, r) for r in in_mygate]
     for name in dict.fromkeys(n for n in gateway_interfaces if n is not None):

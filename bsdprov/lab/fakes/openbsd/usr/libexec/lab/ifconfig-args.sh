@@ -48,6 +48,7 @@ _ifa_arity() {
 ifconfig_args() {
 	# -a, -A, -C, -g, -M: listings and group attributes; main() takes no interface commands.
 	case ${1:-} in '' | -*) return 0 ;; esac
+	_ifa_if=$1
 	shift
 	# main(): an address family is recognised only as the first word after the name (afs[]:
 	# inet, inet6); FreeBSD's "link"/"ether" families and a later "inet" are addresses.
@@ -61,6 +62,18 @@ ifconfig_args() {
 		if _ifa_n=$(_ifa_arity "$1"); then
 			case $_ifa_n in
 			1) [ $# -ge 2 ] || lab_die "ifconfig: '$1' requires argument" ;;
+			esac
+			# sys/net/if_vlan.c vlan_set_parent(): a new parent while the vlan runs (up, with
+			# a parent) is EBUSY; the same parent is a no-op. The lab refuses the whole
+			# command (whether ifconfig goes on with the other words is unverified).
+			if [ "$1" = parent ] && [ "$(lab_if_get "$_ifa_if" type 2>/dev/null)" = vlan ] &&
+				[ "$(lab_if_get "$_ifa_if" up 2>/dev/null)" = 1 ]; then
+				_ifa_p=$(lab_if_get "$_ifa_if" parent 2>/dev/null)
+				if [ -n "$_ifa_p" ] && [ "$_ifa_p" != "$2" ]; then
+					lab_die "ifconfig: SIOCSIFPARENT: Device busy"
+				fi
+			fi
+			case $_ifa_n in
 			2) [ $# -ge 3 ] || lab_die "ifconfig: '$1' requires 2 arguments" ;;
 			o) if [ $# -ge 2 ] && ! _ifa_arity "$2" >/dev/null; then _ifa_n=1; else _ifa_n=0; fi ;;
 			esac
