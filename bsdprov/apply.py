@@ -28,7 +28,10 @@ from bsdprov.probe import (
     parse_facts,
     probe_script,
 )
-from bsdprov.render import Rendered, Step, render_host
+from bsdprov.render import LineEdit, Rendered, Step, render_host
+from bsdprov.render.hypervisor import SYSCTL_CONF
+from bsdprov.render.pf import PF_CONF
+from bsdprov.rollback import Swap, plan_undo, with_undo
 from bsdprov.run import RunSettings, build_run
 from bsdprov.transport import Transport
 from bsdprov.verify import CheckResult, parse_verify, verify_script
@@ -72,11 +75,21 @@ def renderings(host: Host, guests: tuple[Guest, ...] = ()) -> list[Rendered]:
 def gather(session: Transport, host: Host, guests: tuple[Guest, ...] = ()) -> Facts:
     """One exec: uname, the managed files and bsdprov's runs on the host."""
     rendered = renderings(host, guests)
+    files = [spec for r in rendered for spec in r.files]
+    # The running values a rollback puts back: the sysctls the renderings set, and pf's state.
+    sysctls = [
+        line.partition("=")[0]
+        for spec in files
+        if isinstance(spec, LineEdit) and spec.path == SYSCTL_CONF
+        for line in spec.lines
+    ]
     script = probe_script(
-        [RC_LOCAL, *(spec.path for r in rendered for spec in r.files)],
+        [RC_LOCAL, *(spec.path for spec in files)],
         exists=[c.path for r in rendered for c in r.creates],
         globs=[g.pattern for r in rendered for g in r.owned_globs],
         commands=[argv[0] for r in rendered for argv in _commands(r)],
+        sysctls=sysctls,
+        pf=any(spec.path == PF_CONF for spec in files),
     )
     result = session.run_script(script, timeout=60)
     facts = parse_facts(result.stdout.encode("utf-8", "surrogateescape"), host.name)
@@ -129,7 +142,7 @@ def plan_one(
         VmOptions(options.restart_vms, options.purge_disks), uplink_hold(host, options)
     )
     plan = plan_host(rendered, facts.files, facts.existing, choices)
-    return with_boot_hook(plan, facts.files), facts
+    return with_undo(with_boot_hook(plan, facts.files), facts.live), facts
 
 
 def unfinished_warnings(facts: Facts) -> tuple[str, ...]:
@@ -153,6 +166,33 @@ def _roll_back_interrupted(session: Transport, facts: Facts) -> None:
                 "'interrupted: no bsdprov process was left'\n"
             )
             session.run_script(script, timeout=600, check=False)
+
+
+def _resume_failed_rollbacks(session: Transport, host: Host, run_ids: list[str]) -> bool:
+    """Redo what rollbacks that failed half-way left (``txn.sh resume``), oldest first.
+
+    Returns whether any was resumed (the files may have changed); raises ``ApplyError`` naming
+    the steps still failing. A run from before failed rollbacks recorded their steps has
+    nothing to resume and is left as it is.
+    """
+    resumed = False
+    for run_id in run_ids:
+        answer = session.run_script(
+            f"sh {STATE_DIR}/runs/{run_id}/txn.sh resume {run_id}\n", timeout=600, check=False
+        ).stdout
+        head, _, remaining = answer.partition("remaining:\n")
+        state, reason, _ = _parse_state(head)
+        if state == "unknown":
+            continue
+        left = [line for line in remaining.splitlines() if line.strip()]
+        if state == "rollback-failed" and left:
+            raise ApplyError(
+                f"host {host.name!r}: run {run_id}'s rollback failed half-way and cannot be "
+                f"finished: {reason}; fix the cause on the host and run again, or remove "
+                f"{STATE_DIR}/runs/{run_id}/remaining to go on without those steps"
+            )
+        resumed = resumed or state == "rolled-back"
+    return resumed
 
 
 def deploy_one(
@@ -186,6 +226,9 @@ def deploy_one(
             )
         if facts.unfinished:
             _roll_back_interrupted(session, facts)
+            plan, facts = plan_one(session, host, guests, options)
+        failed = [r.run_id for r in facts.runs if r.state == "rollback-failed"]
+        if failed and _resume_failed_rollbacks(session, host, failed):
             plan, facts = plan_one(session, host, guests, options)
         if not plan.has_changes:
             return Outcome(host.name, "unchanged", plan=plan)
@@ -442,7 +485,8 @@ def history_one(session: Transport) -> list[RunRecord]:
 
 
 def _run_script(run_id: str) -> str:
-    """Print a run's backup (as the probe prints files) and its steps and checks."""
+    """Print a run's backup (as the probe prints files), its steps and checks, and the
+    checks and steps planned for its rollback (runs from before they were planned have none)."""
     run = f"{STATE_DIR}/runs/{run_id}"
     return f"""[ -f {run}/backup/index ] || {{ echo 'BSDPROV-NO-RUN'; exit 0; }}
 {PROBE_HEAD}while read -r presence n target; do
@@ -457,18 +501,27 @@ echo 'steps:'
 cat {run}/steps
 echo 'checks:'
 cat {run}/checks
+if [ -f {run}/undo-steps ]; then
+	echo 'undo-steps:'
+	cat {run}/undo-steps
+	echo 'undo-checks:'
+	cat {run}/undo-checks
+fi
 """
 
 
 def rollback_plan(session: Transport, host: Host, run_id: str) -> Plan:
-    """A plan that puts back the files as they were before ``run_id``, re-activated the same way."""
+    """A plan that puts back the files as they were before ``run_id``, with the checks and
+    steps planned for that run's rollback; rolling it back in turn runs ``run_id``'s own."""
     answer = session.run_script(_run_script(run_id), timeout=60).stdout
     if answer.startswith("BSDPROV-NO-RUN"):
         raise ApplyError(
             f"host {host.name!r}: no run {run_id!r} with a backup; 'bsdprov history' lists the runs"
         )
     facts_text, _, rest = answer.partition("steps:\n")
-    steps_text, _, checks_text = rest.partition("checks:\n")
+    steps_text, _, rest = rest.partition("checks:\n")
+    checks_text, has_undo, rest = rest.partition("undo-steps:\n")
+    undo_steps_text, _, undo_checks_text = rest.partition("undo-checks:\n")
     backup = parse_facts(facts_text.encode("utf-8", "surrogateescape"), host.name)
     current = _observe(session, host, list(backup.files))
     changes = []
@@ -486,7 +539,23 @@ def rollback_plan(session: Transport, host: Host, run_id: str) -> Plan:
                     old.group or "wheel",
                 )
             )
-    return Plan(host.name, backup.os, tuple(changes), _steps(checks_text), _steps(steps_text), ())
+    forward_checks, forward_steps = _steps(checks_text), _steps(steps_text)
+    if has_undo:
+        checks, steps = _steps(undo_checks_text), _steps(undo_steps_text)
+    else:
+        swaps = [Swap(c.path, c.before.content, c.after) for c in changes]
+        undo = plan_undo(backup.os, swaps, forward_steps)
+        checks, steps = undo.checks, undo.steps
+    return Plan(
+        host.name,
+        backup.os,
+        tuple(changes),
+        checks,
+        steps,
+        (),
+        undo_checks=forward_checks,
+        undo_steps=forward_steps,
+    )
 
 
 def _observe(session: Transport, host: Host, paths: list[str]) -> dict[str, ObservedFile]:
@@ -516,8 +585,14 @@ def rollback_one(
     """Undo ``run_id`` (default: the last applied run) through a new transaction."""
     session = connect(host)
     try:
+        runs = history_one(session)
+        if not dry_run:
+            _resume_failed_rollbacks(
+                session, host, [r.run_id for r in runs if r.state == "rollback-failed"]
+            )
+            runs = history_one(session)
         if run_id is None:
-            applied = [r for r in history_one(session) if r.state == "applied"]
+            applied = [r for r in runs if r.state == "applied"]
             if not applied:
                 raise ApplyError(f"host {host.name!r}: no applied run to roll back")
             run_id = applied[-1].run_id

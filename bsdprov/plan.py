@@ -88,6 +88,9 @@ class Plan:
     verify: tuple[Check, ...]
     prepare: tuple[Step, ...] = ()
     notes: tuple[str, ...] = ()
+    # What rolling this plan back runs, on the restored files (``rollback.with_undo``).
+    undo_checks: tuple[Step, ...] = ()
+    undo_steps: tuple[Step, ...] = ()
 
     @property
     def has_changes(self) -> bool:

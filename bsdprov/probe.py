@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from bsdprov.errors import ProbeError
 from bsdprov.plan import ObservedFile
+from bsdprov.rollback import Live
 
 STATE_DIR = "/var/db/bsdprov"
 BEGIN, END = "BSDPROV-PROBE 1", "BSDPROV-PROBE-END"
@@ -50,6 +51,7 @@ class Facts:
     lock: str | None
     existing: frozenset[str] = frozenset()
     missing_tools: tuple[str, ...] = ()
+    live: Live = Live()
 
     @property
     def unfinished(self) -> tuple[RunState, ...]:
@@ -90,10 +92,14 @@ def probe_script(
     exists: Iterable[str] = (),
     globs: Iterable[str] = (),
     commands: Iterable[str] = (),
+    sysctls: Iterable[str] = (),
+    pf: bool = False,
 ) -> str:
     """The read-only script that reports uname, ``paths`` (and every file matching ``globs``)
     with their bytes, whether each of ``exists`` exists (disk images: never read), which of
-    RUN_TOOLS and ``commands`` (the run's steps and checks) are missing, and bsdprov's runs."""
+    RUN_TOOLS and ``commands`` (the run's steps and checks) are missing, bsdprov's runs, and
+    the running state a rollback puts back: the host name, the values of ``sysctls``, and
+    with ``pf`` whether pf is enabled."""
     quoted = " ".join(shlex.quote(p) for p in sorted(set(paths)))
     # A glob's words stay unquoted so the shell expands them; the renderers' patterns are
     # fixed directory paths with one "*".
@@ -103,8 +109,19 @@ def probe_script(
         f"[ -e {q} ] && printf 'exists %s\\n' {q}\n"
         for q in (shlex.quote(p) for p in sorted(set(exists)))
     )
+    live = "printf 'live hostname %s\\n' \"$(hostname)\"\n"
+    live += "".join(
+        f"printf 'live sysctl %s %s\\n' {q} \"$(sysctl -n {q} 2>/dev/null)\"\n"
+        for q in (shlex.quote(n) for n in sorted(set(sysctls)))
+    )
+    if pf:
+        live += (
+            "st=$(pfctl -s info 2>/dev/null | sed -n 's/^Status: \\([A-Za-z]*\\).*/\\1/p')\n"
+            '[ -n "$st" ] && printf \'live pf %s\\n\' "$st"\n'
+        )
     return (
         PROBE_HEAD
+        + live
         + f"""for f in {quoted} {patterns}; do
 	if [ -f "$f" ]; then
 		report "$f" "$f"
@@ -165,6 +182,9 @@ def parse_facts(output: bytes, host: str) -> Facts:
     existing: set[str] = set()
     missing: list[str] = []
     uname: list[str] = []
+    hostname: str | None = None
+    sysctls: list[tuple[str, str]] = []
+    pf: bool | None = None
     while data:
         line, _, data = data.partition(b"\n")
         words = line.decode("utf-8", "replace").split(" ")
@@ -201,6 +221,13 @@ def parse_facts(output: bytes, host: str) -> Facts:
             )
         elif kind == "missing" and len(words) == 2:
             missing.append(words[1])
+        elif kind == "live" and len(words) >= 3 and words[1] == "hostname":
+            hostname = " ".join(words[2:]) or None
+        elif kind == "live" and len(words) >= 4 and words[1] == "sysctl":
+            if words[3]:
+                sysctls.append((words[2], " ".join(words[3:])))
+        elif kind == "live" and len(words) == 3 and words[1] == "pf":
+            pf = words[2] == "Enabled"
         elif kind == "exists":
             existing.add(" ".join(words[1:]))
         else:
@@ -221,4 +248,5 @@ def parse_facts(output: bytes, host: str) -> Facts:
         lock,
         frozenset(existing),
         tuple(missing),
+        Live(hostname, tuple(sysctls), pf),
     )

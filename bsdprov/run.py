@@ -7,10 +7,12 @@ relative path of the run directory to its bytes.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 
 from bsdprov.plan import Plan
+from bsdprov.render.base import Step
 
 REMOTE = resources.files("bsdprov") / "remote"
 
@@ -52,8 +54,14 @@ def fingerprint(content: str | None) -> str:
     return "absent" if content is None else posix_cksum(encode(content))
 
 
+def step_lines(steps: Iterable[Step]) -> bytes:
+    """One shell-quoted command per line; a leading ``- `` marks one that may fail."""
+    return "".join(f"{'- ' if s.may_fail else ''}{shlex.join(s.argv)}\n" for s in steps).encode()
+
+
 def build_run(plan: Plan, settings: RunSettings) -> dict[str, bytes]:
-    """The files of one run: manifest, new contents, checks, steps, verify, settings, tools."""
+    """The files of one run: manifest, new contents, checks, steps, verify, the rollback's
+    checks and steps, settings, tools."""
     run: dict[str, bytes] = {}
     manifest = []
     for n, change in enumerate(plan.changes, start=1):
@@ -69,9 +77,11 @@ def build_run(plan: Plan, settings: RunSettings) -> dict[str, bytes]:
     run["manifest"] = "".join(manifest).encode()
     run["prepare"] = "".join(f"{shlex.join(step.argv)}\n" for step in plan.prepare).encode()
     run["checks"] = "".join(f"{shlex.join(step.argv)}\n" for step in plan.checks).encode()
-    run["steps"] = "".join(
-        f"{'- ' if step.may_fail else ''}{shlex.join(step.argv)}\n" for step in plan.steps
-    ).encode()
+    run["steps"] = step_lines(plan.steps)
+    # The rollback's own, planned from the files it restores (rollback.py): txn.sh runs these
+    # when this run is rolled back, by itself or by 'bsdprov rollback'.
+    run["undo-checks"] = "".join(f"{shlex.join(s.argv)}\n" for s in plan.undo_checks).encode()
+    run["undo-steps"] = step_lines(plan.undo_steps)
     run["verify"] = "".join(
         f"{shlex.join((check.expect, *check.argv))}\n" for check in plan.verify
     ).encode()

@@ -10,6 +10,7 @@ CORE = [
     "model.py",
     "vmd.py",
     "lifecycle.py",
+    "rollback.py",
     "verify.py",
     "render",
     "plan.py",

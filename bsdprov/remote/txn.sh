@@ -8,6 +8,7 @@
 #   sh txn.sh confirm RUN    the controller's new SSH login proves access: keep the change
 #   sh txn.sh timer RUN      (started by start) roll back unless confirmed in time
 #   sh txn.sh rollback RUN REASON
+#   sh txn.sh resume RUN     redo what a rollback that failed half-way left (rollback-failed)
 #   sh txn.sh boot           from rc.local: roll back a run a reboot left unconfirmed
 #   sh txn.sh history        one line per run: id state started user kind targets
 #
@@ -19,6 +20,8 @@
 #              they make is kept by a rollback, and they never touch an existing path
 #   checks     commands that must pass on the installed files before anything is activated
 #   steps      activation commands; a leading "- " marks one that may fail
+#   undo-checks, undo-steps  the same for this run's rollback, planned from the files it
+#              restores; remaining  (written by a rollback that failed) the steps left to redo
 #   verify     "REGEX COMMAND...": the command's output must match REGEX once activated
 #   settings   confirm_timeout=SECS (0: no timer), step_timeout=SECS, user=..., kind=...
 #
@@ -535,10 +538,14 @@ run_checks() {
 	done <"$1"
 }
 
-# $1 = strict|tolerant. Tolerant (rollback) runs every step whatever fails.
+# run_steps strict|tolerant [FILE]: the steps of FILE (default: the run's steps). Strict
+# stops at the first failure. Tolerant (a rollback) runs every step whatever fails, and writes
+# each failed one to $RUN/remaining (FAILED names the first): what a resume runs again.
 run_steps() {
-	[ -f "$RUN/steps" ] || return 0
+	steps_file=${2:-$RUN/steps}
+	[ -f "$steps_file" ] || return 0
 	failures=0
+	FAILED=
 	while IFS= read -r line; do
 		if [ "$1" = strict ] && [ -d "$RUN/decided" ]; then
 			REASON="stopped: the timer decided while steps ran"
@@ -551,13 +558,15 @@ run_steps() {
 		log_output "$OUT"
 		if [ "$RC" -ne 0 ] && [ "$may_fail" = no ]; then
 			failures=$((failures + 1))
+			out=$(gist "$OUT")
 			if [ "$1" = strict ]; then
-				out=$(gist "$OUT")
 				REASON="step failed (exit $RC): $line${out:+: $out}"
 				return 1
 			fi
+			printf '%s\n' "$line" >>"$RUN/remaining"
+			[ -n "$FAILED" ] || FAILED="$line (exit $RC)${out:+: $out}"
 		fi
-	done <"$RUN/steps"
+	done <"$steps_file"
 	[ "$failures" -eq 0 ]
 }
 
@@ -603,6 +612,8 @@ install_tools() {
 	return 1
 }
 
+# The rollback's own checks and steps, planned from the files it restores (undo-checks,
+# undo-steps); a run planned before they existed re-runs its own steps.
 roll_back() {
 	if [ ! -f "$RUN/installing" ]; then
 		finish failed "$1; no file had been installed, nothing changed"
@@ -610,10 +621,25 @@ roll_back() {
 	fi
 	set_state rolling-back
 	log "rolling back: $1"
-	if restore_files && run_steps tolerant; then
+	undo=$RUN/undo-steps
+	[ -f "$undo" ] || undo=$RUN/steps
+	rm -f "$RUN/remaining"
+	if ! restore_files; then
+		{ echo restore && cat "$undo"; } >"$RUN/remaining" 2>/dev/null
+		finish rollback-failed "$1; the rollback itself failed: the old files could not be \
+put back; left to redo: restoring the files and every rollback step (the next deploy or \
+rollback to this host retries them)"
+		return
+	fi
+	# A failed check of a restored file is noted, not obeyed: those are the host's old files,
+	# and nothing better can be put back.
+	if [ -f "$RUN/undo-checks" ] && ! run_checks "$RUN/undo-checks" "rollback check"; then
+		log "$REASON; activating the restored files all the same"
+	fi
+	if run_steps tolerant "$undo"; then
 		finish rolled-back "$1"
 	else
-		finish rollback-failed "$1; the rollback itself failed, see the journal"
+		finish rollback-failed "$1; the rollback itself failed at $FAILED; $(left_to_redo)"
 	fi
 }
 
@@ -621,6 +647,56 @@ roll_back() {
 fail_unchanged() {
 	finish failed "$1; nothing was changed"
 	return 1
+}
+
+# What a failed rollback still has to do, for its reason.
+left_to_redo() {
+	printf 'left to redo: '
+	awk '{ printf "%s%s", sep, ($0 == "restore" ? "restoring the files" : $0); sep = " | " }' \
+		"$RUN/remaining"
+	printf ' (the next deploy or rollback to this host retries them)'
+}
+
+# Finish a rollback that failed half-way: restore the files if that failed, then the steps
+# that failed, in order. Prints the state and reason as wait does; exits 0 once rolled back.
+cmd_resume() {
+	open_run "$1"
+	read_state
+	if [ "$STATE" = rollback-failed ] && [ -s "$RUN/remaining" ]; then
+		REASON=
+		if ! lock; then
+			printf 'state=rollback-failed\nreason=cannot resume: %s\n' "$REASON"
+			return 1
+		fi
+		echo $$ >"$RUN/pid"
+		first=$(cat "$RUN/reason" 2>/dev/null)
+		first=${first%%; the rollback itself failed*}
+		mv -f "$RUN/remaining" "$RUN/resumed"
+		set_state rolling-back
+		log "resuming the rollback: $(wc -l <"$RUN/resumed" | tr -d ' ') left to redo"
+		failed=no
+		if [ "$(head -n 1 "$RUN/resumed")" = restore ]; then
+			restore_files || failed=restore
+		fi
+		if [ "$failed" = restore ]; then
+			cp "$RUN/resumed" "$RUN/remaining"
+			finish rollback-failed "$first; the rollback itself failed again: the old files \
+could not be put back; $(left_to_redo)"
+		else
+			grep -v '^restore$' "$RUN/resumed" >"$RUN/resumed.steps" || :
+			if run_steps tolerant "$RUN/resumed.steps"; then
+				finish rolled-back "$first (the rollback was resumed and completed)"
+			else
+				finish rollback-failed "$first; the rollback itself failed again at $FAILED; \
+$(left_to_redo)"
+			fi
+		fi
+	fi
+	read_state
+	printf 'state=%s\nreason=%s\n' "$STATE" "$(cat "$RUN/reason" 2>/dev/null)"
+	echo "remaining:"
+	cat "$RUN/remaining" 2>/dev/null
+	[ "$STATE" != rollback-failed ]
 }
 
 cmd_start() {
@@ -768,7 +844,8 @@ rollback)
 	take_over
 	roll_back "${2:-rolled back on request}"
 	;;
+resume) cmd_resume "$@" ;;
 boot) cmd_boot ;;
 history) cmd_history ;;
-*) die "usage: txn.sh start|wait|confirm|timer|rollback|boot|history RUN" ;;
+*) die "usage: txn.sh start|wait|confirm|timer|rollback|resume|boot|history RUN" ;;
 esac

@@ -1,0 +1,465 @@
+"""Plan a run's rollback from the files it restores: its own checks and activation steps.
+
+A rollback puts back each file a run changed and then makes the running system match the
+restored files again. Replaying the run's own commands does not do that: they were chosen for
+the new files (a check of an anchor file the rollback removes fails, ``hostname NEW`` sets the
+new name again, nothing destroys an interface the run created). So the rollback is planned
+here, when the run is planned, from each file's two contents: what the run installs (``now``,
+what the host has when it rolls back) and what it replaces (``restored``, what the rollback
+puts back). Things the run created are removed (an interface destroyed, a VM stopped, an anchor
+flushed, a route deleted), things it changed are re-applied from the restored files, and what
+no file records (the running host name, sysctl values, whether pf was on) comes from ``Live``,
+read by the probe before the run.
+
+Pure: values in, ``Undo`` out; ``with_undo`` attaches it to a ``Plan``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shlex
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from bsdprov.lifecycle import VmOptions, vm_blocks, vm_changes, with_vm_changes
+from bsdprov.model import kind_of
+from bsdprov.plan import FileChange, Plan, shell_values
+from bsdprov.render.base import KIND_ORDER, Step
+from bsdprov.render.hypervisor import (
+    DHCPD_CONF,
+    PF_ANCHOR,
+    RC_APPLY,
+    RC_LOCAL,
+    SYSCTL_APPLY,
+    SYSCTL_CONF,
+    VM_CONF,
+    VMD_STEP,
+)
+from bsdprov.render.netbsd import IFUP
+from bsdprov.render.pf import ANCHOR_DIR, PF_CONF, PF_INCLUDED
+
+RC_CONF = "/etc/rc.conf"
+WHY = "the rollback"
+
+
+@dataclass(frozen=True, slots=True)
+class Live:
+    """Running state the probe read before a run, which no file records."""
+
+    hostname: str | None = None
+    sysctls: tuple[tuple[str, str], ...] = ()
+    pf_enabled: bool | None = None
+
+    def sysctl(self, name: str) -> str | None:
+        return next((value for key, value in self.sysctls if key == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Undo:
+    """The checks and steps of a run's rollback, run on the restored files."""
+
+    checks: tuple[Step, ...] = ()
+    steps: tuple[Step, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Swap:
+    """One file as a rollback sees it: ``now`` is replaced by ``restored`` (None: absent)."""
+
+    path: str
+    now: str | None
+    restored: str | None
+
+
+def swaps_of(changes: Iterable[FileChange]) -> tuple[Swap, ...]:
+    """The rollback of a run's ``changes``: each file from what the run installs back to what
+    it replaces."""
+    return tuple(Swap(c.path, c.after, c.before.content) for c in changes)
+
+
+def with_undo(plan: Plan, live: Live = Live()) -> Plan:
+    """``plan`` with the checks and steps that would roll it back."""
+    undo = plan_undo(plan.os, swaps_of(plan.changes), plan.steps, live)
+    return dataclasses.replace(plan, undo_checks=undo.checks, undo_steps=undo.steps)
+
+
+def plan_undo(
+    os: str, swaps: Sequence[Swap], forward: Sequence[Step] = (), live: Live = Live()
+) -> Undo:
+    """The checks and steps that make the running system match ``swaps``' restored files.
+
+    ``forward`` are the steps of the run being undone (a VM it restarted is restarted again);
+    ``live`` is the state before it (the host name, sysctl values, pf on or off).
+    """
+    planner = PLANNERS.get(os)
+    if planner is None or not swaps:
+        return Undo()
+    checks, steps = planner(_Files(swaps), forward, live)
+    return Undo(tuple(checks), tuple(_unique(steps)))
+
+
+# --- the files a rollback swaps ------------------------------------------------------------------
+
+
+class _Files:
+    def __init__(self, swaps: Sequence[Swap]) -> None:
+        self.by_path = {s.path: s for s in swaps}
+
+    def get(self, path: str) -> Swap | None:
+        return self.by_path.get(path)
+
+    def matching(self, prefix: str) -> list[Swap]:
+        return [s for p, s in sorted(self.by_path.items()) if p.startswith(prefix)]
+
+    def vars(self, path: str) -> tuple[dict[str, str], dict[str, str]]:
+        swap = self.get(path)
+        if swap is None:
+            return {}, {}
+        return shell_values(swap.now or ""), shell_values(swap.restored or "")
+
+    def changed_keys(self, path: str) -> set[str]:
+        now, restored = self.vars(path)
+        return {k for k in now.keys() | restored.keys() if now.get(k) != restored.get(k)}
+
+
+def _unique(steps: Iterable[Step]) -> list[Step]:
+    seen: set[tuple[str, ...]] = set()
+    found = []
+    for step in steps:
+        if step.argv not in seen:
+            seen.add(step.argv)
+            found.append(step)
+    return found
+
+
+def _order(name: str) -> tuple[int, str, int]:
+    """Configuration order, as ``base.ordered_interfaces``: physical first, tunnels last."""
+    driver = name.rstrip("0123456789")
+    unit = name[len(driver) :]
+    return (KIND_ORDER.get(kind_of(name), 0), driver, int(unit) if unit.isdigit() else 0)
+
+
+def _lines(text: str | None) -> list[str]:
+    return [
+        line.strip()
+        for line in (text or "").splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+
+
+def _route_deletes(text: str | None, delete: tuple[str, ...]) -> list[Step]:
+    """``route ... delete`` for each route a file's ``!route ... add`` lines add: what the
+    installed file added goes before the restored file's routes come back."""
+    steps = []
+    for line in _lines(text):
+        if not line.startswith("!"):
+            continue
+        try:
+            words = shlex.split(line[1:])
+        except ValueError:
+            continue
+        if not words or words[0].rsplit("/", 1)[-1] != "route" or "add" not in words:
+            continue
+        args = words[words.index("add") + 1 :]
+        family = tuple(w for w in args if w in ("-inet", "-inet6"))[:1]
+        kind = tuple(w for w in args if w in ("-host", "-net"))[:1]
+        target = next((w for w in args if not w.startswith("-")), None)
+        if target is not None:
+            steps.append(
+                Step((*delete, *family, *kind, target), f"{WHY}: the run's file added it", True)
+            )
+    return steps
+
+
+def _hostname(name: str | None) -> list[Step]:
+    if not name:
+        return []
+    return [Step(("hostname", name), f"{WHY}: the host name before the run")]
+
+
+def _first_word(text: str | None) -> str | None:
+    lines = _lines(text)
+    return lines[0].split()[0] if lines else None
+
+
+# --- OpenBSD ----------------------------------------------------------------------------------
+
+
+def _openbsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[Step], list[Step]]:
+    checks: list[Step] = []
+    steps: list[Step] = []
+    interfaces = sorted(
+        (s.path.removeprefix("/etc/hostname."), s) for s in files.matching("/etc/hostname.")
+    )
+    interfaces.sort(key=lambda item: _order(item[0]))
+    kept = [name for name, s in interfaces if s.restored is not None]
+    if kept:
+        checks.append(Step(("sh", "/etc/netstart", "-n", *kept), "netstart's own dry run"))
+    checks += _pf_checks(files)
+    vm_conf = files.get(VM_CONF)
+    if vm_conf is not None and vm_conf.restored is not None:
+        checks.append(Step(("vmd", "-n"), "vmd parses vm.conf (the disks must exist)"))
+    dhcpd = files.get(DHCPD_CONF)
+    if dhcpd is not None and dhcpd.restored is not None:
+        checks.append(Step(("dhcpd", "-n"), "dhcpd parses dhcpd.conf"))
+
+    mygate = files.get("/etc/mygate")
+    if mygate is not None:
+        gateways = _lines(mygate.now) + _lines(mygate.restored)
+        for flag, v6 in (((), False), (("-inet6",), True)):
+            if any((":" in g) == v6 for g in gateways if not g.startswith("!")):
+                steps.append(
+                    Step(
+                        ("route", "-qn", "delete", *flag, "default"),
+                        f"{WHY}: netstart never replaces an existing default route",
+                        True,
+                    )
+                )
+    # Interfaces the run created go first, the last configured first (a bridge before its
+    # members); then the others are configured again from their restored files.
+    for name, swap in reversed(interfaces):
+        steps += _route_deletes(swap.now, ("route", "-qn", "delete"))
+        if swap.restored is None and kind_of(name) != "physical":
+            steps.append(Step(("ifconfig", name, "destroy"), f"{WHY}: the run created {name}"))
+    reapplied = False
+    for name, swap in interfaces:
+        if swap.restored is None and kind_of(name) != "physical":
+            continue
+        families = {w.split()[0] for w in _lines(swap.now) + _lines(swap.restored)}
+        for family in ("inet", "inet6"):
+            if family in families:
+                steps.append(
+                    Step(
+                        ("ifconfig", name, f"-{family}"),
+                        f"{WHY}: netstart does not remove addresses",
+                        True,
+                    )
+                )
+        if "description" in families and not any(
+            w.startswith("description") for w in _lines(swap.restored)
+        ):
+            steps.append(Step(("ifconfig", name, "-description"), f"{WHY}: no description"))
+        if swap.restored is None:
+            # No hostname.IF: netstart leaves the interface down and unconfigured at boot.
+            steps.append(Step(("ifconfig", name, "down"), f"{WHY}: {name} had no file"))
+        else:
+            steps.append(
+                Step(("sh", "/etc/netstart", name), f"{WHY}: configure {name}, then mygate")
+            )
+            reapplied = True
+    if mygate is not None and mygate.restored is not None and not reapplied:
+        # netstart IF adds mygate's routes after IF; with no interface to configure, add them.
+        done: set[bool] = set()
+        for gateway in _lines(mygate.restored):
+            v6 = ":" in gateway
+            if gateway.startswith("!") or v6 in done:
+                continue
+            done.add(v6)
+            flag = ("-inet6",) if v6 else ()
+            steps.append(
+                Step(
+                    ("route", "-qn", "add", "-host", *flag, "default", gateway.split()[0]),
+                    f"{WHY}: mygate's default route",
+                )
+            )
+    steps += _hypervisor_steps(files, forward, live)
+    myname = files.get("/etc/myname")
+    if myname is not None:
+        steps += _hostname(live.hostname or _first_word(myname.restored))
+    return checks, steps
+
+
+def _pf_checks(files: _Files) -> list[Step]:
+    checks = []
+    pf_conf = files.get(PF_CONF)
+    if (files.get(PF_INCLUDED) or pf_conf) and (pf_conf is None or pf_conf.restored is not None):
+        checks.append(Step(("pfctl", "-nf", PF_CONF), "pf parses the ruleset and its anchors"))
+    for swap in files.matching(f"{ANCHOR_DIR}/"):
+        if swap.restored is not None:
+            checks.append(
+                Step(
+                    ("pfctl", "-a", f"vm/{_stem(swap.path)}", "-nf", swap.path),
+                    "pf parses the anchor on its own",
+                )
+            )
+    return checks
+
+
+def _stem(path: str) -> str:
+    return path.rsplit("/", 1)[-1].split(".", 1)[0]
+
+
+def _hypervisor_steps(files: _Files, forward: Sequence[Step], live: Live) -> list[Step]:
+    steps: list[Step] = []
+    sysctl_conf = files.get(SYSCTL_CONF)
+    if sysctl_conf is not None:
+        now, restored = _sysctl_values(sysctl_conf.now), _sysctl_values(sysctl_conf.restored)
+        names = sorted(n for n in now.keys() | restored.keys() if now.get(n) != restored.get(n))
+        if names:
+            defaults = tuple(f"{n}={live.sysctl(n) or '0'}" for n in names)
+            steps.append(
+                Step(
+                    ("sh", SYSCTL_APPLY, *defaults),
+                    f"{WHY}: the restored file's values, or the values before the run",
+                )
+            )
+    pf_conf = files.get(PF_CONF)
+    if pf_conf is not None or files.get(PF_INCLUDED) is not None:
+        if pf_conf is not None and pf_conf.restored is None:
+            steps.append(Step(("pfctl", "-F", "rules"), f"{WHY}: there was no pf.conf", True))
+        else:
+            steps.append(Step(("pfctl", "-f", PF_CONF), f"{WHY}: the restored ruleset"))
+        if live.pf_enabled is False:
+            steps.append(Step(("pfctl", "-d"), f"{WHY}: pf was off before the run", True))
+        elif live.pf_enabled is True:
+            steps.append(Step(("pfctl", "-e"), f"{WHY}: pf was on; fails when it still is", True))
+    rc_keys = files.changed_keys(RC_LOCAL)
+    if files.get(DHCPD_CONF) is not None or "dhcpd_flags" in rc_keys:
+        steps.append(
+            Step(("sh", RC_APPLY, "restart", "dhcpd"), f"{WHY}: dhcpd as rc.conf.local says")
+        )
+    vm_conf = files.get(VM_CONF)
+    if vm_conf is not None or "vmd_flags" in rc_keys:
+        vm_now = vm_conf.now if vm_conf else None
+        vm_restored = vm_conf.restored if vm_conf else None
+        # A VM the run restarted (--restart-vms) is restarted again to take its old definition.
+        old, new = vm_blocks(vm_now), vm_blocks(vm_restored)
+        restarted = any(
+            s.argv[:3] == ("vmctl", "stop", "-w") and s.argv[3] in old and s.argv[3] in new
+            for s in forward
+            if len(s.argv) == 4
+        )
+        vms = vm_changes(vm_now, vm_restored, VmOptions(restart_vms=restarted))
+        reload = [Step(VMD_STEP, f"{WHY}: vmd as rc.conf.local and vm.conf say")]
+        reload += [
+            Step(("vmctl", "start", name), f"{WHY}: the run stopped VM {name}", True)
+            for name, block in new.items()
+            if name not in old and "\tdisable" not in block
+        ]
+        steps += with_vm_changes(tuple(reload), vms)
+    for swap in files.matching(f"{ANCHOR_DIR}/"):
+        steps.append(
+            Step(
+                ("sh", PF_ANCHOR, f"vm/{_stem(swap.path)}", swap.path),
+                f"{WHY}: the anchor from its restored file (flushed if there is none)",
+            )
+        )
+    return steps
+
+
+def _sysctl_values(text: str | None) -> dict[str, str]:
+    values = {}
+    for line in _lines(text):
+        name, sep, value = line.split("#", 1)[0].partition("=")
+        if sep:
+            values[name.strip()] = value.strip()
+    return values
+
+
+# --- FreeBSD ----------------------------------------------------------------------------------
+
+FREEBSD_KEY_RE = re.compile(r"(?:ifconfig|create_args|vlans)_([a-z]+[0-9]+)(?:_.*)?")
+ROUTING_RE = re.compile(r"(?:ipv6_)?(?:static_routes|route_.*|defaultrouter|gateway_enable)")
+
+
+def _freebsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[Step], list[Step]]:
+    rc = files.get(RC_CONF)
+    if rc is None:
+        return [], []
+    checks = (
+        [Step(("sh", "-n", RC_CONF), "rc.conf is sourced by sh at boot")]
+        if rc.restored is not None
+        else []
+    )
+    now, restored = files.vars(RC_CONF)
+    keys = files.changed_keys(RC_CONF)
+    names = {m.group(1) for k in keys if (m := FREEBSD_KEY_RE.fullmatch(k))}
+
+    def cloned(values: dict[str, str]) -> set[str]:
+        words = values.get("cloned_interfaces", "").split()
+        words += [w for k, v in values.items() if k.startswith("vlans_") for w in v.split()]
+        return set(words)
+
+    created = cloned(now) - cloned(restored)
+    names |= created | (cloned(restored) - cloned(now))
+    steps: list[Step] = []
+    for name in sorted(created, key=_order, reverse=True):
+        steps.append(Step(("ifconfig", name, "destroy"), f"{WHY}: the run created {name}"))
+    for name in sorted(names - created, key=_order):
+        steps.append(
+            Step(("service", "netif", "restart", name), f"{WHY}: {name} from the restored rc.conf")
+        )
+    if names or any(ROUTING_RE.fullmatch(k) for k in keys):
+        routing = next((s for s in forward if s.argv[:2] == ("service", "routing")), None)
+        steps.append(
+            Step(
+                routing.argv if routing else ("service", "routing", "restart"),
+                f"{WHY}: the restored rc.conf's routes",
+                routing.may_fail if routing else False,
+            )
+        )
+    if "hostname" in keys:
+        steps += _hostname(live.hostname or restored.get("hostname"))
+    return checks, steps
+
+
+# --- NetBSD -----------------------------------------------------------------------------------
+
+
+def _netbsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[Step], list[Step]]:
+    rc = files.get(RC_CONF)
+    checks = (
+        [Step(("sh", "-n", RC_CONF), "rc.conf is sourced by sh at boot")]
+        if rc is not None and rc.restored is not None
+        else []
+    )
+    now, restored = files.vars(RC_CONF)
+    keys = files.changed_keys(RC_CONF)
+    configs = {s.path.removeprefix("/etc/ifconfig."): s for s in files.matching("/etc/ifconfig.")}
+    names = set(configs) | {k.removeprefix("ifconfig_") for k in keys if k.startswith("ifconfig_")}
+    ordered = sorted(names, key=_order)
+    steps: list[Step] = []
+    defaults = {"defaultroute": (), "defaultroute6": ("-inet6",)}
+    replace_default = bool(ordered) or any(k in keys for k in defaults)
+    if replace_default:
+        for key, flag in defaults.items():
+            if now.get(key) or restored.get(key):
+                steps.append(
+                    Step(
+                        ("route", "-q", "delete", *flag, "default"),
+                        f"{WHY}: re-added from the restored rc.conf below",
+                        True,
+                    )
+                )
+    for name in reversed(ordered):
+        swap = configs.get(name)
+        steps += _route_deletes(swap.now if swap else None, ("route", "-q", "delete"))
+        configured = (swap is not None and swap.restored is not None) or restored.get(
+            f"ifconfig_{name}"
+        )
+        if not configured and kind_of(name) != "physical":
+            steps.append(Step(("ifconfig", name, "destroy"), f"{WHY}: the run created {name}"))
+    for name in ordered:
+        swap = configs.get(name)
+        configured = (swap is not None and swap.restored is not None) or restored.get(
+            f"ifconfig_{name}"
+        )
+        if configured or kind_of(name) == "physical":
+            steps.append(
+                Step(
+                    ("sh", IFUP, name),
+                    f"{WHY}: {name} as rc.d/network configures it from the restored files",
+                )
+            )
+    if replace_default and any(restored.get(k) for k in defaults):
+        steps.append(Step(("sh", IFUP, "defaultroute"), f"{WHY}: rc.conf's default routes"))
+    if "hostname" in keys:
+        steps += _hostname(live.hostname or restored.get("hostname"))
+    return checks, steps
+
+
+Planner = Callable[[_Files, Sequence[Step], Live], tuple[list[Step], list[Step]]]
+PLANNERS: dict[str, Planner] = {"openbsd": _openbsd, "freebsd": _freebsd, "netbsd": _netbsd}
+
+__all__ = ["Live", "Swap", "Undo", "plan_undo", "swaps_of", "with_undo"]
