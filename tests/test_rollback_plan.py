@@ -1,0 +1,175 @@
+"""A rollback's own checks and steps, planned from the files it restores (bsdprov/rollback.py).
+
+Each case is a deploy planned as the controller plans it (render, plan against the observed
+files, ``with_undo`` with the probe's live facts), then the checks and steps its rollback runs.
+The failures quoted in issue 16 are here as the plans that caused them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bsdprov.inventory import load_inventory
+from bsdprov.plan import ObservedFile, Plan, plan_host
+from bsdprov.render import render_host
+from bsdprov.render.base import Step
+from bsdprov.rollback import Live, Swap, plan_undo, with_undo
+from bsdprov.run import RunSettings, build_run
+
+EXAMPLE = load_inventory(Path(__file__).parent.parent / "inventories" / "example.yaml")
+LIB = "/var/db/bsdprov/lib"
+
+
+def planned(host_name: str, observed: dict[str, ObservedFile], live: Live | None = None) -> Plan:
+    host = EXAMPLE.hosts[host_name]
+    rendered = render_host(host, guests=EXAMPLE.guests(host_name))
+    return with_undo(plan_host(rendered, observed), live or Live())
+
+
+def commands(steps: tuple[Step, ...]) -> list[str]:
+    return [" ".join(s.argv) for s in steps]
+
+
+def test_a_hypervisors_first_deploy_rolls_back_without_checking_files_it_removes() -> None:
+    # Issue 16: "check failed: pfctl -a vm/web01 -nf /etc/pf.vm/web01.conf: No such file".
+    pf_conf = "set skip on lo\npass\n"
+    plan = planned(
+        "hv1",
+        {"/etc/pf.conf": ObservedFile("/etc/pf.conf", pf_conf, 0o600, "root", "wheel")},
+        Live("hv1.lab", (("net.inet.ip.forwarding", "0"),), True),
+    )
+    checks = commands(plan.undo_checks)
+    assert checks == ["pfctl -nf /etc/pf.conf"], "only pf.conf is left to check"
+    steps = commands(plan.undo_steps)
+    # What the run created goes: the cloned interfaces (bridges before their members), its
+    # managed-by-nothing NIC back down, forwarding to its old value, every anchor flushed,
+    # vmd and dhcpd stopped (rc-apply reads the restored rc.conf.local), the old name back.
+    for expected in (
+        "ifconfig gif0 destroy",
+        "ifconfig bridge1 destroy",
+        "ifconfig bridge0 destroy",
+        "ifconfig vether0 destroy",
+        "ifconfig em1 down",
+        f"sh {LIB}/sysctl-apply net.inet.ip.forwarding=0",
+        "pfctl -f /etc/pf.conf",
+        f"sh {LIB}/rc-apply restart dhcpd",
+        f"sh {LIB}/rc-apply vmd",
+        f"sh {LIB}/pf-anchor vm/web01 /etc/pf.vm/web01.conf",
+        f"sh {LIB}/pf-anchor vm/db01 /etc/pf.vm/db01.conf",
+        "hostname hv1.lab",
+    ):
+        assert expected in steps, (expected, steps)
+    assert steps.index("ifconfig bridge1 destroy") < steps.index("ifconfig vether0 destroy")
+    assert not any(s.startswith("sh /etc/netstart") for s in steps), "no file is left to apply"
+    assert not any("vmctl start" in s for s in steps)
+
+
+def test_a_forwarding_value_set_by_hand_is_what_the_rollback_puts_back() -> None:
+    plan = planned("hv1", {}, Live(None, (("net.inet.ip.forwarding", "1"),), None))
+    assert f"sh {LIB}/sysctl-apply net.inet.ip.forwarding=1" in commands(plan.undo_steps)
+
+
+def test_pf_is_turned_off_again_when_the_run_turned_it_on() -> None:
+    plan = planned("hv1", {}, Live(None, (), False))
+    steps = commands(plan.undo_steps)
+    assert "pfctl -d" in steps and "pfctl -e" not in steps
+
+
+def test_a_freebsd_rollback_sets_the_old_host_name_again() -> None:
+    # Issue 16: after a rolled-back deploy, `hostname` still showed the new name.
+    rc_conf = (
+        'hostname="old.example.org"\nifconfig_vtnet0="inet 203.0.113.9 netmask 255.255.255.0"\n'
+    )
+    plan = planned("fbsd1", {"/etc/rc.conf": ObservedFile("/etc/rc.conf", rc_conf)})
+    assert "hostname fbsd1.example.org" in commands(plan.steps)
+    assert commands(plan.undo_checks) == ["sh -n /etc/rc.conf"]
+    undo = commands(plan.undo_steps)
+    assert "hostname old.example.org" in undo
+    assert "service netif restart vtnet0" in undo
+    assert "service routing restart" in undo
+    # The running name before the run wins over the file: that is what the host had.
+    live = with_undo(plan, Live("drifted.example.org"))
+    assert "hostname drifted.example.org" in commands(live.undo_steps)
+
+
+def test_a_freebsd_tunnel_the_run_created_is_destroyed() -> None:
+    rc_conf = 'ifconfig_vtnet0="inet 203.0.113.30 netmask 255.255.255.0"\n'
+    plan = planned("v6gw", {"/etc/rc.conf": ObservedFile("/etc/rc.conf", rc_conf)})
+    undo = commands(plan.undo_steps)
+    assert undo[0] == "ifconfig gif0 destroy"
+    assert "service netif restart gif0" not in undo
+    assert "service netif restart vtnet1" in undo, "a NIC the run configured is restarted bare"
+    assert "service netif restart vtnet0" not in undo, "vtnet0's keys did not change"
+
+
+def test_netbsd_rollback_to_an_interface_configured_in_rc_conf() -> None:
+    # Issue 10 case 10: the interface had no /etc/ifconfig.vioif0; rc.conf's variable held it.
+    rc_conf = 'ifconfig_vioif0="inet 203.0.113.11 netmask 255.255.255.255"\n'
+    plan = planned(
+        "nbsd1",
+        {
+            "/etc/rc.conf": ObservedFile("/etc/rc.conf", rc_conf),
+            "/etc/ifconfig.vioif0": ObservedFile("/etc/ifconfig.vioif0", None),
+        },
+    )
+    undo = commands(plan.undo_steps)
+    assert f"sh {LIB}/netbsd-ifup vioif0" in undo, "re-applied from rc.conf's variable"
+    assert "route -q delete -host 198.51.100.1" in undo, "the run's host route goes first"
+    assert undo.index("route -q delete -host 198.51.100.1") < undo.index(
+        f"sh {LIB}/netbsd-ifup vioif0"
+    )
+    assert "ifconfig vioif0 destroy" not in undo
+
+
+def test_openbsd_rollback_deletes_the_runs_routes_and_reapplies_the_old_file() -> None:
+    old = "inet 203.0.113.12 255.255.255.255\n"
+    plan = planned(
+        "obsd1",
+        {
+            "/etc/hostname.vio0": ObservedFile("/etc/hostname.vio0", old, 0o640),
+            "/etc/mygate": ObservedFile("/etc/mygate", "203.0.113.1\n"),
+        },
+    )
+    undo = commands(plan.undo_steps)
+    assert commands(plan.undo_checks) == ["sh /etc/netstart -n vio0"]
+    assert undo == [
+        "route -qn delete default",
+        "route -qn delete -inet 198.51.100.1",
+        "ifconfig vio0 -inet",
+        "sh /etc/netstart vio0",
+    ]
+
+
+def test_only_mygate_restored_adds_its_default_route_back() -> None:
+    undo = plan_undo("openbsd", [Swap("/etc/mygate", "192.0.2.1\n", "192.0.2.254\n2001:db8::1\n")])
+    assert [" ".join(s.argv) for s in undo.steps] == [
+        "route -qn delete default",
+        "route -qn delete -inet6 default",
+        "route -qn add -host default 192.0.2.254",
+        "route -qn add -host -inet6 default 2001:db8::1",
+    ]
+
+
+def test_a_vm_the_run_stopped_is_started_again_and_one_it_added_stopped() -> None:
+    vm = 'vm "{}" {{\n\tmemory 1G\n\tdisk "/var/vmm/{}.qcow2" format qcow2\n}}\n'
+    now = "# managed\n" + vm.format("web01", "web01")
+    restored = now + "\n" + vm.format("obsd1", "obsd1")
+    undo = plan_undo("openbsd", [Swap("/etc/vm.conf", now, restored)])
+    assert [" ".join(s.argv) for s in undo.steps] == [
+        f"sh {LIB}/rc-apply vmd",
+        "vmctl start obsd1",
+    ]
+    again = plan_undo("openbsd", [Swap("/etc/vm.conf", restored, now)])
+    assert [" ".join(s.argv) for s in again.steps] == [
+        "vmctl stop -w obsd1",
+        f"sh {LIB}/rc-apply vmd",
+    ]
+
+
+def test_the_run_directory_carries_the_rollbacks_checks_and_steps() -> None:
+    rc_conf = 'hostname="old.example.org"\n'
+    plan = planned("fbsd1", {"/etc/rc.conf": ObservedFile("/etc/rc.conf", rc_conf)})
+    run = build_run(plan, RunSettings("r1", "tester"))
+    assert run["undo-checks"] == b"sh -n /etc/rc.conf\n"
+    assert b"hostname old.example.org\n" in run["undo-steps"]
+    assert b"hostname fbsd1.example.org\n" in run["steps"]
