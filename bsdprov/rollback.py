@@ -420,18 +420,23 @@ def _netbsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[St
     names = set(configs) | {k.removeprefix("ifconfig_") for k in keys if k.startswith("ifconfig_")}
     ordered = sorted(names, key=_order)
     steps: list[Step] = []
-    defaults = {"defaultroute": (), "defaultroute6": ("-inet6",)}
-    replace_default = bool(ordered) or any(k in keys for k in defaults)
+    defaults: dict[str, tuple[str, ...]] = {"defaultroute": ("route", "-q", "delete", "default")}
+    defaults["defaultroute6"] = ("route", "-q", "delete", "-inet6", "default")
+    # The default routes to put back: those rc.conf names before or after, and those the run
+    # replaced (rc.conf unchanged): re-applying an interface drops its addresses and with them
+    # the routes through them.
+    replaced = {s.argv for s in forward}
+    families = [
+        argv
+        for key, argv in defaults.items()
+        if now.get(key) or restored.get(key) or argv in replaced
+    ]
+    replace_default = bool(families) and (bool(ordered) or any(k in keys for k in defaults))
     if replace_default:
-        for key, flag in defaults.items():
-            if now.get(key) or restored.get(key):
-                steps.append(
-                    Step(
-                        ("route", "-q", "delete", *flag, "default"),
-                        f"{WHY}: re-added from the restored rc.conf below",
-                        True,
-                    )
-                )
+        steps += [
+            Step(argv, f"{WHY}: re-added from the restored rc.conf below", True)
+            for argv in families
+        ]
     for name in reversed(ordered):
         swap = configs.get(name)
         steps += _route_deletes(swap.now if swap else None, ("route", "-q", "delete"))
@@ -452,7 +457,7 @@ def _netbsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[St
                     f"{WHY}: {name} as rc.d/network configures it from the restored files",
                 )
             )
-    if replace_default and any(restored.get(k) for k in defaults):
+    if replace_default:
         steps.append(Step(("sh", IFUP, "defaultroute"), f"{WHY}: rc.conf's default routes"))
     if "hostname" in keys:
         steps += _hostname(live.hostname or restored.get("hostname"))

@@ -173,3 +173,24 @@ def test_the_run_directory_carries_the_rollbacks_checks_and_steps() -> None:
     assert run["undo-checks"] == b"sh -n /etc/rc.conf\n"
     assert b"hostname old.example.org\n" in run["undo-steps"]
     assert b"hostname fbsd1.example.org\n" in run["steps"]
+
+
+def test_netbsd_puts_the_default_route_back_after_reapplying_its_interface() -> None:
+    # Re-applying vioif0 drops its addresses and the default route through them; rc.conf does
+    # not change, so the route comes back from rc.conf as it stands.
+    old = "inet 203.0.113.11 netmask 255.255.255.255\n"
+    rc_conf = 'hostname="nbsd1.example.org"\ndefaultroute="198.51.100.1"\n'
+    plan = planned(
+        "nbsd1",
+        {
+            "/etc/ifconfig.vioif0": ObservedFile("/etc/ifconfig.vioif0", old),
+            "/etc/rc.conf": ObservedFile("/etc/rc.conf", rc_conf, 0o644, "root", "wheel"),
+        },
+    )
+    assert [c.path for c in plan.changes] == ["/etc/ifconfig.vioif0"]
+    assert commands(plan.undo_steps) == [
+        "route -q delete default",
+        "route -q delete -host 198.51.100.1",
+        f"sh {LIB}/netbsd-ifup vioif0",
+        f"sh {LIB}/netbsd-ifup defaultroute",
+    ]
