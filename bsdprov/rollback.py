@@ -172,6 +172,15 @@ def _route_deletes(text: str | None, delete: tuple[str, ...]) -> list[Step]:
     return steps
 
 
+def _describes(lines: list[str]) -> bool:
+    return any(line.split()[0] in ("description", "descr") for line in lines)
+
+
+def _no_description(name: str) -> Step:
+    # Re-applying a configuration sets a description but never clears one.
+    return Step(("ifconfig", name, "-description"), f"{WHY}: {name} had no description")
+
+
 def _hostname(name: str | None) -> list[Step]:
     if not name:
         return []
@@ -236,10 +245,8 @@ def _openbsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[S
                         True,
                     )
                 )
-        if "description" in families and not any(
-            w.startswith("description") for w in _lines(swap.restored)
-        ):
-            steps.append(Step(("ifconfig", name, "-description"), f"{WHY}: no description"))
+        if _describes(_lines(swap.now)) and not _describes(_lines(swap.restored)):
+            steps.append(_no_description(name))
         if swap.restored is None:
             # No hostname.IF: netstart leaves the interface down and unconfigured at boot.
             steps.append(Step(("ifconfig", name, "down"), f"{WHY}: {name} had no file"))
@@ -390,6 +397,10 @@ def _freebsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[S
         steps.append(
             Step(("service", "netif", "restart", name), f"{WHY}: {name} from the restored rc.conf")
         )
+        # netif sets a description but never clears one.
+        descr = f"ifconfig_{name}_descr"
+        if now.get(descr) and not restored.get(descr):
+            steps.append(_no_description(name))
     if names or any(ROUTING_RE.fullmatch(k) for k in keys):
         routing = next((s for s in forward if s.argv[:2] == ("service", "routing")), None)
         steps.append(
@@ -457,6 +468,11 @@ def _netbsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[St
                     f"{WHY}: {name} as rc.d/network configures it from the restored files",
                 )
             )
+            old_lines = _lines(swap.now if swap else None) + _lines(now.get(f"ifconfig_{name}"))
+            new_lines = _lines(swap.restored if swap else None)
+            new_lines += _lines(restored.get(f"ifconfig_{name}"))
+            if _describes(old_lines) and not _describes(new_lines):
+                steps.append(_no_description(name))
     if replace_default:
         steps.append(Step(("sh", IFUP, "defaultroute"), f"{WHY}: rc.conf's default routes"))
     if "hostname" in keys:
