@@ -147,6 +147,16 @@ def plan_text(outcomes: Iterable[Outcome]) -> str:
                 out += [f"  {_command(s)}" for s in plan.checks]
             out.append("commands, in order:" if plan.steps else "commands: none")
             out += [f"  {_command(s)}{'  # may fail' if s.may_fail else ''}" for s in plan.steps]
+            # What a rollback of this run runs (rollback.py), so it is never a surprise.
+            if plan.undo_checks:
+                out.append("if rolled back, checks of the restored files:")
+                out += [f"  {_command(s)}" for s in plan.undo_checks]
+            if plan.undo_steps:
+                out.append("if rolled back, commands, in order:")
+                out += [
+                    f"  {_command(s)}{'  # may fail' if s.may_fail else ''}"
+                    for s in plan.undo_steps
+                ]
         out.append("")
     out.append(summary_line("plan", outcomes))
     return "\n".join(out) + "\n"
@@ -215,6 +225,10 @@ def plan_json(outcomes: Iterable[Outcome]) -> str:
             entry["checks"] = [list(s.argv) for s in o.plan.checks]
             entry["commands"] = [list(s.argv) for s in o.plan.steps]
             entry["verify"] = [{"command": list(c.argv), "expect": c.expect} for c in o.plan.verify]
+            entry["rollback"] = {
+                "checks": [list(s.argv) for s in o.plan.undo_checks],
+                "commands": [list(s.argv) for s in o.plan.undo_steps],
+            }
         hosts.append(entry)
     return json.dumps({"format_version": FORMAT_VERSION, "hosts": hosts}, indent=2) + "\n"
 

@@ -7,9 +7,12 @@ The failures quoted in issue 16 are here as the plans that caused them.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from bsdprov.inventory import load_inventory
+from bsdprov.outcome import Outcome
+from bsdprov.output import plan_json, plan_text
 from bsdprov.plan import ObservedFile, Plan, plan_host
 from bsdprov.render import render_host
 from bsdprov.render.base import Step
@@ -194,3 +197,16 @@ def test_netbsd_puts_the_default_route_back_after_reapplying_its_interface() -> 
         f"sh {LIB}/netbsd-ifup vioif0",
         f"sh {LIB}/netbsd-ifup defaultroute",
     ]
+
+
+def test_plan_shows_what_a_rollback_would_run() -> None:
+    rc_conf = 'hostname="old.example.org"\n'
+    plan = planned("fbsd1", {"/etc/rc.conf": ObservedFile("/etc/rc.conf", rc_conf)})
+    outcome = Outcome("fbsd1", "changes", plan=plan)
+    text = plan_text([outcome])
+    undo = text.split("if rolled back, checks of the restored files:\n")[1]
+    assert undo.startswith("  sh -n /etc/rc.conf\nif rolled back, commands, in order:\n")
+    assert "  hostname old.example.org\n" in undo
+    (entry,) = json.loads(plan_json([outcome]))["hosts"]
+    assert ["hostname", "old.example.org"] in entry["rollback"]["commands"]
+    assert entry["rollback"]["checks"] == [["sh", "-n", "/etc/rc.conf"]]
