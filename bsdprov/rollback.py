@@ -384,9 +384,14 @@ def _freebsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[S
     names = {m.group(1) for k in keys if (m := FREEBSD_KEY_RE.fullmatch(k))}
 
     def cloned(values: dict[str, str]) -> set[str]:
-        words = values.get("cloned_interfaces", "").split()
-        words += [w for k, v in values.items() if k.startswith("vlans_") for w in v.split()]
-        return set(words)
+        # rc.conf(5): "bridge0:sticky" in cloned_interfaces; vlans_vtnet0="10 vlan20" makes
+        # vtnet0.10 and vlan20.
+        names = {w.split(":")[0] for w in values.get("cloned_interfaces", "").split()}
+        for key, value in values.items():
+            if key.startswith("vlans_"):
+                parent = key.removeprefix("vlans_")
+                names |= {f"{parent}.{w}" if w.isdigit() else w for w in value.split()}
+        return names
 
     created = cloned(now) - cloned(restored)
     names |= created | (cloned(restored) - cloned(now))

@@ -210,3 +210,14 @@ def test_plan_shows_what_a_rollback_would_run() -> None:
     (entry,) = json.loads(plan_json([outcome]))["hosts"]
     assert ["hostname", "old.example.org"] in entry["rollback"]["commands"]
     assert entry["rollback"]["checks"] == [["sh", "-n", "/etc/rc.conf"]]
+
+
+def test_freebsd_names_its_cloned_interfaces_as_rc_conf_does() -> None:
+    now = 'cloned_interfaces="bridge0:sticky"\nvlans_vtnet0="10 vlan20"\n'
+    undo = plan_undo("freebsd", [Swap("/etc/rc.conf", now, "")])
+    destroyed = [" ".join(s.argv) for s in undo.steps if s.argv[-1] == "destroy"]
+    assert sorted(destroyed) == [
+        "ifconfig bridge0 destroy",
+        "ifconfig vlan20 destroy",
+        "ifconfig vtnet0.10 destroy",
+    ]
