@@ -93,6 +93,12 @@ def plan_undo(
     ``live`` is the state before it (the host name, sysctl values, pf on or off).
     """
     planner = PLANNERS.get(os)
+    # A file whose only difference is a comment (the managed-by header) changes nothing running.
+    swaps = [
+        s
+        for s in swaps
+        if s.now is None or s.restored is None or _lines(s.now) != _lines(s.restored)
+    ]
     if planner is None or not swaps:
         return Undo()
     checks, steps = planner(_Files(swaps), forward, live)

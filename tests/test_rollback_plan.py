@@ -221,3 +221,9 @@ def test_freebsd_names_its_cloned_interfaces_as_rc_conf_does() -> None:
         "ifconfig vlan20 destroy",
         "ifconfig vtnet0.10 destroy",
     ]
+
+
+def test_a_comment_only_difference_runs_nothing() -> None:
+    header = "# managed by bsdprov: local edits are overwritten on the next deploy\n"
+    undo = plan_undo("openbsd", [Swap("/etc/mygate", header + "192.0.2.1\n", "192.0.2.1\n")])
+    assert undo == plan_undo("openbsd", [])
