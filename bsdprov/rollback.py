@@ -404,7 +404,18 @@ def _freebsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[S
     steps: list[Step] = []
     for name in sorted(created, key=_order, reverse=True):
         steps.append(Step(("ifconfig", name, "destroy"), f"{WHY}: the run created {name}"))
-    for name in sorted(names - created, key=_order):
+    for name in _netif_restarts(names - created, restored, cloned(restored)):
+        ipv6 = f"ifconfig_{name}_ipv6"
+        if ipv6 in keys and "accept_rtadv" not in restored.get(ipv6, "").split():
+            # As the deploy does (freebsd.py): ifn_stop reads the restored rc.conf and would
+            # leave a router-advert flag the run's rc.conf set.
+            steps.append(
+                Step(
+                    ("ifconfig", name, "inet6", "-accept_rtadv"),
+                    f"{WHY}: no router-advert autoconfiguration, as after a boot",
+                    True,
+                )
+            )
         steps.append(
             Step(("service", "netif", "restart", name), f"{WHY}: {name} from the restored rc.conf")
         )
@@ -424,6 +435,33 @@ def _freebsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[S
     if "hostname" in keys:
         steps += _hostname(live.hostname or restored.get("hostname"))
     return checks, steps
+
+
+def _netif_restarts(names: set[str], restored: dict[str, str], cloned: set[str]) -> list[str]:
+    """``names`` in configuration order, plus what their restarts re-create outside a bridge:
+    a restart destroys the interface when it is cloned and its vlans_ children (ifn_stop), which
+    come back outside any bridge, so those children and the bridges holding a destroyed member
+    are restarted after it (as freebsd.py's deploy steps do)."""
+    known = {m.group(1) for k in restored if (m := FREEBSD_KEY_RE.fullmatch(k))} | cloned
+    chosen: list[str] = []
+    gone: set[str] = set()
+    for name in sorted(known | names, key=_order):
+        members = {
+            w
+            for a, w in zip(
+                restored.get(f"ifconfig_{name}", "").split(),
+                restored.get(f"ifconfig_{name}", "").split()[1:],
+                strict=False,
+            )
+            if a == "addm"
+        }
+        if name in names or name in gone or members & gone:
+            chosen.append(name)
+            children = restored.get(f"vlans_{name}", "").split()
+            gone |= {f"{name}.{c}" if c.isdigit() else c for c in children}
+            if name in cloned:
+                gone.add(name)
+    return chosen
 
 
 # --- NetBSD -----------------------------------------------------------------------------------

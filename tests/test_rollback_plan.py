@@ -102,7 +102,10 @@ def test_a_freebsd_tunnel_the_run_created_is_destroyed() -> None:
     assert undo[0] == "ifconfig gif0 destroy"
     assert "service netif restart gif0" not in undo
     assert "service netif restart vtnet1" in undo, "a NIC the run configured is restarted bare"
-    assert "service netif restart vtnet0" not in undo, "vtnet0's keys did not change"
+    # As the deploy does: the restored rc.conf sets no router-advert flag on vtnet1.
+    assert undo.index("ifconfig vtnet1 inet6 -accept_rtadv") + 1 == undo.index(
+        "service netif restart vtnet1"
+    )
 
 
 def test_netbsd_rollback_to_an_interface_configured_in_rc_conf() -> None:
@@ -227,3 +230,18 @@ def test_a_comment_only_difference_runs_nothing() -> None:
     header = "# managed by bsdprov: local edits are overwritten on the next deploy\n"
     undo = plan_undo("openbsd", [Swap("/etc/mygate", header + "192.0.2.1\n", "192.0.2.1\n")])
     assert undo == plan_undo("openbsd", [])
+
+
+def test_freebsd_restarts_the_vlans_and_bridges_a_parents_restart_re_creates() -> None:
+    restored = (
+        'cloned_interfaces="bridge0"\nvlans_vtnet0="vlan10"\ncreate_args_vlan10="vlan 10"\n'
+        'ifconfig_vtnet0="inet 192.0.2.2 netmask 255.255.255.0"\nifconfig_vlan10="up"\n'
+        'ifconfig_bridge0="addm vlan10 up"\n'
+    )
+    now = restored.replace("192.0.2.2", "192.0.2.3")
+    undo = plan_undo("freebsd", [Swap("/etc/rc.conf", now, restored)])
+    assert [" ".join(s.argv) for s in undo.steps if s.argv[:2] == ("service", "netif")] == [
+        "service netif restart vtnet0",
+        "service netif restart vlan10",
+        "service netif restart bridge0",
+    ]
