@@ -416,6 +416,16 @@ def _freebsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[S
                     True,
                 )
             )
+        if not restored.get(ipv6):
+            # ipv6_down removes IPv6 addresses only when the (restored) rc.conf still
+            # configures IPv6 on the interface (network.subr ipv6if): those the run's rc.conf
+            # added go by hand.
+            steps += [
+                Step(
+                    ("ifconfig", name, "inet6", address, "-alias"), f"{WHY}: the run added it", True
+                )
+                for address in _inet6_addresses(now, name)
+            ]
         steps.append(
             Step(("service", "netif", "restart", name), f"{WHY}: {name} from the restored rc.conf")
         )
@@ -435,6 +445,17 @@ def _freebsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[S
     if "hostname" in keys:
         steps += _hostname(live.hostname or restored.get("hostname"))
     return checks, steps
+
+
+def _inet6_addresses(values: dict[str, str], name: str) -> list[str]:
+    """The IPv6 addresses rc.conf's ifconfig_IF_ipv6 and ifconfig_IF_aliasN give ``name``."""
+    found = []
+    for key, value in values.items():
+        if key == f"ifconfig_{name}_ipv6" or re.fullmatch(rf"ifconfig_{name}_alias[0-9]+", key):
+            words = value.split()
+            if len(words) > 1 and words[0] == "inet6" and ":" in words[1]:
+                found.append(words[1].split("/")[0])
+    return found
 
 
 def _netif_restarts(names: set[str], restored: dict[str, str], cloned: set[str]) -> list[str]:
