@@ -241,16 +241,22 @@ def _openbsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[S
     for name, swap in interfaces:
         if swap.restored is None and kind_of(name) != "physical":
             continue
-        families = {w.split()[0] for w in _lines(swap.now) + _lines(swap.restored)}
-        for family in ("inet", "inet6"):
-            if family in families:
-                steps.append(
+        if kind_of(name) != "bridge":
+            # As openbsd.py's deploy: netstart only adds addresses and sets autoconf flags, so
+            # each family starts from what boot starts from; the restored file sets them again.
+            for family in ("inet", "inet6"):
+                steps += [
+                    Step(
+                        ("ifconfig", name, family, "-autoconf"),
+                        f"{WHY}: netstart never clears the {family} autoconf flag",
+                        True,
+                    ),
                     Step(
                         ("ifconfig", name, f"-{family}"),
                         f"{WHY}: netstart does not remove addresses",
                         True,
-                    )
-                )
+                    ),
+                ]
         if _describes(_lines(swap.now)) and not _describes(_lines(swap.restored)):
             steps.append(_no_description(name))
         if swap.restored is None:
@@ -318,16 +324,18 @@ def _hypervisor_steps(files: _Files, forward: Sequence[Step], live: Live) -> lis
                 )
             )
     pf_conf = files.get(PF_CONF)
+    rc_keys = files.changed_keys(RC_LOCAL)
     if pf_conf is not None or files.get(PF_INCLUDED) is not None:
         if pf_conf is not None and pf_conf.restored is None:
             steps.append(Step(("pfctl", "-F", "rules"), f"{WHY}: there was no pf.conf", True))
         else:
             steps.append(Step(("pfctl", "-f", PF_CONF), f"{WHY}: the restored ruleset"))
+    # pf on or off as before the run: it may have enabled pf (and rc.conf.local's pf=YES).
+    if pf_conf is not None or files.get(PF_INCLUDED) is not None or "pf" in rc_keys:
         if live.pf_enabled is False:
             steps.append(Step(("pfctl", "-d"), f"{WHY}: pf was off before the run", True))
         elif live.pf_enabled is True:
             steps.append(Step(("pfctl", "-e"), f"{WHY}: pf was on; fails when it still is", True))
-    rc_keys = files.changed_keys(RC_LOCAL)
     if files.get(DHCPD_CONF) is not None or "dhcpd_flags" in rc_keys:
         steps.append(
             Step(("sh", RC_APPLY, "restart", "dhcpd"), f"{WHY}: dhcpd as rc.conf.local says")

@@ -144,7 +144,11 @@ def test_openbsd_rollback_deletes_the_runs_routes_and_reapplies_the_old_file() -
     assert undo == [
         "route -qn delete default",
         "route -qn delete -inet 198.51.100.1",
+        # As the deploy: each family starts from what boot starts from.
+        "ifconfig vio0 inet -autoconf",
         "ifconfig vio0 -inet",
+        "ifconfig vio0 inet6 -autoconf",
+        "ifconfig vio0 -inet6",
         "sh /etc/netstart vio0",
     ]
 
