@@ -669,6 +669,10 @@ cmd_resume() {
 			return 1
 		fi
 		echo $$ >"$RUN/pid"
+		# The run was decided (rolled back) long ago and its decider is gone: this process
+		# carries that decision on.
+		mkdir -p "$RUN/decided" && echo $$ >"$RUN/decided/pid"
+		DECIDED_BY_ME=yes
 		first=$(cat "$RUN/reason" 2>/dev/null)
 		first=${first%%; the rollback itself failed*}
 		mv -f "$RUN/remaining" "$RUN/resumed"
