@@ -241,6 +241,11 @@ def _openbsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[S
     for name, swap in interfaces:
         if swap.restored is None and kind_of(name) != "physical":
             continue
+        restored_words = [w for line in _lines(swap.restored) for w in line.split()]
+        vlan = "parent" in restored_words
+        if vlan:
+            # As the deploy: a running vlan refuses a new parent (if_vlan.c vlan_set_parent).
+            steps.append(Step(("ifconfig", name, "down"), f"{WHY}: {name} takes its parent", True))
         if kind_of(name) != "bridge":
             # As openbsd.py's deploy: netstart only adds addresses and sets autoconf flags, so
             # each family starts from what boot starts from; the restored file sets them again.
@@ -266,6 +271,8 @@ def _openbsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[S
             steps.append(
                 Step(("sh", "/etc/netstart", name), f"{WHY}: configure {name}, then mygate")
             )
+            if vlan and "down" not in restored_words:
+                steps.append(Step(("ifconfig", name, "up"), f"{WHY}: {name} runs again"))
             reapplied = True
     if mygate is not None and mygate.restored is not None and not reapplied:
         # netstart IF adds mygate's routes after IF; with no interface to configure, add them.

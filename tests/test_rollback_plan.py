@@ -200,7 +200,7 @@ def test_netbsd_puts_the_default_route_back_after_reapplying_its_interface() -> 
             "/etc/rc.conf": ObservedFile("/etc/rc.conf", rc_conf, 0o644, "root", "wheel"),
         },
     )
-    assert [c.path for c in plan.changes] == ["/etc/ifconfig.vioif0"]
+    assert "/etc/rc.conf" not in [c.path for c in plan.changes]
     assert commands(plan.undo_steps) == [
         "route -q delete default",
         "route -q delete -host 198.51.100.1",
@@ -252,3 +252,12 @@ def test_freebsd_restarts_the_vlans_and_bridges_a_parents_restart_re_creates() -
         "service netif restart vlan10",
         "service netif restart bridge0",
     ]
+
+
+def test_an_openbsd_vlan_goes_down_to_take_its_old_parent_back() -> None:
+    now = "vnetid 10 parent em1\ninet 192.0.2.2 255.255.255.0\n"
+    restored = "vnetid 10 parent em0\ninet 192.0.2.2 255.255.255.0\n"
+    undo = plan_undo("openbsd", [Swap("/etc/hostname.vlan10", now, restored)])
+    steps = [" ".join(s.argv) for s in undo.steps]
+    assert steps[0] == "ifconfig vlan10 down"
+    assert steps[-2:] == ["sh /etc/netstart vlan10", "ifconfig vlan10 up"]
