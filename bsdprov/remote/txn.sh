@@ -626,9 +626,8 @@ roll_back() {
 	rm -f "$RUN/remaining"
 	if ! restore_files; then
 		{ echo restore && cat "$undo"; } >"$RUN/remaining" 2>/dev/null
-		finish rollback-failed "$1; the rollback itself failed: the old files could not be \
-put back; left to redo: restoring the files and every rollback step (the next deploy or \
-rollback to this host retries them)"
+		unrestored="the old files could not be put back"
+		finish rollback-failed "$1; the rollback itself failed: $unrestored; $(left_to_redo)"
 		return
 	fi
 	# A failed check of a restored file is noted, not obeyed: those are the host's old files,
@@ -674,7 +673,7 @@ cmd_resume() {
 		mkdir -p "$RUN/decided" && echo $$ >"$RUN/decided/pid"
 		DECIDED_BY_ME=yes
 		first=$(cat "$RUN/reason" 2>/dev/null)
-		first=${first%%; the rollback itself failed*}
+		first=${first%%"; the rollback itself failed"*}
 		mv -f "$RUN/remaining" "$RUN/resumed"
 		set_state rolling-back
 		log "resuming the rollback: $(wc -l <"$RUN/resumed" | tr -d ' ') left to redo"
@@ -684,15 +683,15 @@ cmd_resume() {
 		fi
 		if [ "$failed" = restore ]; then
 			cp "$RUN/resumed" "$RUN/remaining"
-			finish rollback-failed "$first; the rollback itself failed again: the old files \
-could not be put back; $(left_to_redo)"
+			unrestored="the old files could not be put back"
+			finish rollback-failed "$first; the rollback itself failed again: $unrestored; $(left_to_redo)"
 		else
 			grep -v '^restore$' "$RUN/resumed" >"$RUN/resumed.steps" || :
 			if run_steps tolerant "$RUN/resumed.steps"; then
 				finish rolled-back "$first (the rollback was resumed and completed)"
 			else
-				finish rollback-failed "$first; the rollback itself failed again at $FAILED; \
-$(left_to_redo)"
+				again="the rollback itself failed again at $FAILED"
+				finish rollback-failed "$first; $again; $(left_to_redo)"
 			fi
 		fi
 	fi
