@@ -109,7 +109,8 @@ def probe_script(
         f"[ -e {q} ] && printf 'exists %s\\n' {q}\n"
         for q in (shlex.quote(p) for p in sorted(set(exists)))
     )
-    live = "printf 'live hostname %s\\n' \"$(hostname)\"\n"
+    # uname -n is kern.hostname, what hostname(1) prints; the probe already relies on uname.
+    live = "printf 'live hostname %s\\n' \"$(uname -n)\"\n"
     live += "".join(
         f"printf 'live sysctl %s %s\\n' {q} \"$(sysctl -n {q} 2>/dev/null)\"\n"
         for q in (shlex.quote(n) for n in sorted(set(sysctls)))
