@@ -87,6 +87,9 @@ def load_inventory(path: str | Path) -> Inventory:
     """Read and validate the inventory at ``path``."""
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise InventoryError([Problem(str(path), None, "", _too_big(size))])
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InventoryError(
@@ -152,9 +155,68 @@ def parse_inventory(text: str, source: str) -> Inventory:
 # --- YAML with line numbers -------------------------------------------------------------------
 
 
+# Bounds on what an inventory may grow to once parsed. A real one is a few hundred lines; the
+# bounds stop a "billion laughs" (nested aliases: 391 bytes grew to gigabytes), a recursive
+# alias and deep nesting (both a RecursionError) before anything is built from the YAML.
+MAX_BYTES = 4 << 20
+MAX_DEPTH = 32
+MAX_VALUES = 200_000
+
+
+def _too_big(size: int) -> str:
+    return f"is {size} bytes; an inventory may have at most {MAX_BYTES} (4 MiB)"
+
+
+def _check_shape(text: str, source: str) -> None:
+    """Refuse YAML whose size, nesting or alias expansion is out of bounds, from the parser's
+    events (which need no recursion), with the line where it goes out of bounds."""
+    size = len(text.encode("utf-8", "surrogateescape"))
+    if size > MAX_BYTES:
+        raise InventoryError([Problem(source, None, "", _too_big(size))])
+    # Per open collection: its anchor, its values so far (aliases expanded) and its height.
+    open_: list[list[Any]] = []
+    expanded: dict[str, tuple[int, int]] = {}  # anchor -> (values, height)
+    total = 0
+
+    def refuse(event: yaml.Event, message: str) -> None:
+        mark = event.start_mark
+        raise InventoryError([Problem(source, mark.line + 1 if mark else None, "", message)])
+
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            if len(open_) >= MAX_DEPTH:
+                refuse(event, f"nested deeper than {MAX_DEPTH} levels")
+            open_.append([event.anchor, 1, 1])
+            total += 1
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, values, height = open_.pop()
+            if anchor is not None:
+                expanded[anchor] = (values, height)
+            if open_:
+                open_[-1][1] += values
+                open_[-1][2] = max(open_[-1][2], height + 1)
+        elif isinstance(event, yaml.ScalarEvent | yaml.AliasEvent):
+            values, height = 1, 0
+            if isinstance(event, yaml.AliasEvent):
+                if any(frame[0] == event.anchor for frame in open_):
+                    refuse(event, f"alias *{event.anchor} refers to a value that contains it")
+                values, height = expanded.get(event.anchor or "", (1, 0))
+                if len(open_) + height > MAX_DEPTH:
+                    refuse(event, f"alias *{event.anchor} nests deeper than {MAX_DEPTH} levels")
+            elif event.anchor is not None:
+                expanded[event.anchor] = (1, 0)
+            total += values
+            if open_:
+                open_[-1][1] += values
+                open_[-1][2] = max(open_[-1][2], height + 1)
+        if total > MAX_VALUES:
+            refuse(event, f"aliases expand the inventory to more than {MAX_VALUES} values")
+
+
 def _parse_yaml(text: str, source: str) -> tuple[object, dict[Path_, int]]:
     """Compose ``text`` into plain Python data, remembering the line of every key and item."""
     try:
+        _check_shape(text, source)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
