@@ -28,6 +28,7 @@ from bsdprov.model import (
     Interface,
     Strict,
     connected_interface,
+    disk_dir_problem,
     is_link_local,
     kind_of,
     link_route_interface,
@@ -497,11 +498,17 @@ def _check_hypervisor(host: Host) -> list[tuple[Path_, str]]:
     """Switches, NAT and DHCP must name interfaces the host configures, as vmd and dhcpd need."""
     keys = [
         k
-        for k in ("switches", "nat", "dhcp_server", "forwarding", "firewall")
+        for k in ("switches", "nat", "dhcp_server", "forwarding", "firewall", "vm_disk_dir")
         if k in host.model_fields_set
     ]
     if not keys:
         return []
+    if host.vm_disk_dir is not None:
+        if not host.switches:
+            return [(("vm_disk_dir",), "only a vmd hypervisor (a host with 'switches') takes it")]
+        problem = disk_dir_problem(host.vm_disk_dir)
+        if problem:
+            return [(("vm_disk_dir",), problem)]
     if host.os not in (None, "openbsd"):
         return [
             ((keys[0],), f"only OpenBSD vmd hypervisors take {keys[0]!r}; this host is {host.os}")
