@@ -487,3 +487,65 @@ def check_invariant(seen: h.Observed) -> None:
         )
         if said != "unreachable" and seen.reason:
             assert seen.reason in seen.report, f"report {seen.report!r}, host {seen.reason!r}"
+
+
+def test_concurrent_deploys_one_wins_the_other_is_refused(lab: RunningLab, tmp_path: Path) -> None:
+    name = lab.names[2]
+    lab.reset(name)
+    first = h.inventory_with(lab, tmp_path / "a.yaml", {name: ["203.0.113.77/32"]})
+    second = h.inventory_with(lab, tmp_path / "b.yaml", {name: ["203.0.113.78/32"]})
+    injected = "two deploys of different changes to one host, started at the same moment"
+    expected = "one changed (exit 0); the other failed (exit 1), saying why; host = the winner's"
+    observed = None
+    try:
+        controllers = [h.background(*h.deploy_args(i, name)) for i in (first, second)]
+        answers = [finished(c) for c in controllers]
+        last = h.settle(lab, name)
+        plans = [
+            h.bsdprov("plan", "--host", name, "-i", i, "--detailed-exitcode").returncode
+            for i in (first, second)
+        ]
+        codes = sorted(code or 0 for code, _ in answers)
+        winner = 0 if answers[0][0] == 0 else 1
+        observed = h.Observed(
+            codes[1],
+            " / ".join(h.report_line(out, name) for _, out in answers),
+            "new",
+            "new",
+            last.state if last else "none",
+            last.reason if last else "",
+            plans[winner],
+        )
+        assert codes == [0, 1], observed.report
+        loser = h.report_line(answers[1 - winner][1], name)
+        assert re.search(
+            r"failed.*(did not finish|another run holds the lock|changed since plan)", loser
+        ), loser
+        assert plans[winner] == 0 and plans[1 - winner] == 2
+        assert last is not None and last.state in ("applied", "failed")
+    finally:
+        record("matrix", "concurrent-deploys", injected, expected, observed)
+
+
+def test_one_hosts_malformed_reply_leaves_the_others_reported(
+    lab: RunningLab, tmp_path: Path
+) -> None:
+    lab.reset()
+    bad, *others = lab.names
+    inventory = h.inventory_with(lab, tmp_path / "all.yaml", {n: [ALIAS] for n in lab.names})
+    h.fault(lab, bad, "fail", "uname", "uname: garbled\n")
+    injected = f"{bad}'s uname fails (its probe reply is malformed); deploy --all"
+    expected = f"{bad} failed with the probe's error, the others changed; exit 1; {bad} untouched"
+    observed = None
+    try:
+        done = h.bsdprov(*h.deploy_args(inventory, ",".join(lab.names)))
+        observed = h.Observed(
+            done.returncode, h.report_line(done.stdout, bad), "old", "old", "none", "", 2
+        )
+        assert done.returncode == ExitCode.FAILED, done.stdout + done.stderr
+        assert re.search(rf"{bad}  failed: host '{bad}': unsupported system", done.stdout)
+        for name in others:
+            assert f"{name}  changed (run " in done.stdout
+        assert not h.runs(lab, bad)
+    finally:
+        record("matrix", "malformed-reply", injected, expected, observed)
