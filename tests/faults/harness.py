@@ -29,7 +29,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -208,13 +208,6 @@ def host_shells(lab: RunningLab, name: str) -> set[str]:
     }
 
 
-def _first(path: Path) -> str:
-    try:
-        return path.read_text().strip()
-    except OSError:
-        return ""
-
-
 def _cmd(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
@@ -247,10 +240,6 @@ def settle(lab: RunningLab, name: str, seconds: float = 60) -> RunView | None:
         if time.monotonic() > deadline:
             return last
         time.sleep(0.1)
-
-
-def journal(lab: RunningLab, name: str, run_id: str) -> str:
-    return in_host(lab, name, f"cat /{STATE_DIR}/runs/{run_id}/journal", check=False)
 
 
 # --- faults -----------------------------------------------------------------------------------
@@ -387,7 +376,6 @@ class Observed:
     run_state: str  # the newest run's final state, or "none"
     reason: str
     next_plan: int  # plan --detailed-exitcode: 0 nothing to do, 2 changes pending
-    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         code = "killed" if self.exit_code is None else f"exit {self.exit_code}"

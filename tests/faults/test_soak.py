@@ -64,10 +64,13 @@ ACTIVATION = {
 
 @dataclass
 class Model:
-    """What each host should hold: its aliases now, and per applied run the aliases before."""
+    """What each host should hold: its aliases now and whether its files are still the lab's
+    own (never written by bsdprov: its plan then adds the managed-file header), and per
+    applied run the same before it."""
 
     aliases: dict[str, tuple[str, ...]]
-    applied: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
+    pristine: dict[str, bool]
+    applied: dict[str, list[tuple[tuple[str, ...], bool]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -87,7 +90,7 @@ def choose(rng: random.Random, lab: RunningLab, model: Model) -> Op:
     rollbackable = [n for n in names if model.applied.get(n)]
     if roll < 0.2 and rollbackable:
         hosts = sorted(rng.sample(rollbackable, rng.randint(1, len(rollbackable))))
-        wanted = {n: model.applied[n][-1] for n in hosts}
+        wanted = {n: model.applied[n][-1][0] for n in hosts}
         op = Op("rollback", hosts, wanted, "none")
     else:
         hosts = sorted(rng.sample(names, rng.randint(1, len(names))))
@@ -229,7 +232,11 @@ def check_host(
         lab, work / f"plan-{name}.yaml", stayed if applied else model.aliases
     )
     plan = h.bsdprov("plan", "--host", name, "-i", plan_inventory, "--detailed-exitcode")
-    if applied:
+    if applied and op.kind == "rollback" and model.applied[name][-1][1]:
+        # Undoing the host's first deploy puts the lab's own files back, without the header.
+        if plan.returncode != 2 or "managed by bsdprov" not in plan.stdout:
+            problems.append(f"{name}: rolled back to its first files, but the plan disagrees")
+    elif applied:
         if plan.returncode != 0:
             problems.append(f"{name}: applied, but the next plan still has changes: {plan.stdout}")
         live = " ".join(after.live)
@@ -238,13 +245,19 @@ def check_host(
             if (f"inet {address} " in live) != (alias in wanted):
                 problems.append(f"{name}: applied, but the live address {address} disagrees")
         # A rollback is a run too: the next rollback undoes it (bsdprov undoes the last applied).
-        model.applied.setdefault(name, []).append(model.aliases[name])
+        pristine = op.kind == "rollback" and model.applied[name][-1][1]
+        model.applied.setdefault(name, []).append((model.aliases[name], model.pristine[name]))
         model.aliases[name] = wanted
+        model.pristine[name] = pristine
     else:
         if (after.files, after.live) != (before.files, before.live):
             problems.append(f"{name}: not applied, but the old state is not whole")
-        if plan.returncode != 0:
-            problems.append(f"{name}: not applied, yet the plan of its old state has changes")
+        expected = 2 if model.pristine[name] else 0
+        if plan.returncode != expected:
+            problems.append(
+                f"{name}: not applied; the plan of its old state exits {plan.returncode}, "
+                f"not {expected}: {plan.stdout}"
+            )
     line = h.report_line(report, name)
     if exit_code is not None and line and final:
         said = line.split()[1].rstrip(":")
@@ -261,7 +274,7 @@ def soak(lab: RunningLab, seed: int, runs: int, work: Path) -> list[str]:
     print(f"soak: seed {seed}, {runs} runs (replay: invoke soak --seed {seed} --runs {runs})")
     lab.reset()
     rng = random.Random(seed)
-    model = Model({n: () for n in lab.names})
+    model = Model({n: () for n in lab.names}, {n: True for n in lab.names})
     violations: list[str] = []
     faults: dict[str, int] = {}
     for number in range(1, runs + 1):

@@ -106,3 +106,13 @@ def test_with_no_record_nothing_is_deleted(host: tuple[list[str], Path, dict[str
     image.write_text("made by hand\n")
     run(shell, env, purge("/var/vmm/web01.qcow2"), root)
     assert image.read_text() == "made by hand\n"
+
+
+@pytest.mark.parametrize("snippet", ["CREATE_DISK", "PURGE_DISK"])
+def test_the_disk_snippets_are_shellcheck_clean(tmp_path: Path, snippet: str) -> None:
+    from bsdprov.render import hypervisor
+
+    script = tmp_path / "snippet.sh"
+    script.write_text(f"#!/bin/sh\n{getattr(hypervisor, snippet)}\n")
+    done = subprocess.run(["shellcheck", "-s", "sh", str(script)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout
