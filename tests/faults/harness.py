@@ -298,6 +298,7 @@ def paused_tool(lab: RunningLab, name: str, tool: str) -> Iterator[Callable[[], 
     root = lab.host_root(name) / "var/lab"
     for sub in ("pause", "paused", "real", "shim"):
         (root / sub).mkdir(parents=True, exist_ok=True)
+    (root / "paused" / tool).unlink(missing_ok=True)  # left by an earlier pause
     (root / "pause" / tool).write_text("")
     (root / "shim" / tool).write_text(PAUSE_SHIM.format(tool=tool))
     (root / "shim" / tool).chmod(0o755)

@@ -91,8 +91,10 @@ def resumed(process: subprocess.Popen[str]) -> Answer:
 def at_upload(then: Callable[[Ctx, subprocess.Popen[str]], Answer]) -> Act:
     def act(ctx: Ctx) -> Answer:
         uploads = ctx.lab.host_root(ctx.name) / "root/.bsdprov/upload"
+        # A killed upload leaves its directory behind: wait for this run's.
+        old = set(uploads.iterdir()) if uploads.exists() else set()
         process = ctx.start()
-        h.wait_for(lambda: uploads.exists() and any(uploads.iterdir()), 60, "the upload")
+        h.wait_for(lambda: uploads.exists() and set(uploads.iterdir()) - old, 60, "the upload")
         return then(ctx, process)
 
     return act

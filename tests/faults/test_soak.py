@@ -64,13 +64,13 @@ ACTIVATION = {
 
 @dataclass
 class Model:
-    """What each host should hold: its aliases now and whether its files are still the lab's
-    own (never written by bsdprov: its plan then adds the managed-file header), and per
-    applied run the same before it."""
+    """What each host should hold: its aliases now and the exit code of their plan (2 on a host
+    bsdprov never wrote, whose files lack the managed-file header), and per applied run the
+    same before it."""
 
     aliases: dict[str, tuple[str, ...]]
-    pristine: dict[str, bool]
-    applied: dict[str, list[tuple[tuple[str, ...], bool]]] = field(default_factory=dict)
+    plan: dict[str, int]
+    applied: dict[str, list[tuple[tuple[str, ...], int]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -232,31 +232,30 @@ def check_host(
         lab, work / f"plan-{name}.yaml", stayed if applied else model.aliases
     )
     plan = h.bsdprov("plan", "--host", name, "-i", plan_inventory, "--detailed-exitcode")
-    if applied and op.kind == "rollback" and model.applied[name][-1][1]:
-        # Undoing the host's first deploy puts the lab's own files back, without the header.
-        if plan.returncode != 2 or "managed by bsdprov" not in plan.stdout:
-            problems.append(f"{name}: rolled back to its first files, but the plan disagrees")
-    elif applied:
-        if plan.returncode != 0:
-            problems.append(f"{name}: applied, but the next plan still has changes: {plan.stdout}")
+    if applied:
+        # A rollback returns to the state before the run it undid, and to that state's plan.
+        expected = model.applied[name][-1][1] if op.kind == "rollback" else 0
+        if plan.returncode != expected:
+            problems.append(
+                f"{name}: applied, but the next plan exits {plan.returncode}, not {expected}: "
+                f"{plan.stdout}"
+            )
         live = " ".join(after.live)
         for alias in POOL:
             address = alias.split("/")[0]
             if (f"inet {address} " in live) != (alias in wanted):
                 problems.append(f"{name}: applied, but the live address {address} disagrees")
         # A rollback is a run too: the next rollback undoes it (bsdprov undoes the last applied).
-        pristine = op.kind == "rollback" and model.applied[name][-1][1]
-        model.applied.setdefault(name, []).append((model.aliases[name], model.pristine[name]))
+        model.applied.setdefault(name, []).append((model.aliases[name], model.plan[name]))
         model.aliases[name] = wanted
-        model.pristine[name] = pristine
+        model.plan[name] = expected
     else:
         if (after.files, after.live) != (before.files, before.live):
             problems.append(f"{name}: not applied, but the old state is not whole")
-        expected = 2 if model.pristine[name] else 0
-        if plan.returncode != expected:
+        if plan.returncode != model.plan[name]:
             problems.append(
                 f"{name}: not applied; the plan of its old state exits {plan.returncode}, "
-                f"not {expected}: {plan.stdout}"
+                f"not {model.plan[name]} as before: {plan.stdout}"
             )
     line = h.report_line(report, name)
     if exit_code is not None and line and final:
@@ -274,7 +273,14 @@ def soak(lab: RunningLab, seed: int, runs: int, work: Path) -> list[str]:
     print(f"soak: seed {seed}, {runs} runs (replay: invoke soak --seed {seed} --runs {runs})")
     lab.reset()
     rng = random.Random(seed)
-    model = Model({n: () for n in lab.names}, {n: True for n in lab.names})
+    inventory = inventory_of(lab, work / "start.yaml", {})
+    model = Model(
+        {n: () for n in lab.names},
+        {
+            n: h.bsdprov("plan", "--host", n, "-i", inventory, "--detailed-exitcode").returncode
+            for n in lab.names
+        },
+    )
     violations: list[str] = []
     faults: dict[str, int] = {}
     for number in range(1, runs + 1):
