@@ -302,17 +302,19 @@ def paused_tool(lab: RunningLab, name: str, tool: str) -> Iterator[Callable[[], 
     (root / "pause" / tool).write_text("")
     (root / "shim" / tool).write_text(PAUSE_SHIM.format(tool=tool))
     (root / "shim" / tool).chmod(0o755)
+    # The real binary is copied once: a later pause must never copy the shim itself.
     in_host(
         lab,
         name,
-        f"cp /usr/bin/{tool} /var/lab/real/{tool} && "
+        f"{{ [ -e /var/lab/real/{tool} ] || cp /usr/bin/{tool} /var/lab/real/{tool}; }} && "
         f"mount --bind /var/lab/shim/{tool} /usr/bin/{tool}",
     )
     try:
         yield lambda: wait_for((root / "paused" / tool).exists, 60, f"{name}: a call of {tool}")
     finally:
         (root / "pause" / tool).unlink(missing_ok=True)
-        in_host(lab, name, f"umount /usr/bin/{tool}", check=False)
+        # Lazy: the paused shell may still hold the shim open, which a plain umount refuses.
+        in_host(lab, name, f"umount -l /usr/bin/{tool}")
 
 
 def cut_connections(lab: RunningLab, name: str) -> int:
