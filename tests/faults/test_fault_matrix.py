@@ -323,7 +323,6 @@ ROWS = [
         disk_full("/var/db/bsdprov"),
         (("old", "failed", ExitCode.FAILED), ("old", "none", ExitCode.FAILED)),
         "failed.*(no space|No space)",
-        xfail="issue 11 items 2 and 12",
     ),
     Row(
         "etc-full",
@@ -333,7 +332,6 @@ ROWS = [
         disk_full("/etc"),
         (("old", "failed", ExitCode.FAILED),),
         "failed.*(no space|No space)",
-        xfail="issue 11 item 7 (the cause is not reported)",
     ),
 ]
 
