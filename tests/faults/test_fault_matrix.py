@@ -373,8 +373,8 @@ STEPS = [
         ROLLED_BACK,
         "step failed",
     ),
-    # The first route call is the may-fail 'route -q delete default': its failure is tolerated.
-    (2, "route", "/sbin/route -q delete", "activation (a may-fail route delete)", CONFIRMED, ""),
+    # netbsd-ifup puts the default route back itself (issue 11 item 3): a failure rolls back.
+    (2, "route", "/sbin/route", "activation (netbsd-ifup's route)", ROLLED_BACK, "step failed"),
 ]
 for host, tool, prefix, where, ends, because in STEPS:
     outcome, what = {
@@ -401,7 +401,10 @@ for host, tool, prefix, where, ends, because in STEPS:
             f"killed at the step timeout (exit 143): {outcome}; {what}",
             hanging(tool, prefix),
             ends,
-            {FAILED_CHECK: because, ROLLED_BACK: "exit 143", CONFIRMED: "changed"}[ends],
+            # A killed command is exit 143, unless a helper (netbsd-ifup) reports its own.
+            {FAILED_CHECK: because, ROLLED_BACK: "exit 143|step failed", CONFIRMED: "changed"}[
+                ends
+            ],
         )
     )
 
