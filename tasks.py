@@ -82,9 +82,45 @@ def bench(c: Context, hosts: str = "10,50,100", reps: int = 5, tools: str = "") 
     c.run(f"{PY} -m bench --hosts {hosts} --reps {reps}{only}", pty=False)
 
 
+@task(
+    help={
+        "runs": "soak operations: random deploys and rollbacks, each with a random fault (100)",
+        "seed": "the soak's seed (default: a new one, printed); replays a run exactly",
+        "doc": "where to write the report (default docs/reliability.md)",
+    }
+)
+def soak(c: Context, runs: int = 100, seed: int = 0, doc: str = "docs/reliability.md") -> None:
+    """Run the fault matrix and a randomized soak on a test lab (needs root), then write
+    docs/reliability.md from what they observed. Set BSDPROV_TEST_SLOT to share the machine."""
+    import os
+    import random
+    import tempfile
+
+    seed = seed or random.SystemRandom().randrange(1, 2**31)
+    results = os.path.join(tempfile.mkdtemp(prefix="bsdprov-soak-"), "results.json")
+    env = {
+        "BSDPROV_SOAK_RUNS": str(runs),
+        "BSDPROV_SOAK_SEED": str(seed),
+        "BSDPROV_RELIABILITY_JSON": results,
+    }
+    print(f"soak: seed {seed}, {runs} runs")
+    tests = c.run(
+        f"{PY} -m pytest -q -p no:cacheprovider tests/faults/test_fault_matrix.py "
+        "tests/faults/test_soak.py::test_soak",
+        env=env,
+        warn=True,
+        pty=False,
+    )
+    how = f"invoke soak --runs {runs} --seed {seed}"
+    c.run(f"{PY} -m tests.faults.reliability {results} {doc} --how '{how}'", pty=False)
+    if tests is None or tests.failed:
+        raise SystemExit(f"soak: the suites failed (seed {seed}); {doc} shows which rows")
+
+
 ns = Collection()
 ns.add_task(demo)
 ns.add_task(bench)
+ns.add_task(soak)
 for name, item in product.tasks.items():
     ns.add_task(item, name)
 for name, child in product.collections.items():

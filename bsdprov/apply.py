@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bsdprov.boot_hook import RC_LOCAL, with_boot_hook
-from bsdprov.errors import ApplyError, BsdprovError, ProbeError, TransportError
+from bsdprov.errors import ApplyError, BsdprovError, ProbeError, TransportError, UsageError
 from bsdprov.lifecycle import VmOptions
 from bsdprov.model import OS_NAMES, Host
 from bsdprov.outcome import Outcome, RunRecord, Status
@@ -32,7 +32,7 @@ from bsdprov.render import LineEdit, Rendered, Step, render_host
 from bsdprov.render.hypervisor import SYSCTL_CONF
 from bsdprov.render.pf import PF_CONF
 from bsdprov.rollback import Swap, plan_undo, with_undo
-from bsdprov.run import RunSettings, build_run
+from bsdprov.run import RUN_ID_RE, RunSettings, build_run
 from bsdprov.transport import Transport
 from bsdprov.verify import CheckResult, parse_verify, verify_script
 from bsdprov.vmd import Guest, uplink_interface
@@ -161,8 +161,9 @@ def _roll_back_interrupted(session: Transport, facts: Facts) -> None:
     """Undo runs whose process died (killed, or a --no-confirm run cut off) before planning."""
     for run in facts.unfinished:
         if not run.alive:
+            txn = shlex.quote(f"{STATE_DIR}/runs/{run.run_id}/txn.sh")
             script = (
-                f"sh {STATE_DIR}/runs/{run.run_id}/txn.sh rollback {run.run_id} "
+                f"sh {txn} rollback {shlex.quote(run.run_id)} "
                 "'interrupted: no bsdprov process was left'\n"
             )
             session.run_script(script, timeout=600, check=False)
@@ -292,8 +293,9 @@ def _clean_uploads_script(uploads: str, run_id: str) -> str:
 
 
 def _start_script(uploads: str, run_id: str, wait: int) -> str:
-    run = f"{STATE_DIR}/runs/{run_id}"
+    run = shlex.quote(f"{STATE_DIR}/runs/{run_id}")
     upload = shlex.quote(f"{uploads}/{run_id}")
+    quoted_id = shlex.quote(run_id)
     # start exits once the run awaits its confirmation or is final, so waiting for it replaces
     # polling the state (which cost a busy host processes); nohup keeps it going if this
     # session drops, and txn.sh wait still reports (and polls, should start have been killed;
@@ -316,9 +318,9 @@ if ! err=$(cp -R {upload} {run} 2>&1); then
 fi
 rm -rf {upload}
 started=0
-nohup sh {run}/txn.sh start {run_id} </dev/null >/dev/null 2>{run}/start.err &
+nohup sh {run}/txn.sh start {quoted_id} </dev/null >/dev/null 2>{run}/start.err &
 wait $! || started=$?
-sh {run}/txn.sh wait {run_id} {wait}
+sh {run}/txn.sh wait {quoted_id} {wait}
 echo "start-exit=$started"
 [ ! -s {run}/start.err ] || sed 's/^/start-stderr=/' {run}/start.err | tail -n 3
 printf 'state-dir-free=%s\\n' "$(df -P -k {STATE_DIR} | awk 'NR == 2 {{ print $4 }}')"
@@ -326,7 +328,8 @@ printf 'state-dir-free=%s\\n' "$(df -P -k {STATE_DIR} | awk 'NR == 2 {{ print $4
 
 
 def _rollback_script(run_id: str, why: str) -> str:
-    run = f"{STATE_DIR}/runs/{run_id}"
+    run = shlex.quote(f"{STATE_DIR}/runs/{run_id}")
+    run_id = shlex.quote(run_id)
     return (
         f"sh {run}/txn.sh rollback {run_id} {shlex.quote(why)} >/dev/null 2>&1 || :\n"
         f"sh {run}/txn.sh wait {run_id} 0\n"
@@ -420,7 +423,9 @@ def _confirm(
             time.sleep(2)
             continue
         try:
-            result = session.run_script(f"sh {TXN} confirm {run_id}\n", timeout=30, check=False)
+            result = session.run_script(
+                f"sh {TXN} confirm {shlex.quote(run_id)}\n", timeout=30, check=False
+            )
         except TransportError as exc:
             last_error = str(exc)
             continue
@@ -487,6 +492,8 @@ def history_one(session: Transport) -> list[RunRecord]:
 def _run_script(run_id: str) -> str:
     """Print a run's backup (as the probe prints files), its steps and checks, and the
     checks and steps planned for its rollback (runs from before they were planned have none)."""
+    if not RUN_ID_RE.fullmatch(run_id):
+        raise UsageError(f"{run_id!r} is not a run id such as 20261123T151733Z-e33f37")
     run = f"{STATE_DIR}/runs/{run_id}"
     return f"""[ -f {run}/backup/index ] || {{ echo 'BSDPROV-NO-RUN'; exit 0; }}
 {PROBE_HEAD}while read -r presence n target; do
@@ -568,7 +575,10 @@ def _steps(text: str) -> tuple[Step, ...]:
     steps = []
     for line in text.splitlines():
         may_fail = line.startswith("- ")
-        argv = tuple(shlex.split(line[2:] if may_fail else line))
+        try:
+            argv = tuple(shlex.split(line[2:] if may_fail else line))
+        except ValueError as exc:
+            raise ProbeError(f"the run's command {line[:120]!r} cannot be read: {exc}") from None
         if argv:
             steps.append(Step(argv, "as the rolled-back run did it", may_fail))
     return tuple(steps)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import TypeVar
 
-from bsdprov.errors import BsdprovError, ConnectError, ExitCode, UsageError
+from bsdprov.errors import ApplyError, BsdprovError, ConnectError, ExitCode, UsageError
 from bsdprov.inventory import Inventory
 from bsdprov.outcome import Outcome
 
@@ -54,6 +55,10 @@ def run_fleet(
             return Outcome(name, "unreachable", str(exc))
         except BsdprovError as exc:
             return Outcome(name, "failed", str(exc))
+        except Exception as exc:  # a bug must not hide the other hosts' outcomes
+            if os.environ.get("BSDPROV_TRACEBACK"):
+                raise
+            return Outcome(name, "failed", internal_error(exc))
 
     names = list(names)
     batches = [names[i : i + serial] for i in range(0, len(names), serial)] if serial else [names]
@@ -78,6 +83,14 @@ def run_fleet(
 
 
 FAILURES = ("failed", "rolled-back", "unreachable")
+
+
+def internal_error(exc: Exception) -> str:
+    """One host's unexpected error, as its outcome's reason (every other host still reports)."""
+    return (
+        f"internal error: {type(exc).__name__}: {exc}; please report it "
+        "(BSDPROV_TRACEBACK=1 shows the traceback)"
+    )
 
 
 def hypervisor_stages(inventory: Inventory, names: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -140,6 +153,10 @@ def run_each(
             return name, action(name), None
         except BsdprovError as exc:
             return name, None, exc
+        except Exception as exc:
+            if os.environ.get("BSDPROV_TRACEBACK"):
+                raise
+            return name, None, ApplyError(internal_error(exc))
 
     names = list(names)
     with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(names) or 1))) as pool:

@@ -28,6 +28,7 @@ from bsdprov.model import (
     Interface,
     Strict,
     connected_interface,
+    disk_dir_problem,
     is_link_local,
     kind_of,
     link_route_interface,
@@ -87,6 +88,9 @@ def load_inventory(path: str | Path) -> Inventory:
     """Read and validate the inventory at ``path``."""
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise InventoryError([Problem(str(path), None, "", _too_big(size))])
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InventoryError(
@@ -152,9 +156,68 @@ def parse_inventory(text: str, source: str) -> Inventory:
 # --- YAML with line numbers -------------------------------------------------------------------
 
 
+# Bounds on what an inventory may grow to once parsed. A real one is a few hundred lines; the
+# bounds stop a "billion laughs" (nested aliases: 391 bytes grew to gigabytes), a recursive
+# alias and deep nesting (both a RecursionError) before anything is built from the YAML.
+MAX_BYTES = 4 << 20
+MAX_DEPTH = 32
+MAX_VALUES = 200_000
+
+
+def _too_big(size: int) -> str:
+    return f"is {size} bytes; an inventory may have at most {MAX_BYTES} (4 MiB)"
+
+
+def _check_shape(text: str, source: str) -> None:
+    """Refuse YAML whose size, nesting or alias expansion is out of bounds, from the parser's
+    events (which need no recursion), with the line where it goes out of bounds."""
+    size = len(text.encode("utf-8", "surrogateescape"))
+    if size > MAX_BYTES:
+        raise InventoryError([Problem(source, None, "", _too_big(size))])
+    # Per open collection: its anchor, its values so far (aliases expanded) and its height.
+    open_: list[list[Any]] = []
+    expanded: dict[str, tuple[int, int]] = {}  # anchor -> (values, height)
+    total = 0
+
+    def refuse(event: yaml.Event, message: str) -> None:
+        mark = event.start_mark
+        raise InventoryError([Problem(source, mark.line + 1 if mark else None, "", message)])
+
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            if len(open_) >= MAX_DEPTH:
+                refuse(event, f"nested deeper than {MAX_DEPTH} levels")
+            open_.append([event.anchor, 1, 1])
+            total += 1
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, values, height = open_.pop()
+            if anchor is not None:
+                expanded[anchor] = (values, height)
+            if open_:
+                open_[-1][1] += values
+                open_[-1][2] = max(open_[-1][2], height + 1)
+        elif isinstance(event, yaml.ScalarEvent | yaml.AliasEvent):
+            values, height = 1, 0
+            if isinstance(event, yaml.AliasEvent):
+                if any(frame[0] == event.anchor for frame in open_):
+                    refuse(event, f"alias *{event.anchor} refers to a value that contains it")
+                values, height = expanded.get(event.anchor or "", (1, 0))
+                if len(open_) + height > MAX_DEPTH:
+                    refuse(event, f"alias *{event.anchor} nests deeper than {MAX_DEPTH} levels")
+            elif event.anchor is not None:
+                expanded[event.anchor] = (1, 0)
+            total += values
+            if open_:
+                open_[-1][1] += values
+                open_[-1][2] = max(open_[-1][2], height + 1)
+        if total > MAX_VALUES:
+            refuse(event, f"aliases expand the inventory to more than {MAX_VALUES} values")
+
+
 def _parse_yaml(text: str, source: str) -> tuple[object, dict[Path_, int]]:
     """Compose ``text`` into plain Python data, remembering the line of every key and item."""
     try:
+        _check_shape(text, source)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
@@ -435,11 +498,17 @@ def _check_hypervisor(host: Host) -> list[tuple[Path_, str]]:
     """Switches, NAT and DHCP must name interfaces the host configures, as vmd and dhcpd need."""
     keys = [
         k
-        for k in ("switches", "nat", "dhcp_server", "forwarding", "firewall")
+        for k in ("switches", "nat", "dhcp_server", "forwarding", "firewall", "vm_disk_dir")
         if k in host.model_fields_set
     ]
     if not keys:
         return []
+    if host.vm_disk_dir is not None:
+        if not host.switches:
+            return [(("vm_disk_dir",), "only a vmd hypervisor (a host with 'switches') takes it")]
+        problem = disk_dir_problem(host.vm_disk_dir)
+        if problem:
+            return [(("vm_disk_dir",), problem)]
     if host.os not in (None, "openbsd"):
         return [
             ((keys[0],), f"only OpenBSD vmd hypervisors take {keys[0]!r}; this host is {host.os}")

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from bsdprov.render.base import Step
-from bsdprov.render.hypervisor import VMD_STEP
+from bsdprov.render.hypervisor import PURGE_DISK, VMD_STEP
 
 VM_CONF = "/etc/vm.conf"
 _BLOCK_RE = re.compile(r'^vm "([^"]+)" \{\n(.*?)^\}$', re.M | re.S)
@@ -48,7 +48,12 @@ def vm_changes(before: str | None, after: str | None, options: VmOptions) -> VmC
         disks = [d for d in _DISK_RE.findall(old[name]) if d not in kept]
         if options.purge_disks:
             purges += [
-                Step(("rm", "-f", disk), f"--purge-disks: {name}'s disk", False, on)
+                Step(
+                    ("sh", "-c", PURGE_DISK, "vm-disk", disk),
+                    f"--purge-disks: {name}'s disk, if bsdprov created it",
+                    False,
+                    on,
+                )
                 for disk in disks
             ]
         elif disks:

@@ -416,10 +416,53 @@ class Host(Strict):
     dhcp_server: dict[IfName, DhcpServer] = Field(default_factory=dict)
     forwarding: Forwarding | None = None
     firewall: HostFirewall | None = None
+    # On a hypervisor: the only directory its guests' disk images may be in (DEFAULT_VM_DISK_DIR).
+    vm_disk_dir: AbsPath | None = None
 
     @property
     def is_hypervisor(self) -> bool:
         return bool(self.switches)
+
+
+# Where VM disk images go unless a hypervisor says otherwise (the OpenBSD FAQ's vmm chapter
+# and vmd's own examples keep them under /var/vmm). A disk path outside it (``/``,
+# ``/etc/rc.conf``) is refused: ``vmctl create`` would write there and --purge-disks delete it.
+DEFAULT_VM_DISK_DIR = "/var/vmm"
+# Directories that hold the system itself: never a VM disk directory, nor inside one of them.
+SYSTEM_DIRS = (
+    "/",
+    "/altroot",
+    "/bin",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/home",
+    "/lib",
+    "/libexec",
+    "/rescue",
+    "/root",
+    "/sbin",
+    "/stand",
+    "/tmp",
+    "/usr",
+    "/var",
+    "/var/db",
+    "/var/log",
+    "/var/run",
+)
+SYSTEM_TREES = ("/bin", "/boot", "/dev", "/etc", "/lib", "/libexec", "/sbin", "/usr", "/var/db")
+
+
+def disk_dir_problem(directory: str) -> str | None:
+    """Why ``directory`` cannot hold VM disk images, or None."""
+    trimmed = directory.rstrip("/") or "/"
+    inside = next((t for t in SYSTEM_TREES if trimmed.startswith(t + "/")), None)
+    if trimmed in SYSTEM_DIRS or inside:
+        return (
+            f"{directory!r} holds the system itself; give a directory of its own, "
+            "such as '/var/vmm'"
+        )
+    return None
 
 
 # Keys a host may inherit from ``defaults`` and group ``vars`` (shallow: a host's own key wins).

@@ -195,8 +195,12 @@ def parse_facts(output: bytes, host: str) -> Facts:
         if kind == "uname":
             uname = words[1:]
         elif kind == "file" and len(words) >= 6:
+            if not words[1].isdecimal() or not words[1].isascii():
+                raise ProbeError(f"host {host!r}: unexpected probe line {line[:120]!r}")
             size = int(words[1])
             path = " ".join(words[5:])
+            if len(data) <= size:
+                raise ProbeError(f"host {host!r}: the probe output was cut short in {path!r}")
             content, data = data[:size], data[size + 1 :]
             files[path] = ObservedFile(
                 path,

@@ -6,6 +6,7 @@ relative path of the run directory to its bytes.
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,6 +16,10 @@ from bsdprov.plan import Plan
 from bsdprov.render.base import Step
 
 REMOTE = resources.files("bsdprov") / "remote"
+
+# The form every run id is made in (tasks._run_id): UTC time, then six hex digits. An id given
+# by a user (rollback --run) or read from a host must have it before it names a directory.
+RUN_ID_RE = re.compile(r"[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}")
 
 
 @dataclass(frozen=True, slots=True)

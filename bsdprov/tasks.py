@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import getpass
 import os
+import re
 import secrets
 import socket
 import sys
@@ -40,6 +41,7 @@ from bsdprov.output import (
 )
 from bsdprov.render import render_host
 from bsdprov.reporting import reported
+from bsdprov.run import RUN_ID_RE
 from bsdprov.verify import CheckResult
 
 DEFAULT_INVENTORY = "inventories/example.yaml"
@@ -128,6 +130,51 @@ def _connector(inventory: Inventory, ssh_config: str | None) -> Connector:
     return lambda host: connect(host, inventory.hosts, options)
 
 
+# The dead-man timer's floor. The timer counts from its arming, so it must cover the
+# activation and then a whole new SSH login: TCP, key exchange and authentication are five to
+# eight round trips, about 5 s on a 600 ms satellite link, plus one of the controller's 2 s
+# retries. Below that a healthy host rolls back for nothing; 0 or less used to mean no timer at
+# all, which leaves a lock-out in place for good. Turning the timer off is --no-confirm only.
+MIN_CONFIRM_TIMEOUT = 10
+
+
+def _deploy_options(
+    confirm_timeout: int,
+    no_confirm: bool,
+    step_timeout: int,
+    restart_vms: bool = False,
+    purge_disks: bool = False,
+    uplink: bool = False,
+) -> DeployOptions:
+    """The options of a deploy or rollback, refusing timeouts that defeat the dead-man timer."""
+    if not no_confirm and confirm_timeout < MIN_CONFIRM_TIMEOUT:
+        raise UsageError(
+            f"--confirm-timeout {confirm_timeout}: the host needs at least "
+            f"{MIN_CONFIRM_TIMEOUT} seconds to see a new SSH login before it rolls back; "
+            "use --no-confirm to deploy without the timer"
+        )
+    if step_timeout < 1:
+        raise UsageError(f"--step-timeout {step_timeout}: give at least 1 second")
+    return DeployOptions(
+        not no_confirm,
+        confirm_timeout,
+        step_timeout,
+        _operator(),
+        restart_vms,
+        purge_disks,
+        uplink,
+    )
+
+
+def _checked_run_id(run: str | None) -> str | None:
+    if run is not None and not RUN_ID_RE.fullmatch(run):
+        raise UsageError(
+            f"--run {run!r} is not a run id such as 20261123T151733Z-e33f37; "
+            "'bsdprov history' lists them"
+        )
+    return run
+
+
 def _run_id() -> str:
     now = datetime.datetime.now(datetime.UTC)
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
@@ -140,7 +187,9 @@ def _progress(outcome: Outcome, finished: int, total: int) -> None:
 
 
 def _operator() -> str:
-    return f"{getpass.getuser()}@{socket.gethostname()}"
+    # It goes into the run's settings file, one key a line: no newline may add a key.
+    who = f"{getpass.getuser()}@{socket.gethostname()}"
+    return re.sub(r"[^A-Za-z0-9._@+-]", "?", who)
 
 
 @task(
@@ -218,16 +267,10 @@ def deploy(
 ) -> None:
     """Apply the inventory to hosts, one on-host transaction each, rolled back on failure.
     Hypervisors go before their guests."""
-    loaded, names = _fleet(inventory, host, group, all)
-    options = DeployOptions(
-        not no_confirm,
-        confirm_timeout,
-        step_timeout,
-        _operator(),
-        restart_vms,
-        purge_disks,
-        uplink,
+    options = _deploy_options(
+        confirm_timeout, no_confirm, step_timeout, restart_vms, purge_disks, uplink
     )
+    loaded, names = _fleet(inventory, host, group, all)
     if dry_run:
         outcomes = _plan_all(loaded, names, parallel, ssh_config, options)
         sys.stdout.write(plan_json(outcomes) if json else plan_text(outcomes))
@@ -275,9 +318,10 @@ def rollback(
     json: bool = False,
 ) -> None:
     """Put back the files as they were before a run and re-activate them, as a new run."""
+    options = _deploy_options(confirm_timeout, no_confirm, step_timeout)
+    run = _checked_run_id(run)
     loaded, names = _fleet(inventory, host, group, all)
     connect = _connector(loaded, ssh_config)
-    options = DeployOptions(not no_confirm, confirm_timeout, step_timeout, _operator())
     outcomes = run_fleet(
         names,
         lambda n: rollback_one(connect, loaded.hosts[n], run, _run_id(), options, dry_run),

@@ -38,13 +38,14 @@ def parse_verify(output: str, checks: tuple[Check, ...], host: str) -> tuple[Che
     blocks: dict[int, list[str]] = {}
     current: list[str] | None = None
     for line in output.splitlines():
-        if line.startswith(f"{MARK} "):
-            current = blocks.setdefault(int(line.split()[1]), [])
+        number = line[len(MARK) + 1 :]
+        if line.startswith(f"{MARK} ") and number.isdecimal() and number.isascii():
+            current = blocks.setdefault(int(number), [])
         elif line.startswith(f"{MARK}-RC ") or current is None:
             current = None
         else:
             current.append(line)
-    if len(blocks) != len(checks):
+    if sorted(blocks) != list(range(len(checks))):
         raise ProbeError(f"host {host!r}: the verify output was cut short")
     results = []
     for n, check in enumerate(checks):

@@ -15,7 +15,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bsdprov.model import FirewallRule, Host, IPAddress, IPNetwork, Vm, route_interface
+from bsdprov.model import (
+    DEFAULT_VM_DISK_DIR,
+    FirewallRule,
+    Host,
+    IPAddress,
+    IPNetwork,
+    Vm,
+    route_interface,
+)
 
 # A path inside the inventory and the problem found there, per host.
 Problem = tuple[str, tuple[str | int, ...], str]
@@ -224,6 +232,16 @@ def guest_problems(hosts: Mapping[str, Host]) -> list[Problem]:
             found.append((guest.name, at, "a VM's name (the host's) must start with a letter"))
         unique(hv.name, "interface group", interface_group(guest.name), guest.name, at)
         unique(hv.name, "disk", vm.disk.path, guest.name, at + ("disk", "path"))
+        disk_dir = hv.vm_disk_dir or DEFAULT_VM_DISK_DIR
+        if not vm.disk.path.startswith(disk_dir.rstrip("/") + "/"):
+            found.append(
+                (
+                    guest.name,
+                    at + ("disk", "path"),
+                    f"{vm.disk.path!r} is outside {disk_dir!r}, where {hv.name!r} keeps VM "
+                    "disks (set 'vm_disk_dir' on the hypervisor to use another directory)",
+                )
+            )
         for i, nic in enumerate(vm.nics):
             nat = at + ("nics", i)
             if nic.switch not in hv.switches:

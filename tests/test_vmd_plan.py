@@ -14,7 +14,7 @@ from bsdprov.lifecycle import VmOptions, vm_changes
 from bsdprov.outcome import Outcome
 from bsdprov.plan import ObservedFile, PlanOptions, plan_host
 from bsdprov.render.base import Check, Creation, FileSpec, OwnedGlob, Rendered, Step
-from bsdprov.render.hypervisor import VMD_STEP
+from bsdprov.render.hypervisor import PURGE_DISK, VMD_STEP
 from bsdprov.verify import parse_verify, verify_script
 
 EXAMPLE = load_inventory(Path(__file__).parent.parent / "inventories" / "example.yaml")
@@ -71,7 +71,7 @@ def test_purge_disks_deletes_a_removed_vms_disk_last() -> None:
         observed("/etc/vm.conf", OLD_VM_CONF),
         options=options,
     )
-    assert argvs(plan.steps)[-1] == "rm -f /var/vmm/db01.qcow2"
+    assert plan.steps[-1].argv == ("sh", "-c", PURGE_DISK, "vm-disk", "/var/vmm/db01.qcow2")
 
 
 def test_a_disk_still_used_by_another_vm_is_never_purged() -> None:

@@ -39,6 +39,21 @@ DHCPD_CONF = "/etc/dhcpd.conf"
 SYSCTL_APPLY = "/var/db/bsdprov/lib/sysctl-apply"
 RC_APPLY = "/var/db/bsdprov/lib/rc-apply"
 PF_ANCHOR = "/var/db/bsdprov/lib/pf-anchor"
+# The disk images bsdprov made, one path a line: --purge-disks deletes only what is listed here.
+DISK_RECORD = "/var/db/bsdprov/disks"
+# vmctl create, then the image's path recorded: "$1" size, "$2" vmctl's target, "$3" the path.
+# If recording fails the run fails and the image stays, unlisted: never deleted by bsdprov.
+CREATE_DISK = (
+    f'vmctl create -s "$1" "$2" && printf \'%s\\n\' "$3" >>"${{BSDPROV_ROOT:-}}{DISK_RECORD}"'
+)
+# Delete "$1" only if bsdprov made it (listed in the record), then drop it from the record;
+# any other path is kept and the journal says why.
+PURGE_DISK = (
+    f'r="${{BSDPROV_ROOT:-}}{DISK_RECORD}"; '
+    'if grep -qxF -- "$1" "$r" 2>/dev/null; then '
+    'rm -f -- "$1" && { grep -vxF -- "$1" "$r" >"$r.tmp"; mv -f "$r.tmp" "$r"; }; '
+    'else echo "kept $1: bsdprov did not create it (not in $r)"; fi'
+)
 # The step that hands vm.conf to vmd; the planner puts VM stops and restarts around it.
 VMD_STEP = ("sh", RC_APPLY, "vmd")
 FORWARDING = (("inet", "net.inet.ip.forwarding"), ("inet6", "net.inet6.ip6.forwarding"))
@@ -299,7 +314,7 @@ def _creations(guests: tuple[Guest, ...]) -> tuple[Creation, ...]:
         found.append(
             Creation(
                 disk.path,
-                ("vmctl", "create", "-s", disk.size, target),
+                ("sh", "-c", CREATE_DISK, "vm-disk", disk.size, target, disk.path),
                 f"VM {guest.name}'s disk: vmd -n and vmd refuse a missing one",
             )
         )
