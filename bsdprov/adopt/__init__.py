@@ -1,0 +1,233 @@
+"""``bsdprov import``: a live host's network files read back into an inventory entry.
+
+Pure core: the files (path -> text, as the probe read them) go in, an ``Imported`` comes out.
+Each OS's parser (``openbsd``, ``freebsd``, ``netbsd``; ``vmd`` for a hypervisor's files) is
+the inverse of its renderer. The entry is then checked the way a deploy would use it: it must
+validate as an inventory host, and rendering it and parsing the result again must give the
+same entry; the files a first deploy would still rewrite (bsdprov's header comment, another
+layout of the same settings) are listed. Lines the model cannot express are never dropped
+silently: each is a ``Note``, and its interface is left out of the entry (unmanaged).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from bsdprov.adopt.common import Entry, Note, Parsed
+from bsdprov.adopt.freebsd import parse_freebsd
+from bsdprov.adopt.netbsd import parse_netbsd
+from bsdprov.adopt.openbsd import parse_openbsd
+from bsdprov.adopt.vmd import VMD_PATHS, HypervisorParts, parse_hypervisor
+from bsdprov.errors import UsageError
+from bsdprov.inventory import check_host
+from bsdprov.model import Host, Vm, connected_interface, is_link_local
+from bsdprov.plan import FileChange, ObservedFile, plan_host
+from bsdprov.render import file_content, render_host
+from bsdprov.vmd import guests_of
+
+PARSERS: dict[str, Callable[[dict[str, str]], Parsed]] = {
+    "openbsd": parse_openbsd,
+    "freebsd": parse_freebsd,
+    "netbsd": parse_netbsd,
+}
+# What the import probe reads: fixed paths, and the patterns of per-interface files.
+IMPORT_PATHS = ("/etc/mygate", "/etc/myname", "/etc/rc.conf", *VMD_PATHS)
+IMPORT_GLOBS = ("/etc/hostname.*", "/etc/ifconfig.*", "/etc/pf.vm/*.conf")
+
+__all__ = ["IMPORT_GLOBS", "IMPORT_PATHS", "Imported", "Note", "import_host"]
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    """The entry for one host (plain data, inventory schema), its guests' ``vm:`` keys (for
+    a vmd hypervisor), what was not imported, and what a first deploy would still rewrite."""
+
+    name: str
+    entry: Entry
+    guests: dict[str, Entry]
+    notes: tuple[Note, ...]
+    rewrites: tuple[str, ...]
+
+
+def import_host(
+    name: str,
+    os: str,
+    release: str | None,
+    files: Mapping[str, str],
+    address: str | None = None,
+    disk_sizes: Mapping[str, str] | None = None,
+    known: Mapping[str, Host] | None = None,
+    port: int = 22,
+    modes: Mapping[str, tuple[int | None, str | None, str | None]] | None = None,
+) -> Imported:
+    """Build ``name``'s entry from ``files`` read on a host running ``os`` ``release``.
+
+    ``disk_sizes`` (image path -> size such as ``20G``) fill a hypervisor's guests' disks;
+    ``known`` (the inventory's hosts) lets a hypervisor's check render its guests as they are;
+    ``port`` is the SSH port (an owned pf.conf keeps it open); ``modes`` (path -> mode, owner,
+    group as the probe saw them) let the check report mode changes a deploy would make.
+    """
+    texts = dict(files)
+    parsed = PARSERS[os](texts)
+    notes = list(parsed.notes)
+    _settle_links(parsed, notes)
+    entry: Entry = {}
+    if address:
+        entry["address"] = address
+    if port != 22:
+        entry["port"] = port
+    entry["os"] = os
+    if parsed.hostname:
+        entry["hostname"] = parsed.hostname
+    entry["interfaces"] = parsed.interfaces
+    if parsed.routes is not None:
+        entry["routes"] = parsed.routes
+    guests: dict[str, Entry] = {}
+    if os == "openbsd" and any(p in texts for p in VMD_PATHS):
+        parts = parse_hypervisor(name, texts, dict(disk_sizes or {}))
+        notes += parts.notes
+        entry.update(parts.keys)
+        guests = parts.guests
+    host = _validated(name, entry, notes)
+    _settle_route_interfaces(host, entry)
+    host = _validated(name, entry, notes)
+    hosts = _with_guests(host, guests, known or {})
+    imported_guests = guests_of(hosts, name) if host.is_hypervisor else ()
+    rendered = render_host(host, os, release, imported_guests)
+    observed = {
+        path: ObservedFile(path, text, *(modes or {}).get(path, (None, None, None)))
+        for path, text in texts.items()
+    }
+    rewritten = {
+        spec.path: file_content(spec, texts.get(spec.path)) for spec in rendered.files
+    }
+    again = PARSERS[os]({**texts, **rewritten})
+    _settle_links(again, [])
+    if again.interfaces != parsed.interfaces or again.hostname != parsed.hostname:
+        raise UsageError(
+            f"import of {name!r}: bsdprov would not write back what it read "
+            f"(read {parsed.interfaces!r}, would write {again.interfaces!r}); "
+            "nothing was imported: please report this as a bug"
+        )
+    plan = plan_host(rendered, observed)
+    rewrites = tuple(
+        _rewrite(change) for change in plan.changes if change.before.mode is not None or change.action != "metadata"
+    )
+    return Imported(name, entry, guests, tuple(notes), rewrites)
+
+
+def _rewrite(change: FileChange) -> str:
+    what = {
+        "create": "creates it",
+        "remove": "removes it",
+        "metadata": f"sets its mode to {change.mode:04o} {change.owner}:{change.group}",
+    }.get(change.action)
+    if what is None:
+        what = (
+            "rewrites it in bsdprov's layout, same settings"
+            if change.meaningful
+            else "only adds bsdprov's header comment (no command runs)"
+        )
+    return f"{change.path}: a first deploy {what}"
+
+
+def _settle_links(parsed: Parsed, notes: list[Note]) -> None:
+    """A line adding a host route to an onlink gateway marks the routes through it."""
+    routes = parsed.routes or []
+    for link in [r for r in routes if r.get("_link")]:
+        routes.remove(link)
+        users = [r for r in routes if r["via"] == link["via"]]
+        if not users:
+            notes.append(
+                Note(
+                    "",
+                    None,
+                    f"route to {link['via']} on {link['interface']}",
+                    "is used by no route: not modelled, its interface is left unmanaged",
+                )
+            )
+            parsed.interfaces.pop(link["interface"], None)
+            parsed.unmanaged.add(link["interface"])
+        for route in users:
+            route["onlink"] = True
+            route.setdefault("interface", link["interface"])
+
+
+def _settle_route_interfaces(host: Host, entry: Entry) -> None:
+    """Keep a route's ``interface`` only where the model needs it to find the interface."""
+    for route in entry.get("routes", []):
+        found_on = route.pop("_found_on", None) or route.get("interface")
+        via = ipaddress.ip_address(route["via"])
+        if is_link_local(via) or found_on is None:
+            continue
+        bare = {k: v for k, v in route.items() if k != "interface"}
+        from bsdprov.model import Route, route_interface
+
+        candidate = Route.model_validate(bare)
+        connected = connected_interface(host, candidate)
+        if connected is not None:
+            route.pop("onlink", None)
+        if route_interface(host, candidate) == found_on:
+            route.pop("interface", None)
+        else:
+            route["interface"] = found_on
+
+
+def _validated(name: str, entry: Entry, notes: list[Note]) -> Host:
+    """The entry as a host; routes that do not validate are left unmanaged, with a note."""
+    clean = _clean(entry)
+    try:
+        host = Host.model_validate({"name": name, **clean})
+    except ValidationError as exc:
+        raise UsageError(f"import of {name!r}: the entry does not validate: {exc}") from None
+    problems = check_host(host)
+    if problems and "routes" in entry:
+        moved = entry.pop("routes")
+        notes.append(
+            Note(
+                "routes",
+                None,
+                "",
+                "are left unmanaged (no 'routes' key): "
+                + "; ".join(m for _, m in problems)
+                + f" (read: {moved!r})",
+            )
+        )
+        return _validated(name, entry, notes)
+    if problems:
+        shown = "; ".join(f"{'.'.join(map(str, p))}: {m}" for p, m in problems)
+        raise UsageError(f"import of {name!r}: the entry does not validate: {shown}")
+    return host
+
+
+def _clean(data: Any) -> Any:
+    """``data`` without the parsers' private ``_keys``."""
+    if isinstance(data, dict):
+        return {k: _clean(v) for k, v in data.items() if not str(k).startswith("_")}
+    if isinstance(data, list):
+        return [_clean(v) for v in data]
+    return data
+
+
+def _with_guests(host: Host, guests: dict[str, Entry], known: Mapping[str, Host]) -> dict[str, Host]:
+    hosts: dict[str, Host] = {host.name: host}
+    for guest, vm in guests.items():
+        base = known.get(guest) or Host(name=guest)
+        hosts[guest] = base.model_copy(update={"vm": Vm.model_validate(_clean(vm))})
+    return hosts
+
+
+def public_entry(imported: Imported) -> Entry:
+    """The entry without the parsers' private keys: what is printed and written."""
+    cleaned: Entry = _clean(imported.entry)
+    return cleaned
+
+
+def public_guests(imported: Imported) -> dict[str, Entry]:
+    cleaned: dict[str, Entry] = _clean(imported.guests)
+    return cleaned
