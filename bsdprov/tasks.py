@@ -430,5 +430,35 @@ def verify(
         raise Exit(f"verify failed on: {', '.join(failed)}", worst)
 
 
-ns = Collection(check, render, plan, deploy, rollback, history, verify, trust)
+@task(
+    name="import",
+    help={
+        "host": "the host's name in the inventory (required)",
+        "address": "where to reach it, when the inventory has no entry for it (or to override)",
+        "inventory": INVENTORY_HELP,
+        "ssh_config": FLEET_HELP["ssh_config"],
+        "write": "add the entry to the inventory file (comments and order kept; a backup "
+        "is left next to it as FILE.bak)",
+    },
+)
+@reported
+def import_(
+    c: Context,
+    host: str = "",
+    address: str | None = None,
+    inventory: str | None = None,
+    ssh_config: str | None = None,
+    write: bool = False,
+) -> None:
+    """Read a running host's network files and print its inventory entry (a hypervisor's
+    guests get their 'vm:' keys); --write adds it to the inventory. Read-only on the host."""
+    from bsdprov.adopt.run import import_live
+
+    if not host:
+        raise UsageError("import needs --host NAME")
+    text = import_live(host, address, inventory_path(inventory), ssh_config, write)
+    sys.stdout.write(text)
+
+
+ns = Collection(check, render, plan, deploy, rollback, history, verify, trust, import_)
 ns.add_collection(lab)

@@ -45,7 +45,12 @@ def test_parse_of_render_is_the_host(case: tuple[str, Path, str]) -> None:
     assert host.os is not None
     sizes = {g.vm.disk.path: g.vm.disk.size for g in inventory.guests(name)}
     imported = import_host(
-        name, host.os, host.release, rendered_files(inventory, host), host.address, sizes,
+        name,
+        host.os,
+        host.release,
+        rendered_files(inventory, host),
+        host.address,
+        sizes,
         inventory.hosts,
         host.port,
     )
@@ -54,7 +59,9 @@ def test_parse_of_render_is_the_host(case: tuple[str, Path, str]) -> None:
     assert normal_form(back, host.os) == normal_form(host, host.os, inventory.hosts)
     assert [str(n) for n in imported.notes] == []
     assert imported.rewrites == ()
-    guests = {g.name: normal_vm(inventory.hosts[g.name], inventory.hosts) for g in inventory.guests(name)}
+    guests = {
+        g.name: normal_vm(inventory.hosts[g.name], inventory.hosts) for g in inventory.guests(name)
+    }
     got = {}
     for g, vm in public_guests(imported).items():
         dumped = Vm.model_validate(vm).model_dump(mode="json", exclude_defaults=True, by_alias=True)

@@ -22,7 +22,7 @@ from bsdprov.adopt.common import Entry, Note, Parsed
 from bsdprov.adopt.freebsd import parse_freebsd
 from bsdprov.adopt.netbsd import parse_netbsd
 from bsdprov.adopt.openbsd import parse_openbsd
-from bsdprov.adopt.vmd import VMD_PATHS, HypervisorParts, parse_hypervisor
+from bsdprov.adopt.vmd import VMD_PATHS, parse_hypervisor
 from bsdprov.errors import UsageError
 from bsdprov.inventory import check_host
 from bsdprov.model import Host, Vm, connected_interface, is_link_local
@@ -103,9 +103,7 @@ def import_host(
         path: ObservedFile(path, text, *(modes or {}).get(path, (None, None, None)))
         for path, text in texts.items()
     }
-    rewritten = {
-        spec.path: file_content(spec, texts.get(spec.path)) for spec in rendered.files
-    }
+    rewritten = {spec.path: file_content(spec, texts.get(spec.path)) for spec in rendered.files}
     again = PARSERS[os]({**texts, **rewritten})
     _settle_links(again, [])
     if again.interfaces != parsed.interfaces or again.hostname != parsed.hostname:
@@ -116,7 +114,9 @@ def import_host(
         )
     plan = plan_host(rendered, observed)
     rewrites = tuple(
-        _rewrite(change) for change in plan.changes if change.before.mode is not None or change.action != "metadata"
+        _rewrite(change)
+        for change in plan.changes
+        if change.before.mode is not None or change.action != "metadata"
     )
     return Imported(name, entry, guests, tuple(notes), rewrites)
 
@@ -214,7 +214,9 @@ def _clean(data: Any) -> Any:
     return data
 
 
-def _with_guests(host: Host, guests: dict[str, Entry], known: Mapping[str, Host]) -> dict[str, Host]:
+def _with_guests(
+    host: Host, guests: dict[str, Entry], known: Mapping[str, Host]
+) -> dict[str, Host]:
     hosts: dict[str, Host] = {host.name: host}
     for guest, vm in guests.items():
         base = known.get(guest) or Host(name=guest)

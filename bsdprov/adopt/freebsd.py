@@ -70,7 +70,9 @@ def parse_freebsd(files: dict[str, str]) -> Parsed:
             continue
         used.update(keys)
         parsed.interfaces[name] = itf
-    for parent, children in ((k[6:], v.split()) for k, v in values.items() if k.startswith("vlans_")):
+    for parent, children in (
+        (k[6:], v.split()) for k, v in values.items() if k.startswith("vlans_")
+    ):
         used.add(f"vlans_{parent}")
         for child in children:
             args = values.get(f"create_args_{child}", "").split()
@@ -84,8 +86,13 @@ def parse_freebsd(files: dict[str, str]) -> Parsed:
         if name not in parsed.interfaces and name not in parsed.unmanaged:
             # Created with no ifconfig_ key: a deploy keeps the admin's word in the list.
             parsed.notes.append(
-                Note(RC, line_of.get("cloned_interfaces"), name, "is cloned but not configured: "
-                     "not imported, and kept in cloned_interfaces by every deploy")
+                Note(
+                    RC,
+                    line_of.get("cloned_interfaces"),
+                    name,
+                    "is cloned but not configured: "
+                    "not imported, and kept in cloned_interfaces by every deploy",
+                )
             )
     parsed.routes = _routes(values, used, parsed)
     for key in values:
@@ -229,7 +236,9 @@ def _routes(values: dict[str, str], used: set[str], parsed: Parsed) -> list[Entr
                 routes.append(route)
         if values.get(f"{ipv6}static_routes") is not None:
             used.add(f"{ipv6}static_routes")
-            admin = [n for n in values[f"{ipv6}static_routes"].split() if not n.startswith(ROUTE_PREFIX)]
+            admin = [
+                n for n in values[f"{ipv6}static_routes"].split() if not n.startswith(ROUTE_PREFIX)
+            ]
             for name in admin:
                 used.add(f"{ipv6}route_{name}")
                 text = values.get(f"{ipv6}route_{name}", "")
@@ -250,9 +259,9 @@ def _static(args: str, version: int) -> Entry | None:
     words = args.split()
     family = ["-inet6"] if version == 6 and words[:1] == ["-inet6"] else []
     words = words[len(family) :]
-    if len(words) == 4 and words[0] == "-host" and words[2] == "-interface":
-        if is_ip(words[1], version) and IFNAME_RE.fullmatch(words[3]):
-            return route_entry("default", words[1], words[3], onlink=True) | {"_link": True}
+    link = len(words) == 4 and words[0] == "-host" and words[2] == "-interface"
+    if link and is_ip(words[1], version) and IFNAME_RE.fullmatch(words[3]):
+        return route_entry("default", words[1], words[3], onlink=True) | {"_link": True}
     if len(words) == 3 and words[0] == "-net" and is_network(words[1]):
         via, scope = scoped(words[2])
         if is_ip(via, version):

@@ -156,9 +156,7 @@ def _address(words: list[str], itf: Entry) -> bool:
         peer = rest.pop(1)
     if len(rest) == 3 and rest[1] == keyword:
         found = (
-            ipv4_with_mask(rest[0], rest[2])
-            if version == 4
-            else ipv6_with_prefix(rest[0], rest[2])
+            ipv4_with_mask(rest[0], rest[2]) if version == 4 else ipv6_with_prefix(rest[0], rest[2])
         )
     elif len(rest) == 1:
         found = ipv4_with_mask(rest[0], None) if version == 4 else ipv6_with_prefix(rest[0], None)

@@ -34,12 +34,10 @@ def normal_form(host: Host, os: str, hosts: Mapping[str, Host] | None = None) ->
     """``host``'s network keys in normal form, as comparable plain data (``hosts``: the
     inventory, to resolve a hypervisor's firewall sources that name its guests)."""
     data: dict[str, Any] = {key: getattr(host, key) for key in NETWORK_KEYS}
-    data["interfaces"] = {
-        name: _interface(name, itf, os) for name, itf in host.interfaces.items()
-    }
+    data["interfaces"] = {name: _interface(name, itf, os) for name, itf in host.interfaces.items()}
     if host.routes is not None:
         routes = [_route(host, r) for r in host.routes]
-        data["routes"] = None if not routes and os != "openbsd" else sorted(routes, key=str)
+        data["routes"] = None if not routes and os != "openbsd" else tuple(sorted(routes, key=str))
     else:
         data.pop("routes", None)
         data["routes"] = None
@@ -57,7 +55,9 @@ def normal_form(host: Host, os: str, hosts: Mapping[str, Host] | None = None) ->
     return normal.model_dump(mode="json", exclude_defaults=True, by_alias=True)
 
 
-def _addresses(sources: tuple[str, ...] | None, hosts: Mapping[str, Host]) -> tuple[str, ...] | None:
+def _addresses(
+    sources: tuple[str, ...] | None, hosts: Mapping[str, Host]
+) -> tuple[str, ...] | None:
     if sources is None:
         return None
     found: list[str] = []
@@ -122,7 +122,10 @@ def normal_vm(guest: Host, hosts: Mapping[str, Host]) -> dict[str, Any]:
     if vm.disk.format == ("qcow2" if vm.disk.path.endswith(".qcow2") else "raw"):
         disk.pop("format")
     normal = vm.model_copy(
-        update={"nics": tuple(nics), "disk": vm.disk.model_copy(update=disk | {"format": disk.get("format")})}
+        update={
+            "nics": tuple(nics),
+            "disk": vm.disk.model_copy(update=disk | {"format": disk.get("format")}),
+        }
     )
     data = normal.model_dump(mode="json", exclude_defaults=True, by_alias=True)
     data.pop("firewall", None)

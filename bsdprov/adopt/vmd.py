@@ -40,7 +40,9 @@ class HypervisorParts:
     notes: list[Note] = field(default_factory=list)
 
 
-def parse_hypervisor(name: str, files: dict[str, str], disk_sizes: dict[str, str]) -> HypervisorParts:
+def parse_hypervisor(
+    name: str, files: dict[str, str], disk_sizes: dict[str, str]
+) -> HypervisorParts:
     parts = HypervisorParts()
     forwarding = _forwarding(files.get(SYSCTL_CONF, ""))
     if forwarding:
@@ -53,7 +55,7 @@ def parse_hypervisor(name: str, files: dict[str, str], disk_sizes: dict[str, str
         flags = shell_values(files.get(RC_LOCAL, ""))
         if "vmd_flags" not in flags:
             parts.notes.append(
-                Note(RC_LOCAL, None, "", "does not enable vmd: a deploy would (vmd_flags=\"\")")
+                Note(RC_LOCAL, None, "", 'does not enable vmd: a deploy would (vmd_flags="")')
             )
         served = flags.get("dhcpd_flags", "").split()
         if served and DHCPD_CONF in files:
@@ -67,7 +69,12 @@ def parse_hypervisor(name: str, files: dict[str, str], disk_sizes: dict[str, str
     except Unmodelled as exc:
         parts.notes.append(exc.note)
         parts.notes.append(
-            Note(exc.note.path, None, "", "leaves the vmd part (switches, VMs, NAT, DHCP, pf) unmanaged")
+            Note(
+                exc.note.path,
+                None,
+                "",
+                "leaves the vmd part (switches, VMs, NAT, DHCP, pf) unmanaged",
+            )
         )
         return parts
     parts.keys.update(keys)
@@ -147,7 +154,12 @@ def _vm_conf(
         need("disk" in vm, number, f"vm {vm_name!r} without a disk")
         if not vm["disk"]["size"]:
             notes.append(
-                Note(VM_CONF, None, vm["disk"]["path"], "size unknown: written as 1G (a deploy never resizes an existing disk)")
+                Note(
+                    VM_CONF,
+                    None,
+                    vm["disk"]["path"],
+                    "size unknown: written as 1G (a deploy never resizes an existing disk)",
+                )
             )
             vm["disk"]["size"] = "1G"
         vms[vm_name] = vm
@@ -209,7 +221,10 @@ def _pf(files: dict[str, str], vms: dict[str, Entry]) -> Entry:
     from its anchor. The switch rules and anchor hooks are derived from other keys."""
     keys: Entry = {}
     pf_conf = files.get(PF_CONF, "")
-    owned = any(t == "set skip on lo" for _, t in content_lines(pf_conf)) and INCLUDE_LINE not in pf_conf
+    owned = (
+        any(t == "set skip on lo" for _, t in content_lines(pf_conf))
+        and INCLUDE_LINE not in pf_conf
+    )
     path = PF_CONF if owned else PF_INCLUDED
     if path not in files:
         raise Unmodelled(PF_CONF, None, "no bsdprov part (pf.bsdprov.conf or an owned pf.conf)")
@@ -263,7 +278,11 @@ def _anchor(text: str, group: str, path: str) -> list[Entry] | None:
     rules: list[Entry] = []
     closed = False
     for number, line in content_lines(text):
-        if line.startswith("#") or line.startswith(f"pass in quick on {group}") or line == f"block in quick on {group}":
+        if (
+            line.startswith("#")
+            or line.startswith(f"pass in quick on {group}")
+            or line == f"block in quick on {group}"
+        ):
             continue  # anti-spoofing: derived from the guest's addresses
         if line == f"block out quick on {group}":
             closed = True

@@ -1,0 +1,74 @@
+"""``bsdprov import`` against a live host (shell): connect, one read-only exec, build the
+entry in the core, print it; with ``--write``, merge it into the inventory file atomically,
+leaving the old file as ``FILE.bak``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from bsdprov.adopt import import_host
+from bsdprov.adopt.script import import_script, parse_import
+from bsdprov.adopt.yamltext import entry_text, merged_inventory
+from bsdprov.errors import UsageError
+from bsdprov.inventory import load_inventory, parse_inventory
+from bsdprov.model import Host
+
+
+def import_live(
+    name: str, address: str | None, inventory: str, ssh_config: str | None, write: bool
+) -> str:
+    from bsdprov.transport import ConnectOptions, connect
+
+    path = Path(inventory)
+    exists = path.exists()
+    hosts = dict(load_inventory(path).hosts) if exists else {}
+    target = hosts.get(name)
+    if target is None:
+        try:
+            target = Host.model_validate(
+                {"name": name, **({"address": address} if address else {})}
+            )
+        except ValueError as exc:
+            raise UsageError(f"import: --host {name!r} --address {address!r}: {exc}") from None
+    elif address:
+        target = Host.model_validate(
+            {**target.model_dump(exclude_defaults=True, mode="json"), "address": address}
+        )
+    session = connect(target, hosts, ConnectOptions(ssh_config=ssh_config))
+    try:
+        result = session.run_script(import_script(), timeout=60)
+    finally:
+        session.close()
+    facts, sizes = parse_import(result.stdout.encode("utf-8", "surrogateescape"), name)
+    files = {p: f.content for p, f in facts.files.items() if f.content is not None}
+    modes = {p: (f.mode, f.owner, f.group) for p, f in facts.files.items() if f.content is not None}
+    imported = import_host(
+        name,
+        facts.os,
+        facts.release,
+        files,
+        target.address,
+        sizes,
+        hosts,
+        target.port,
+        modes,
+    )
+    report = [f"# {name}: {facts.os} {facts.release}, read {len(files)} files"]
+    report += [f"# not imported: {note}" for note in imported.notes]
+    report += [f"# {line}" for line in imported.rewrites]
+    out = "\n".join(report) + "\n" + entry_text(imported)
+    if write:
+        before = path.read_text(encoding="utf-8") if exists else ""
+        after = merged_inventory(before, imported, hosts)
+        parse_inventory(after, str(path))  # never write an inventory that does not load
+        if exists:
+            shutil.copy2(path, path.with_name(path.name + ".bak"))
+        temporary = path.with_name(f".{path.name}.import-tmp")
+        temporary.write_text(after, encoding="utf-8")
+        os.replace(temporary, path)
+        out += f"# written to {path}" + (
+            f" (the old file is {path.name}.bak)\n" if exists else "\n"
+        )
+    return out

@@ -1,0 +1,96 @@
+"""``bsdprov import`` on lab hosts set up by hand: the files are written over SSH (not by
+bsdprov) and activated as the OS does, the inventory entry is imported with ``--write``, and
+``plan --detailed-exitcode`` then finds nothing to change (exit 0)."""
+
+from __future__ import annotations
+
+import ipaddress
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bsdprov.lab.pytest_plugin import RunningLab
+from bsdprov.render.base import MANAGED_HEADER
+
+pytestmark = pytest.mark.e2e
+
+
+def bsdprov(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bsdprov", *args], capture_output=True, text=True, timeout=240
+    )
+
+
+def by_hand(os: str, name: str, nic: str, address: str, gateway: str) -> tuple[dict[str, str], str]:
+    """The files an admin writes for one static address and a default route, and the
+    commands that activate them as the OS's rc scripts would."""
+    itf = ipaddress.IPv4Interface(address)
+    if os == "openbsd":
+        return {
+            f"/etc/hostname.{nic}": f"{MANAGED_HEADER}\ninet {itf.ip} {itf.netmask}\n",
+            "/etc/mygate": f"{MANAGED_HEADER}\n{gateway}\n",
+            "/etc/myname": f"{name}.example.org\n",
+        }, f"chmod 0640 /etc/hostname.{nic} && sh /etc/netstart {nic}"
+    if os == "freebsd":
+        rc = (
+            "# written by hand\n"
+            f'hostname="{name}.example.org"\n'
+            f'ifconfig_{nic}="inet {itf.ip} netmask {itf.netmask}"\n'
+            f'defaultrouter="{gateway}"\n'
+            'sshd_enable="YES"\n'
+        )
+        return {"/etc/rc.conf": rc}, f"service netif restart {nic} && service routing restart"
+    rc = f'rc_configured=YES\nhostname="{name}.example.org"\ndefaultroute="{gateway}"\nsshd=YES\n'
+    return {
+        f"/etc/ifconfig.{nic}": f"{MANAGED_HEADER}\ninet {itf.ip} netmask {itf.netmask}\n",
+        "/etc/rc.conf": rc,
+    }, f"hostname {name}.example.org"
+
+
+@pytest.mark.parametrize("index", [0, 1, 2], ids=["openbsd", "freebsd", "netbsd"])
+def test_import_of_a_host_set_up_by_hand_plans_no_change(
+    lab: RunningLab, tmp_path: Path, index: int
+) -> None:
+    name = lab.names[index]
+    lab.reset(name)
+    os = lab.os_of(name)
+    data = yaml.safe_load(lab.inventory.read_text())
+    entry = data["hosts"][name]
+    ((nic, itf),) = entry["interfaces"].items()
+    files, activate = by_hand(os, name, nic, itf["addresses"][0], entry["routes"][0]["via"])
+    for path, text in files.items():
+        lab.ssh(name, f"cat >{path}", input=text)
+    lab.ssh(name, activate)
+
+    # The inventory knows how to reach the host, nothing of its network.
+    for key in ("interfaces", "routes"):
+        del entry[key]
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text("# adopted hosts\n" + yaml.safe_dump(data, sort_keys=False))
+
+    imported = bsdprov("import", "--host", name, "-i", str(inventory), "--write")
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    assert "not imported" not in imported.stdout, imported.stdout
+    text = inventory.read_text()
+    assert text.startswith("# adopted hosts\n"), "the file's comments are kept"
+    assert f"{name}.example.org" in text
+
+    plan = bsdprov("plan", "--host", name, "-i", str(inventory), "--detailed-exitcode")
+    assert plan.returncode == 0, plan.stdout + plan.stderr + text
+    assert "no changes" in plan.stdout
+
+
+def test_an_unmodelled_line_leaves_its_interface_unmanaged(lab: RunningLab, tmp_path: Path) -> None:
+    name = next(n for n in lab.names if lab.os_of(n) == "openbsd")
+    lab.reset(name)
+    lab.ssh(name, "cat >/etc/hostname.em2", input="media 100baseTX\nup\n")
+    imported = bsdprov("import", "--host", name, "-i", str(lab.inventory))
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    assert (
+        "/etc/hostname.em2: line 1 'media 100baseTX' is not modelled: the host keeps it "
+        "unmanaged" in imported.stdout
+    )
+    assert "em2" not in imported.stdout.split("hosts:", 1)[1]

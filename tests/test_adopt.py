@@ -1,0 +1,107 @@
+"""``bsdprov import``'s core beyond the round trip: what is not modelled is reported and left
+unmanaged, the probe's output, and ``--write``'s merge keeping the inventory's comments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bsdprov.adopt import import_host, public_entry
+from bsdprov.adopt.script import QCOW2_MAGIC, import_script, parse_import, size_text
+from bsdprov.adopt.yamltext import merged_inventory
+from bsdprov.inventory import load_inventory, parse_inventory
+from bsdprov.render.base import MANAGED_HEADER
+from tests.test_architecture import FORBIDDEN, PACKAGE, imported_roots
+
+EXAMPLE = Path(__file__).parent.parent / "inventories" / "example.yaml"
+
+
+def test_adopt_core_does_no_io() -> None:
+    core = [p for p in sorted((PACKAGE / "adopt").glob("*.py")) if p.name != "run.py"]
+    assert {p.name: sorted(imported_roots(p) & FORBIDDEN) for p in core} == {
+        p.name: [] for p in core
+    }
+
+
+def test_an_unmodelled_line_is_listed_and_its_interface_left_out() -> None:
+    files = {
+        "/etc/hostname.em0": "inet 192.0.2.10 255.255.255.0\n",
+        "/etc/hostname.em2": "# spare port\nmedia 100baseTX\nup\n",
+        "/etc/mygate": "192.0.2.1\n",
+    }
+    imported = import_host("gw", "openbsd", "7.6", files)
+    notes = [str(n) for n in imported.notes]
+    assert (
+        "/etc/hostname.em2: line 2 'media 100baseTX' is not modelled: the host keeps it unmanaged"
+        in notes
+    )
+    assert "/etc/hostname.em2 leaves em2 out of the entry (unmanaged)" in notes
+    entry = public_entry(imported)
+    assert list(entry["interfaces"]) == ["em0"]
+    assert entry["routes"] == [{"to": "default", "via": "192.0.2.1"}]
+    # The hand-written files differ from bsdprov's only by its header comment.
+    assert "/etc/hostname.em0: a first deploy only adds bsdprov's header comment" in "".join(
+        imported.rewrites
+    )
+
+
+def test_freebsd_keeps_the_admins_static_routes_and_reports_them() -> None:
+    rc = (
+        'hostname="fb"\nifconfig_vtnet0="inet 192.0.2.5 netmask 255.255.255.0"\n'
+        'static_routes="office"\nroute_office="-net 10.9.0.0/16 192.0.2.254"\n'
+        'defaultrouter="192.0.2.1"\ngateway_enable="YES"\nsshd_enable="YES"\n'
+    )
+    imported = import_host("fb", "freebsd", "14.1-RELEASE", {"/etc/rc.conf": rc})
+    notes = "\n".join(str(n) for n in imported.notes)
+    assert "'route_office=-net 10.9.0.0/16 192.0.2.254' is the admin's static route" in notes
+    assert "line 6 'gateway_enable=YES' is not modelled: a deploy leaves it as it is" in notes
+    assert public_entry(imported)["routes"] == [{"to": "default", "via": "192.0.2.1"}]
+    assert imported.rewrites == ()
+
+
+def test_netbsd_rc_conf_ifconfig_variable_leaves_the_interface_unmanaged() -> None:
+    files = {
+        "/etc/ifconfig.wm0": f"{MANAGED_HEADER}\ninet 192.0.2.9 netmask 255.255.255.0\n",
+        "/etc/rc.conf": 'ifconfig_wm0="inet 192.0.2.99 netmask 255.255.255.0"\n',
+    }
+    imported = import_host("nb", "netbsd", "10.0", files)
+    assert public_entry(imported)["interfaces"] == {}
+    assert any("replaces /etc/ifconfig.wm0 at boot" in str(n) for n in imported.notes)
+
+
+def test_the_import_script_reports_disk_sizes() -> None:
+    assert "sed -n" in import_script() and "/etc/hostname.*" in import_script()
+    header = QCOW2_MAGIC + bytes(20) + (20 * 1024**3).to_bytes(8, "big")
+    out = (
+        "BSDPROV-PROBE 1\nuname OpenBSD 7.6 amd64\nBSDPROV-PROBE-END\n"
+        f"disk 196608 {','.join(str(b) for b in header)} /var/vmm/a.qcow2\n"
+        "disk 1048577 1,2,3 /var/vmm/b.raw\n"
+    ).encode()
+    facts, sizes = parse_import(out, "hv")
+    assert facts.os == "openbsd"
+    assert sizes == {"/var/vmm/a.qcow2": "20G", "/var/vmm/b.raw": "2M"}
+    assert size_text(512 * 1024 * 1024) == "512M"
+
+
+def test_write_keeps_comments_and_leaves_a_host_that_says_the_same_untouched() -> None:
+    text = EXAMPLE.read_text()
+    inventory = load_inventory(EXAMPLE)
+    files = {
+        "/etc/rc.conf": (
+            'hostname="fbsd1.example.org"\nifconfig_vtnet0="inet 203.0.113.10 netmask '
+            '255.255.255.255"\nstatic_routes="bsdprov_gw_vtnet0"\n'
+            'route_bsdprov_gw_vtnet0="-host 198.51.100.1 -interface vtnet0"\n'
+            'defaultrouter="198.51.100.1"\n'
+        )
+    }
+    same = import_host("fbsd1", "freebsd", "14.1", files, "203.0.113.10")
+    assert merged_inventory(text, same, inventory.hosts) == text
+
+    new = import_host("fbsd9", "freebsd", "14.1", files, "203.0.113.19")
+    merged = merged_inventory(text, new, inventory.hosts)
+    assert merged.startswith(text.splitlines()[0])
+    assert "# A DHCP guest: routes come from the lease" in merged
+    loaded = parse_inventory(merged, "merged")
+    assert (
+        loaded.hosts["fbsd9"].interfaces["vtnet0"] == inventory.hosts["fbsd1"].interfaces["vtnet0"]
+    )
+    assert loaded.hosts["fbsd9"].routes == inventory.hosts["fbsd1"].routes
