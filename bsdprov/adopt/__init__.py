@@ -25,7 +25,7 @@ from bsdprov.adopt.openbsd import parse_openbsd
 from bsdprov.adopt.vmd import VMD_PATHS, parse_hypervisor
 from bsdprov.errors import UsageError
 from bsdprov.inventory import check_host
-from bsdprov.model import Host, Vm, connected_interface, is_link_local
+from bsdprov.model import Host, Route, Vm, connected_interface, is_link_local, route_interface
 from bsdprov.plan import FileChange, ObservedFile, plan_host
 from bsdprov.render import file_content, render_host
 from bsdprov.vmd import guests_of
@@ -73,6 +73,43 @@ def import_host(
     group as the probe saw them) let the check report mode changes a deploy would make.
     """
     texts = dict(files)
+    sizes = dict(disk_sizes or {})
+    host, entry, guests, notes = _entry(name, os, texts, address, port, sizes)
+    hosts = _with_guests(host, guests, known or {})
+    imported_guests = guests_of(hosts, name) if host.is_hypervisor else ()
+    rendered = render_host(host, os, release, imported_guests)
+    observed = {
+        path: ObservedFile(path, text, *(modes or {}).get(path, (None, None, None)))
+        for path, text in texts.items()
+    }
+    # The check a deploy relies on: what bsdprov would write reads back as the same entry.
+    rewritten = {spec.path: file_content(spec, texts.get(spec.path)) for spec in rendered.files}
+    _, again, again_guests, _ = _entry(name, os, {**texts, **rewritten}, address, port, sizes)
+    if (_clean(again), _clean(again_guests)) != (_clean(entry), _clean(guests)):
+        differ = sorted(k for k in entry.keys() | again.keys() if entry.get(k) != again.get(k))
+        raise UsageError(
+            f"import of {name!r}: the files bsdprov would write do not read back as the entry "
+            f"(keys {', '.join(differ) or 'of the guests'} differ); nothing was imported: "
+            "please report this as a bug, with the files"
+        )
+    plan = plan_host(rendered, observed)
+    rewrites = tuple(
+        _rewrite(change)
+        for change in plan.changes
+        if change.before.mode is not None or change.action != "metadata"
+    )
+    return Imported(name, entry, guests, tuple(notes), rewrites)
+
+
+def _entry(
+    name: str,
+    os: str,
+    texts: dict[str, str],
+    address: str | None,
+    port: int,
+    sizes: dict[str, str],
+) -> tuple[Host, Entry, dict[str, Entry], list[Note]]:
+    """Parse ``texts`` into the validated host, its entry, its guests' VMs and the notes."""
     parsed = PARSERS[os](texts)
     notes = list(parsed.notes)
     _settle_links(parsed, notes)
@@ -89,36 +126,15 @@ def import_host(
         entry["routes"] = parsed.routes
     guests: dict[str, Entry] = {}
     if os == "openbsd" and any(p in texts for p in VMD_PATHS):
-        parts = parse_hypervisor(name, texts, dict(disk_sizes or {}))
+        parts = parse_hypervisor(name, texts, sizes)
         notes += parts.notes
         entry.update(parts.keys)
         guests = parts.guests
     host = _validated(name, entry, notes)
     _settle_route_interfaces(host, entry)
-    host = _validated(name, entry, notes)
-    hosts = _with_guests(host, guests, known or {})
-    imported_guests = guests_of(hosts, name) if host.is_hypervisor else ()
-    rendered = render_host(host, os, release, imported_guests)
-    observed = {
-        path: ObservedFile(path, text, *(modes or {}).get(path, (None, None, None)))
-        for path, text in texts.items()
-    }
-    rewritten = {spec.path: file_content(spec, texts.get(spec.path)) for spec in rendered.files}
-    again = PARSERS[os]({**texts, **rewritten})
-    _settle_links(again, [])
-    if again.interfaces != parsed.interfaces or again.hostname != parsed.hostname:
-        raise UsageError(
-            f"import of {name!r}: bsdprov would not write back what it read "
-            f"(read {parsed.interfaces!r}, would write {again.interfaces!r}); "
-            "nothing was imported: please report this as a bug"
-        )
-    plan = plan_host(rendered, observed)
-    rewrites = tuple(
-        _rewrite(change)
-        for change in plan.changes
-        if change.before.mode is not None or change.action != "metadata"
-    )
-    return Imported(name, entry, guests, tuple(notes), rewrites)
+    if "routes" in entry:
+        entry["routes"].sort(key=lambda r: (":" in r["via"], r["to"] != "default"))
+    return _validated(name, entry, notes), entry, guests, notes
 
 
 def _rewrite(change: FileChange) -> str:
@@ -166,8 +182,6 @@ def _settle_route_interfaces(host: Host, entry: Entry) -> None:
         if is_link_local(via) or found_on is None:
             continue
         bare = {k: v for k, v in route.items() if k != "interface"}
-        from bsdprov.model import Route, route_interface
-
         candidate = Route.model_validate(bare)
         connected = connected_interface(host, candidate)
         if connected is not None:

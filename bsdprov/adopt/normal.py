@@ -52,7 +52,7 @@ def normal_form(host: Host, os: str, hosts: Mapping[str, Host] | None = None) ->
         firewall = firewall.model_copy(update={"allow": allow})
     data["firewall"] = firewall if keep else None
     normal = Host(name=host.name, address=host.address, os=os).model_copy(update=data)
-    return normal.model_dump(mode="json", exclude_defaults=True, by_alias=True)
+    return normal.model_dump(mode="json", exclude_defaults=True, by_alias=True, warnings=False)
 
 
 def _addresses(
@@ -127,7 +127,7 @@ def normal_vm(guest: Host, hosts: Mapping[str, Host]) -> dict[str, Any]:
             "disk": vm.disk.model_copy(update=disk | {"format": disk.get("format")}),
         }
     )
-    data = normal.model_dump(mode="json", exclude_defaults=True, by_alias=True)
+    data = normal.model_dump(mode="json", exclude_defaults=True, by_alias=True, warnings=False)
     data.pop("firewall", None)
     if firewall is not None:
         data["firewall"] = firewall

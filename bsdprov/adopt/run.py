@@ -13,7 +13,14 @@ from bsdprov.adopt.script import import_script, parse_import
 from bsdprov.adopt.yamltext import entry_text, merged_inventory
 from bsdprov.errors import UsageError
 from bsdprov.inventory import load_inventory, parse_inventory
-from bsdprov.model import Host
+from bsdprov.model import HOST_NAME_RE, Host, parse_address
+
+
+def _address(text: str) -> str:
+    try:
+        return parse_address(text)
+    except ValueError as exc:
+        raise UsageError(f"import: --address {text!r}: {exc}") from None
 
 
 def import_live(
@@ -26,16 +33,11 @@ def import_live(
     hosts = dict(load_inventory(path).hosts) if exists else {}
     target = hosts.get(name)
     if target is None:
-        try:
-            target = Host.model_validate(
-                {"name": name, **({"address": address} if address else {})}
-            )
-        except ValueError as exc:
-            raise UsageError(f"import: --host {name!r} --address {address!r}: {exc}") from None
+        if not HOST_NAME_RE.fullmatch(name):
+            raise UsageError(f"import: --host {name!r} is not a host name")
+        target = Host(name=name, address=_address(address) if address else None)
     elif address:
-        target = Host.model_validate(
-            {**target.model_dump(exclude_defaults=True, mode="json"), "address": address}
-        )
+        target = target.model_copy(update={"address": _address(address)})
     session = connect(target, hosts, ConnectOptions(ssh_config=ssh_config))
     try:
         result = session.run_script(import_script(), timeout=60)

@@ -159,7 +159,9 @@ def merged_inventory(text: str, imported: Imported, known: Mapping[str, Host]) -
 
 
 def _same_vm(guest: Host, vm: dict[str, Any], known: Mapping[str, Host]) -> bool:
-    dumped = Vm.model_validate(vm).model_dump(mode="json", exclude_defaults=True, by_alias=True)
+    dumped = Vm.model_validate(vm).model_dump(
+        mode="json", exclude_defaults=True, by_alias=True, warnings=False
+    )
     dumped.pop("firewall", None)
     if "firewall" in vm:
         dumped["firewall"] = [
