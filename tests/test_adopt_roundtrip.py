@@ -64,7 +64,9 @@ def test_parse_of_render_is_the_host(case: tuple[str, Path, str]) -> None:
     }
     got = {}
     for g, vm in public_guests(imported).items():
-        dumped = Vm.model_validate(vm).model_dump(mode="json", exclude_defaults=True, by_alias=True, warnings=False)
+        dumped = Vm.model_validate(vm).model_dump(
+            mode="json", exclude_defaults=True, by_alias=True, warnings=False
+        )
         dumped.pop("firewall", None)
         if "firewall" in vm:
             dumped["firewall"] = vm["firewall"]

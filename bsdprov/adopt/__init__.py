@@ -25,9 +25,18 @@ from bsdprov.adopt.openbsd import parse_openbsd
 from bsdprov.adopt.vmd import VMD_PATHS, parse_hypervisor
 from bsdprov.errors import UsageError
 from bsdprov.inventory import check_host
-from bsdprov.model import Host, Route, Vm, connected_interface, is_link_local, route_interface
+from bsdprov.model import (
+    Host,
+    Interface,
+    Route,
+    Vm,
+    connected_interface,
+    is_link_local,
+    route_interface,
+)
 from bsdprov.plan import FileChange, ObservedFile, plan_host
 from bsdprov.render import file_content, render_host
+from bsdprov.render.base import ordered_interfaces
 from bsdprov.vmd import guests_of
 
 PARSERS: dict[str, Callable[[dict[str, str]], Parsed]] = {
@@ -121,7 +130,16 @@ def _entry(
     entry["os"] = os
     if parsed.hostname:
         entry["hostname"] = parsed.hostname
-    entry["interfaces"] = parsed.interfaces
+    # In the order the OS configures them (physical, cloned, bridges, tunnels).
+    order = {
+        n: i
+        for i, (n, _) in enumerate(
+            ordered_interfaces(
+                Host(name=name, interfaces={k: Interface() for k in parsed.interfaces})
+            )
+        )
+    }
+    entry["interfaces"] = dict(sorted(parsed.interfaces.items(), key=lambda item: order[item[0]]))
     if parsed.routes is not None:
         entry["routes"] = parsed.routes
     guests: dict[str, Entry] = {}

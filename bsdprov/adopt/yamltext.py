@@ -4,6 +4,7 @@ comments, key order and layout (ruamel.yaml's round-trip mode). Pure: text in, t
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,20 +16,21 @@ from bsdprov.adopt import Imported, public_entry, public_guests
 from bsdprov.adopt.normal import normal_form, normal_vm
 from bsdprov.model import FirewallRule, Host, Interface, Route, Vm, VmNic
 
-# Keys in the order the model declares them, so an entry reads like a hand-written one.
-ORDER = [
-    *Host.model_fields,
-    *Interface.model_fields,
-    *Route.model_fields,
-    *Vm.model_fields,
-    *VmNic.model_fields,
-    "proto",
-    "port",
-    "from",
-    "path",
-    "size",
-    "format",
-]
+# Keys in the order the model declares them, so an entry reads like a hand-written one; a
+# mapping's kind is told by a key only it has.
+ORDERS = (
+    ("hypervisor", list(Vm.model_fields)),
+    ("switch", list(VmNic.model_fields)),
+    ("via", list(Route.model_fields)),
+    ("path", ["path", "size", "format"]),
+    ("range", ["range", "dns", "domain_name"]),
+    ("out", ["from", "out"]),
+    ("pf_conf", ["pf_conf", "allow"]),
+    ("proto", ["proto", "port", "from"]),
+    ("from", ["proto", "port", "from"]),
+    ("local", ["local", "remote"]),
+    ("os", list(Host.model_fields)),
+)
 
 # The keys an import reads from the host: --write replaces them (and removes those the host
 # did not give) and keeps every other key of an existing entry (user, become, via, ...).
@@ -54,9 +56,8 @@ def _yaml() -> YAML:
 
 
 def _ordered(value: dict[str, Any]) -> list[tuple[str, Any]]:
-    rank: dict[str, int] = {}
-    for i, key in enumerate(ORDER):
-        rank.setdefault(key, i)
+    order = next((keys for key, keys in ORDERS if key in value), list(Interface.model_fields))
+    rank = {key: i for i, key in enumerate(order)}
     return sorted(value.items(), key=lambda item: rank.get(item[0], len(rank)))
 
 
@@ -73,7 +74,8 @@ def _styled(entry: dict[str, Any]) -> CommentedMap:
         if key == "interfaces":
             interfaces = CommentedMap()
             for name, itf in value.items():
-                interfaces[name] = _flow(itf)
+                # One line when it fits, as the example inventory writes them.
+                interfaces[name] = _flow(itf) if len(json.dumps(itf)) <= 72 else _block(itf)
             host[key] = interfaces
         elif key == "routes":
             host[key] = CommentedSeq([_flow(r) for r in value])
