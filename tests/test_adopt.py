@@ -105,3 +105,66 @@ def test_write_keeps_comments_and_leaves_a_host_that_says_the_same_untouched() -
         loaded.hosts["fbsd9"].interfaces["vtnet0"] == inventory.hosts["fbsd1"].interfaces["vtnet0"]
     )
     assert loaded.hosts["fbsd9"].routes == inventory.hosts["fbsd1"].routes
+
+
+def test_openbsd_hand_forms_read_back_and_are_rewritten_with_the_same_settings() -> None:
+    files = {
+        "/etc/hostname.em0": "inet 192.0.2.10 255.255.255.0 NONE\ninet6 2001:db8::10/64\n",
+        "/etc/mygate": "192.0.2.1\n",
+        "/etc/myname": "gw.example.org\n",
+    }
+    imported = import_host("gw", "openbsd", "7.6", files)
+    entry = public_entry(imported)
+    assert entry["interfaces"] == {"em0": {"addresses": ["192.0.2.10/24", "2001:db8::10/64"]}}
+    assert entry["hostname"] == "gw.example.org"
+    assert imported.notes == ()
+    assert (
+        "/etc/hostname.em0: a first deploy rewrites it in bsdprov's layout, same settings"
+        in imported.rewrites
+    )
+
+
+def test_a_route_line_bsdprov_would_not_write_leaves_its_interface_unmanaged() -> None:
+    # The gateway is on em0's subnet: bsdprov writes such a route only for an onlink gateway.
+    files = {
+        "/etc/hostname.vio0": (
+            "inet 10.0.0.5 255.255.255.0\n!route -qn add -inet 10.0.0.1 -cloning -link -iface $if\n"
+        ),
+        "/etc/mygate": "10.0.0.1\n",
+    }
+    imported = import_host("lab", "openbsd", "7.6", files)
+    notes = [str(n) for n in imported.notes]
+    assert notes[0] == (
+        "/etc/hostname.vio0: line 2 '!route -qn add -inet 10.0.0.1 -cloning -link -iface $if' "
+        "routes to a gateway on the subnet: not modelled, vio0 left unmanaged"
+    )
+    assert public_entry(imported)["interfaces"] == {}
+    assert "routes" not in public_entry(imported), "its gateway is on no managed interface"
+    assert any(n.startswith("routes are left unmanaged") for n in notes)
+
+
+def test_freebsd_hand_forms_and_what_is_not_modelled() -> None:
+    rc = 'ifconfig_em0="inet 192.0.2.10/24 up"\nifconfig_em1="SYNCDHCP"\n'
+    imported = import_host("fb", "freebsd", "14.1", {"/etc/rc.conf": rc})
+    assert public_entry(imported)["interfaces"] == {"em0": {"addresses": ["192.0.2.10/24"]}}
+    assert "/etc/rc.conf: line 2 'ifconfig_em1=SYNCDHCP' is not modelled" in str(imported.notes[0])
+    assert imported.rewrites == (
+        "/etc/rc.conf: a first deploy rewrites it in bsdprov's layout, same settings",
+    )
+
+
+def test_an_unmodelled_vm_conf_statement_leaves_the_vmd_part_unmanaged() -> None:
+    files = {
+        "/etc/hostname.em0": "inet 192.0.2.10 255.255.255.0\n",
+        "/etc/hostname.bridge0": "add em0\nup\n",
+        "/etc/sysctl.conf": "net.inet.ip.forwarding=1\n",
+        "/etc/vm.conf": 'switch "lan" {\n\tinterface bridge0\n}\nvm "a" {\n\towner admin\n}\n',
+    }
+    imported = import_host("hv", "openbsd", "7.6", files)
+    notes = [str(n) for n in imported.notes]
+    assert (
+        "/etc/vm.conf: line 5 'owner admin' is not modelled: the host keeps it unmanaged" in notes
+    )
+    entry = public_entry(imported)
+    assert "switches" not in entry and imported.guests == {}
+    assert entry["forwarding"] == {"inet": True}

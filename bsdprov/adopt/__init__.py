@@ -149,7 +149,26 @@ def _entry(
         entry.update(parts.keys)
         guests = parts.guests
     host = _validated(name, entry, notes)
-    _settle_route_interfaces(host, entry)
+    redundant = _settle_route_interfaces(host, entry)
+    for interface, (path, line, text) in dict(redundant).items():
+        # The line stays only if its file does: the interface's (OpenBSD, NetBSD), else rc.conf's
+        # routes.
+        keeps = interface if path != "/etc/rc.conf" else "routes"
+        notes.append(
+            Note(
+                path,
+                line,
+                text,
+                f"routes to a gateway on the subnet: not modelled, {keeps} left unmanaged",
+            )
+        )
+        if keeps == "routes":
+            entry.pop("routes", None)
+        else:
+            entry["interfaces"].pop(interface, None)
+        host = _validated(name, entry, notes)
+        if "routes" in entry:
+            _settle_route_interfaces(host, entry)
     if "routes" in entry:
         entry["routes"].sort(key=lambda r: (":" in r["via"], r["to"] != "default"))
     return _validated(name, entry, notes), entry, guests, notes
@@ -177,12 +196,14 @@ def _settle_links(parsed: Parsed, notes: list[Note]) -> None:
         routes.remove(link)
         users = [r for r in routes if r["via"] == link["via"]]
         if not users:
+            path, line, text = link.get("_where") or ("", None, "")
             notes.append(
                 Note(
-                    "",
-                    None,
-                    f"route to {link['via']} on {link['interface']}",
-                    "is used by no route: not modelled, its interface is left unmanaged",
+                    path,
+                    line,
+                    text,
+                    f"adds a route to {link['via']} that no other route uses: not modelled, "
+                    f"{link['interface']} is left unmanaged",
                 )
             )
             parsed.interfaces.pop(link["interface"], None)
@@ -190,24 +211,37 @@ def _settle_links(parsed: Parsed, notes: list[Note]) -> None:
         for route in users:
             route["onlink"] = True
             route.setdefault("interface", link["interface"])
+            route["_link"] = (link["interface"], link.get("_where"))
 
 
-def _settle_route_interfaces(host: Host, entry: Entry) -> None:
-    """Keep a route's ``interface`` only where the model needs it to find the interface."""
+def _settle_route_interfaces(
+    host: Host, entry: Entry
+) -> list[tuple[str, tuple[str, int | None, str]]]:
+    """Keep a route's ``interface`` only where the model needs it to find the interface.
+
+    Returns the interface routes to gateways already on a subnet (with where each was
+    written): bsdprov writes such a route only for a gateway outside every subnet, so the
+    model cannot keep it.
+    """
+    redundant = []
     for route in entry.get("routes", []):
+        link = route.pop("_link", None)
         found_on = route.pop("_found_on", None) or route.get("interface")
         via = ipaddress.ip_address(route["via"])
         if is_link_local(via) or found_on is None:
             continue
-        bare = {k: v for k, v in route.items() if k != "interface"}
+        bare = {k: v for k, v in _clean(route).items() if k != "interface"}
         candidate = Route.model_validate(bare)
         connected = connected_interface(host, candidate)
         if connected is not None:
             route.pop("onlink", None)
+            if link is not None:
+                redundant.append(link)
         if route_interface(host, candidate) == found_on:
             route.pop("interface", None)
         else:
             route["interface"] = found_on
+    return redundant
 
 
 def _validated(name: str, entry: Entry, notes: list[Note]) -> Host:

@@ -94,7 +94,7 @@ def parse_freebsd(files: dict[str, str]) -> Parsed:
                     "not imported, and kept in cloned_interfaces by every deploy",
                 )
             )
-    parsed.routes = _routes(values, used, parsed)
+    parsed.routes = _routes(values, used, parsed, line_of)
     for key in values:
         if key not in used and NETWORK_KEY_RE.match(key):
             note(key, "is not modelled: a deploy leaves it as it is")
@@ -135,7 +135,8 @@ def _main_words(words: list[str], itf: Entry) -> bool:
     up = False
     while words:
         word = words.pop(0)
-        if word in ("DHCP", "SYNCDHCP") and "dhcp" not in itf:
+        # SYNCDHCP (boot waits for the lease) is not modelled: bsdprov writes DHCP.
+        if word == "DHCP" and "dhcp" not in itf:
             itf["dhcp"] = True
         elif word == "inet" and words:
             if not first_inet or not _inet(words, itf):
@@ -155,7 +156,8 @@ def _main_words(words: list[str], itf: Entry) -> bool:
             up = True
         else:
             return False
-    if up:
+    # ifconfig(8) brings an interface up when it sets an address: "up" is implied then.
+    if up and not (itf.get("addresses") or itf.get("dhcp")):
         itf["up"] = True
     return True
 
@@ -209,7 +211,9 @@ def _address(words: list[str], itf: Entry, first_v6: bool) -> bool:
     return True
 
 
-def _routes(values: dict[str, str], used: set[str], parsed: Parsed) -> list[Entry] | None:
+def _routes(
+    values: dict[str, str], used: set[str], parsed: Parsed, line_of: dict[str, int]
+) -> list[Entry] | None:
     """defaultrouter and bsdprov's named static routes; None when rc.conf sets no route."""
     routes: list[Entry] = []
     links: list[Entry] = []
@@ -228,6 +232,8 @@ def _routes(values: dict[str, str], used: set[str], parsed: Parsed) -> list[Entr
             managed = True
             used.add(key)
             route = _static(values.get(key, ""), version)
+            if route is not None:
+                route["_where"] = (RC, line_of.get(key), f"{key}={values.get(key, '')}")
             if route is None:
                 parsed.notes.append(Note(RC, None, f"{key}={values.get(key, '')}", KEPT))
             elif route.get("_link"):

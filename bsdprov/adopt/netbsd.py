@@ -99,8 +99,11 @@ def _interface(
         if line.startswith("!"):
             if ENSURE_RE.fullmatch(line):
                 continue  # implied by the bridge member added on a later line
+            before = len(routes)
             if not _command(line[1:], name, itf, routes):
                 unknown.append(Note(path, number, line, KEPT))
+            for route in routes[before:]:
+                route["_where"] = (path, number, line)
             continue
         words = words_of(line)
         if words == ["up"]:

@@ -11,6 +11,8 @@ leaves its interface out of the entry (unmanaged), so a deploy never rewrites th
 
 from __future__ import annotations
 
+import ipaddress
+
 from bsdprov.adopt.common import (
     COMMENT,
     KEPT,
@@ -79,7 +81,7 @@ def _interface(
             if route is None:
                 unknown.append(Note(path, number, line, KEPT))
             else:
-                routes.append(route)
+                routes.append(route | {"_where": (path, number, line)})
             continue
         words = words_of(line)
         ok = words is not None and _words(words, itf)
@@ -144,6 +146,8 @@ def _address(words: list[str], itf: Entry) -> bool:
         return True
     if rest[:1] == ["alias"]:
         rest = rest[1:]
+    if family == "inet" and len(rest) == 3 and _default_broadcast(rest[0], rest[1], rest[2]):
+        rest = rest[:2]  # hostname.if(5)'s optional broadcast, given as its default
     if not rest or len(rest) > 2:
         return False
     if family == "inet":
@@ -154,6 +158,16 @@ def _address(words: list[str], itf: Entry) -> bool:
         return False
     add_address(itf, address)
     return True
+
+
+def _default_broadcast(address: str, mask: str, broadcast: str) -> bool:
+    """``NONE`` (older installers' placeholder) or the subnet's own broadcast address."""
+    found = ipv4_with_mask(address, mask)
+    if found is None:
+        return False
+    return broadcast == "NONE" or broadcast == str(
+        ipaddress.IPv4Interface(found).network.broadcast_address
+    )
 
 
 def _route_line(command: str, name: str) -> Entry | None:
