@@ -10,6 +10,7 @@ from bsdprov.adopt.script import QCOW2_MAGIC, import_script, parse_import, size_
 from bsdprov.adopt.yamltext import merged_inventory
 from bsdprov.inventory import load_inventory, parse_inventory
 from bsdprov.render.base import MANAGED_HEADER
+from tests.test_adopt_roundtrip import rendered_files
 from tests.test_architecture import FORBIDDEN, PACKAGE, imported_roots
 
 EXAMPLE = Path(__file__).parent.parent / "inventories" / "example.yaml"
@@ -24,7 +25,7 @@ def test_adopt_core_does_no_io() -> None:
 
 def test_an_unmodelled_line_is_listed_and_its_interface_left_out() -> None:
     files = {
-        "/etc/hostname.em0": "inet 192.0.2.10 255.255.255.0\n",
+        "/etc/hostname.em0": "# uplink\ninet 192.0.2.10 255.255.255.0\n",
         "/etc/hostname.em2": "# spare port\nmedia 100baseTX\nup\n",
         "/etc/mygate": "192.0.2.1\n",
     }
@@ -35,13 +36,32 @@ def test_an_unmodelled_line_is_listed_and_its_interface_left_out() -> None:
         in notes
     )
     assert "/etc/hostname.em2 leaves em2 out of the entry (unmanaged)" in notes
+    # em0's comment goes with a deploy (the file is rewritten whole); em2's file stays.
+    assert (
+        "/etc/hostname.em0: line 1 '# uplink' is a comment: a deploy rewrites this file without it"
+        in notes
+    )
+    assert not any("spare port" in n for n in notes)
     entry = public_entry(imported)
     assert list(entry["interfaces"]) == ["em0"]
     assert entry["routes"] == [{"to": "default", "via": "192.0.2.1"}]
     # The hand-written files differ from bsdprov's only by its header comment.
-    assert "/etc/hostname.em0: a first deploy only adds bsdprov's header comment" in "".join(
-        imported.rewrites
+    assert (
+        "/etc/hostname.em0: a first deploy changes only comments, such as bsdprov's header "
+        "(no command runs)" in imported.rewrites
     )
+
+
+def test_an_admin_comment_in_vm_conf_is_reported() -> None:
+    inventory = load_inventory(EXAMPLE)
+    files = rendered_files(inventory, inventory.hosts["hv1"])
+    files["/etc/vm.conf"] = "# our VMs\n" + files["/etc/vm.conf"]
+    sizes = {g.vm.disk.path: g.vm.disk.size for g in inventory.guests("hv1")}
+    imported = import_host("hv1", "openbsd", "7.6", files, None, sizes, inventory.hosts)
+    assert [str(n) for n in imported.notes] == [
+        "/etc/vm.conf: line 1 '# our VMs' is a comment: a deploy rewrites this file without it"
+    ]
+    assert "switches" in public_entry(imported), "a comment leaves nothing unmanaged"
 
 
 def test_freebsd_keeps_the_admins_static_routes_and_reports_them() -> None:

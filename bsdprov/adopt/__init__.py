@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bsdprov.adopt.common import Entry, Note, Parsed
+from bsdprov.adopt.common import COMMENT, Entry, Note, Parsed, content_lines
 from bsdprov.adopt.freebsd import parse_freebsd
 from bsdprov.adopt.netbsd import parse_netbsd
 from bsdprov.adopt.openbsd import parse_openbsd
@@ -35,7 +35,7 @@ from bsdprov.model import (
     route_interface,
 )
 from bsdprov.plan import FileChange, ObservedFile, plan_host
-from bsdprov.render import file_content, render_host
+from bsdprov.render import FileEdit, FileSpec, file_content, render_host
 from bsdprov.render.base import ordered_interfaces
 from bsdprov.vmd import guests_of
 
@@ -101,6 +101,7 @@ def import_host(
             f"(keys {', '.join(differ) or 'of the guests'} differ); nothing was imported: "
             "please report this as a bug, with the files"
         )
+    notes += _dropped_comments(rendered.files, texts)
     plan = plan_host(rendered, observed)
     rewrites = tuple(
         _rewrite(change)
@@ -174,6 +175,22 @@ def _entry(
     return _validated(name, entry, notes), entry, guests, notes
 
 
+def _dropped_comments(specs: tuple[FileEdit, ...], texts: Mapping[str, str]) -> list[Note]:
+    """The admin's comments in files a deploy rewrites whole (rc.conf, sysctl.conf and
+    pf.conf are edited by key or line: their comments stay)."""
+    found = []
+    for spec in specs:
+        if not isinstance(spec, FileSpec) or spec.path not in texts:
+            continue
+        kept = {line.strip() for line in spec.content.splitlines()}
+        found += [
+            Note(spec.path, number, line, COMMENT)
+            for number, line in content_lines(texts[spec.path])
+            if line.startswith("#") and line not in kept
+        ]
+    return found
+
+
 def _rewrite(change: FileChange) -> str:
     what = {
         "create": "creates it",
@@ -184,7 +201,7 @@ def _rewrite(change: FileChange) -> str:
         what = (
             "rewrites it in bsdprov's layout, same settings"
             if change.meaningful
-            else "only adds bsdprov's header comment (no command runs)"
+            else "changes only comments, such as bsdprov's header (no command runs)"
         )
     return f"{change.path}: a first deploy {what}"
 

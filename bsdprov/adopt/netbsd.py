@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 
 from bsdprov.adopt.common import (
-    COMMENT,
     KEPT,
     Entry,
     Note,
@@ -94,8 +93,7 @@ def _interface(
             itf["description"] = line.removeprefix(DESCRIPTION_COMMENT)
             continue
         if line.startswith("#"):
-            notes.append(Note(path, number, line, COMMENT))
-            continue
+            continue  # reported by the import if a deploy would drop it
         if line.startswith("!"):
             if ENSURE_RE.fullmatch(line):
                 continue  # implied by the bridge member added on a later line

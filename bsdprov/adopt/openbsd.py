@@ -14,7 +14,6 @@ from __future__ import annotations
 import ipaddress
 
 from bsdprov.adopt.common import (
-    COMMENT,
     KEPT,
     Entry,
     Note,
@@ -74,8 +73,7 @@ def _interface(
     saw_up = False
     for number, line in content_lines(text):
         if line.startswith("#"):
-            notes.append(Note(path, number, line, COMMENT))
-            continue
+            continue  # reported by the import if a deploy would drop it
         if line.startswith("!"):
             route = _route_line(line[1:], name)
             if route is None:
@@ -195,8 +193,7 @@ def _mygate(text: str, notes: list[Note]) -> list[Entry]:
     families: set[int] = set()
     for number, line in content_lines(text):
         if line.startswith("#"):
-            notes.append(Note("/etc/mygate", number, line, COMMENT))
-            continue
+            continue  # reported by the import if a deploy would drop it
         via, scope = scoped(line)
         version = 6 if ":" in via else 4
         if not is_ip(via):
