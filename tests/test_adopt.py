@@ -160,7 +160,7 @@ def test_a_route_line_bsdprov_would_not_write_leaves_its_interface_unmanaged() -
     )
     assert public_entry(imported)["interfaces"] == {}
     assert "routes" not in public_entry(imported), "its gateway is on no managed interface"
-    assert any(n.startswith("routes are left unmanaged") for n in notes)
+    assert "routes default via 10.0.0.1 are left unmanaged (no 'routes' key)" in notes[-1]
 
 
 def test_freebsd_hand_forms_and_what_is_not_modelled() -> None:
@@ -188,3 +188,56 @@ def test_an_unmodelled_vm_conf_statement_leaves_the_vmd_part_unmanaged() -> None
     entry = public_entry(imported)
     assert "switches" not in entry and imported.guests == {}
     assert entry["forwarding"] == {"inet": True}
+
+
+def test_what_does_not_validate_is_left_unmanaged_not_a_crash() -> None:
+    files = {
+        "/etc/hostname.em0": 'inet 192.0.2.10 255.255.255.0\ndescription "ISP\'s uplink"\n',
+        "/etc/hostname.em1": "inet 10.0.0.1 255.255.255.0\n",
+        "/etc/hostname.bridge0": "add em0\nup\n",
+        "/etc/mygate": "192.0.2.1\n",
+    }
+    imported = import_host("gw", "openbsd", "7.6", files)
+    notes = [str(n) for n in imported.notes]
+    assert notes[0].startswith("interface em0 is left unmanaged: it does not validate (")
+    assert notes[1].startswith("interface bridge0 is left unmanaged: it does not validate (")
+    assert list(public_entry(imported)["interfaces"]) == ["em1"]
+    assert "routes" not in public_entry(imported)
+
+
+def test_a_mygate_bsdprov_cannot_write_leaves_routes_and_route_lines_unmanaged() -> None:
+    files = {
+        "/etc/hostname.em0": "inet 192.0.2.10 255.255.255.0\n",
+        "/etc/hostname.em1": (
+            "inet 10.0.0.5 255.255.255.0\n!route -qn add -inet 10.9.0.0/16 10.0.0.1\n"
+        ),
+        "/etc/mygate": "192.0.2.1\n192.0.2.254\n",
+    }
+    imported = import_host("gw", "openbsd", "7.6", files)
+    notes = [str(n) for n in imported.notes]
+    assert (
+        notes[0]
+        == "/etc/mygate: line 2 '192.0.2.254' is a second gateway: routes are left unmanaged"
+    )
+    assert notes[1] == (
+        "interface em1 is left unmanaged: its file adds routes, and routes are unmanaged"
+    )
+    assert list(public_entry(imported)["interfaces"]) == ["em0"]
+    assert "routes" not in public_entry(imported)
+
+
+def test_freebsd_interface_keys_a_deploy_would_remove_leave_it_unmanaged() -> None:
+    rc = (
+        'ifconfig_em0="inet 192.0.2.10 netmask 255.255.255.0"\n'
+        'ifconfig_em0_aliases="inet 192.0.2.20-25/32"\n'  # removed by ifconfig_em0_* otherwise
+        'ifconfig_em1="up"\nvlans_em1="101"\nifconfig_em1_101="inet 10.1.0.1/24"\n'
+        'ifconfig_em2="inet 10.2.0.1/24"\n'
+        'defaultrouter="NO"\n'
+    )
+    imported = import_host("fb", "freebsd", "14.1", {"/etc/rc.conf": rc})
+    entry = public_entry(imported)
+    assert list(entry["interfaces"]) == ["em2"]
+    notes = "\n".join(str(n) for n in imported.notes)
+    assert "'ifconfig_em0_aliases=inet 192.0.2.20-25/32' is not modelled" in notes
+    assert "leaves em1 out of the entry (unmanaged)" in notes
+    assert "routes" not in entry, "no route: unmanaged, the admin's defaultrouter stays"

@@ -141,7 +141,8 @@ def _entry(
         )
     }
     entry["interfaces"] = dict(sorted(parsed.interfaces.items(), key=lambda item: order[item[0]]))
-    if parsed.routes is not None:
+    # FreeBSD and NetBSD write nothing for "routes: []": no routes reads back as unmanaged.
+    if parsed.routes or (parsed.routes is not None and os == "openbsd"):
         entry["routes"] = parsed.routes
     guests: dict[str, Entry] = {}
     if os == "openbsd" and any(p in texts for p in VMD_PATHS):
@@ -170,6 +171,11 @@ def _entry(
         host = _validated(name, entry, notes)
         if "routes" in entry:
             _settle_route_interfaces(host, entry)
+    if "routes" not in entry:
+        # Those lines are written from routes: without routes a deploy would drop them.
+        for interface in sorted(parsed.route_lines & set(entry["interfaces"])):
+            _unmanage(entry, notes, interface, "its file adds routes, and routes are unmanaged")
+        host = _validated(name, entry, notes)
     if "routes" in entry:
         entry["routes"].sort(key=lambda r: (":" in r["via"], r["to"] != "default"))
     return _validated(name, entry, notes), entry, guests, notes
@@ -262,30 +268,58 @@ def _settle_route_interfaces(
 
 
 def _validated(name: str, entry: Entry, notes: list[Note]) -> Host:
-    """The entry as a host; routes that do not validate are left unmanaged, with a note."""
-    clean = _clean(entry)
+    """The entry as a host. What does not validate is left unmanaged, with a note: an
+    interface (and then whatever names it), the host name, else the routes; anything else
+    stops the import."""
+    for itf_name, itf in list(entry["interfaces"].items()):
+        problem = _invalid(Interface, itf)
+        if problem:
+            _unmanage(entry, notes, itf_name, f"it does not validate ({problem})")
+    if "hostname" in entry and _invalid(Host, {"name": name, "hostname": entry["hostname"]}):
+        notes.append(
+            Note(
+                "",
+                None,
+                f"hostname {entry.pop('hostname')}",
+                "is not a valid host name: left unmanaged",
+            )
+        )
+    if "routes" in entry and _invalid(Host, {"name": name, "routes": _clean(entry["routes"])}):
+        _unmanage_routes(entry, notes, "a route does not validate")
     try:
-        host = Host.model_validate({"name": name, **clean})
+        host = Host.model_validate({"name": name, **_clean(entry)})
     except ValidationError as exc:
         raise UsageError(f"import of {name!r}: the entry does not validate: {exc}") from None
     problems = check_host(host)
-    if problems and "routes" in entry:
-        moved = entry.pop("routes")
-        notes.append(
-            Note(
-                "routes",
-                None,
-                "",
-                "are left unmanaged (no 'routes' key): "
-                + "; ".join(m for _, m in problems)
-                + f" (read: {moved!r})",
-            )
-        )
-        return _validated(name, entry, notes)
-    if problems:
+    broken = {p[1] for p, _ in problems if len(p) >= 2 and p[0] == "interfaces"}
+    for itf_name in broken:
+        message = "; ".join(m for p, m in problems if p[:2] == ("interfaces", itf_name))
+        _unmanage(entry, notes, str(itf_name), f"it does not validate ({message})")
+    if not broken and problems and "routes" in entry:
+        _unmanage_routes(entry, notes, "; ".join(m for _, m in problems))
+    elif not broken and problems:
         shown = "; ".join(f"{'.'.join(map(str, p))}: {m}" for p, m in problems)
         raise UsageError(f"import of {name!r}: the entry does not validate: {shown}")
-    return host
+    return _validated(name, entry, notes) if problems else host
+
+
+def _invalid(model: type[Interface] | type[Host], data: Entry) -> str | None:
+    try:
+        model.model_validate(_clean(data))
+    except ValidationError as exc:
+        return "; ".join(str(e["msg"]) for e in exc.errors())
+    return None
+
+
+def _unmanage(entry: Entry, notes: list[Note], interface: str, why: str) -> None:
+    entry["interfaces"].pop(interface, None)
+    notes.append(Note("", None, f"interface {interface}", f"is left unmanaged: {why}"))
+
+
+def _unmanage_routes(entry: Entry, notes: list[Note], why: str) -> None:
+    moved = _clean(entry.pop("routes"))
+    shown = ", ".join(f"{r['to']} via {r['via']}" for r in moved)
+    notes.append(Note("", None, f"routes {shown}", f"are left unmanaged (no 'routes' key): {why}"))
 
 
 def _clean(data: Any) -> Any:

@@ -27,6 +27,8 @@ class Note:
     outcome: str
 
     def __str__(self) -> str:
+        if not self.path:
+            return f"{self.text} {self.outcome}"
         where = f"{self.path}: line {self.line}" if self.line is not None else self.path
         shown = f" {self.text!r}" if self.text else ""
         return f"{where}{shown} {self.outcome}"
@@ -42,6 +44,8 @@ class Parsed:
     hostname: str | None = None
     notes: list[Note] = field(default_factory=list)
     unmanaged: set[str] = field(default_factory=set)
+    # Interfaces whose file holds route lines (written from ``routes``).
+    route_lines: set[str] = field(default_factory=set)
 
 
 KEPT = "is not modelled: the host keeps it unmanaged"

@@ -32,7 +32,7 @@ from bsdprov.plan import shell_values
 from bsdprov.render.freebsd import ROUTE_PREFIX
 
 RC = "/etc/rc.conf"
-IFCONFIG_RE = re.compile(r"ifconfig_([a-z]+[0-9]+)(?:_(ipv6|descr|alias[0-9]+))?")
+IFKEY_RE = re.compile(r"(?:ifconfig|create_args|vlans)_([a-z]+[0-9]+)(?:_(.+))?")
 # Network keys bsdprov does not model, named so the admin knows they stay as they are.
 NETWORK_KEY_RE = re.compile(
     r"(ifconfig_|ipv6_|gateway_enable|static_routes|route_|defaultrouter|create_args_|vlans_"
@@ -55,33 +55,29 @@ def parse_freebsd(files: dict[str, str]) -> Parsed:
     if "hostname" in values:
         parsed.hostname = values["hostname"]
         used.add("hostname")
-    names = sorted({m.group(1) for k in values if (m := IFCONFIG_RE.fullmatch(k))})
+    # A deploy removes every ifconfig_IF*, create_args_IF and vlans_IF key of an interface it
+    # manages (and writes its own): one it could not write back leaves IF unmanaged.
+    names = sorted({m.group(1) for k in values if (m := IFKEY_RE.fullmatch(k))})
     cloned = values.get("cloned_interfaces", "").split()
     used.add("cloned_interfaces")
+    vlan_of: dict[str, tuple[str, int]] = {}
+    for parent in names:
+        children = values.get(f"vlans_{parent}", "").split()
+        for child in children:
+            args = values.get(f"create_args_{child}", "").split()
+            if len(args) == 2 and args[0] == "vlan" and args[1].isdigit():
+                vlan_of[child] = (parent, int(args[1]))
     for name in names:
-        keys = [k for k in values if (m := IFCONFIG_RE.fullmatch(k)) and m.group(1) == name]
-        itf = _interface(name, {k: values[k] for k in keys})
+        keys = [k for k in values if (m := IFKEY_RE.fullmatch(k)) and m.group(1) == name]
+        itf = _interface(name, {k: values[k] for k in keys}, vlan_of)
+        used.update(keys)
         if itf is None:
             for key in keys:
                 note(key)
             parsed.notes.append(Note(RC, None, "", f"leaves {name} out of the entry (unmanaged)"))
             parsed.unmanaged.add(name)
-            used.update(keys)
-            continue
-        used.update(keys)
-        parsed.interfaces[name] = itf
-    for parent, children in (
-        (k[6:], v.split()) for k, v in values.items() if k.startswith("vlans_")
-    ):
-        used.add(f"vlans_{parent}")
-        for child in children:
-            args = values.get(f"create_args_{child}", "").split()
-            used.add(f"create_args_{child}")
-            if len(args) == 2 and args[0] == "vlan" and args[1].isdigit():
-                itf = parsed.interfaces.setdefault(child, {})
-                itf.update({"parent": parent, "vlan": int(args[1])})
-            else:
-                note(f"vlans_{parent}")
+        else:
+            parsed.interfaces[name] = itf
     for name in cloned:
         if name not in parsed.interfaces and name not in parsed.unmanaged:
             # Created with no ifconfig_ key: a deploy keeps the admin's word in the list.
@@ -110,9 +106,27 @@ def _lines_of(text: str) -> dict[str, int]:
     return found
 
 
-def _interface(name: str, values: dict[str, str]) -> Entry | None:
+def _interface(
+    name: str, values: dict[str, str], vlan_of: dict[str, tuple[str, int]]
+) -> Entry | None:
+    """IF's keys as its entry; None when one of them is not what bsdprov writes."""
     itf: Entry = {}
+    known = {f"ifconfig_{name}", f"ifconfig_{name}_ipv6", f"ifconfig_{name}_descr"}
+    for key, value in values.items():
+        if key.startswith(f"vlans_{name}"):
+            # Only VLANs bsdprov can write back (vlanN with create_args_vlanN="vlan N").
+            if key != f"vlans_{name}" or any(c not in vlan_of for c in value.split()):
+                return None
+        elif key.startswith(f"create_args_{name}"):
+            if key != f"create_args_{name}" or name not in vlan_of:
+                return None
+        elif key not in known and not re.fullmatch(rf"ifconfig_{name}_alias[0-9]+", key):
+            return None
+    if name in vlan_of:
+        itf["parent"], itf["vlan"] = vlan_of[name]
     main = values.get(f"ifconfig_{name}")
+    if main is None:
+        return None  # bsdprov writes ifconfig_IF for every interface it manages
     if main is not None and not _main_words(main.split(), itf):
         return None
     v6 = values.get(f"ifconfig_{name}_ipv6")
@@ -224,7 +238,8 @@ def _routes(
             managed = True
             used.add(f"{ipv6}defaultrouter")
             via, scope = scoped(default)
-            routes.append(route_entry("default", via, scope))
+            if default != "NO":  # rc.conf(5)'s "no default route"
+                routes.append(route_entry("default", via, scope))
         for name in values.get(f"{ipv6}static_routes", "").split():
             key = f"{ipv6}route_{name}"
             if not name.startswith(ROUTE_PREFIX):

@@ -66,6 +66,8 @@ def parse_netbsd(files: dict[str, str]) -> Parsed:
             continue
         parsed.interfaces[name], own = found
         routes += own
+        if own:
+            parsed.route_lines.add(name)
     for key, value in values.items():
         name = key.removeprefix("ifconfig_")
         if key.startswith("ifconfig_") and name not in parsed.unmanaged:

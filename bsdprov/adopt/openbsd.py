@@ -52,9 +52,11 @@ def parse_openbsd(files: dict[str, str]) -> Parsed:
         itf, own_routes = found
         parsed.interfaces[name] = itf
         routes += own_routes
+        if own_routes:
+            parsed.route_lines.add(name)
     if "/etc/mygate" in files:
-        routes = _mygate(files["/etc/mygate"], parsed.notes) + routes
-        parsed.routes = routes
+        defaults = _mygate(files["/etc/mygate"], parsed.notes)
+        parsed.routes = None if defaults is None else defaults + routes
     elif routes:
         parsed.routes = routes
     if "/etc/myname" in files:
@@ -187,8 +189,9 @@ def _route_line(command: str, name: str) -> Entry | None:
     return None
 
 
-def _mygate(text: str, notes: list[Note]) -> list[Entry]:
-    """mygate(5): netstart adds the first IPv4 and the first IPv6 line; later ones are unused."""
+def _mygate(text: str, notes: list[Note]) -> list[Entry] | None:
+    """mygate(5): netstart adds the first IPv4 and the first IPv6 line. Any other line would
+    go with a deploy's rewrite: then routes are left unmanaged (None)."""
     found: list[Entry] = []
     families: set[int] = set()
     for number, line in content_lines(text):
@@ -196,12 +199,10 @@ def _mygate(text: str, notes: list[Note]) -> list[Entry]:
             continue  # reported by the import if a deploy would drop it
         via, scope = scoped(line)
         version = 6 if ":" in via else 4
-        if not is_ip(via):
-            notes.append(Note("/etc/mygate", number, line, "is not a gateway address: ignored"))
-        elif version in families:
-            notes.append(
-                Note("/etc/mygate", number, line, "is never used (netstart reads one per family)")
-            )
+        if not is_ip(via) or version in families:
+            why = "is not a gateway address" if not is_ip(via) else "is a second gateway"
+            notes.append(Note("/etc/mygate", number, line, f"{why}: routes are left unmanaged"))
+            return None
         else:
             families.add(version)
             found.append(route_entry("default", via, scope))
