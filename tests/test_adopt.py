@@ -241,3 +241,46 @@ def test_freebsd_interface_keys_a_deploy_would_remove_leave_it_unmanaged() -> No
     assert "'ifconfig_em0_aliases=inet 192.0.2.20-25/32' is not modelled" in notes
     assert "leaves em1 out of the entry (unmanaged)" in notes
     assert "routes" not in entry, "no route: unmanaged, the admin's defaultrouter stays"
+
+
+def hv1_files() -> tuple[dict[str, str], dict[str, str]]:
+    inventory = load_inventory(EXAMPLE)
+    sizes = {g.vm.disk.path: g.vm.disk.size for g in inventory.guests("hv1")}
+    return rendered_files(inventory, inventory.hosts["hv1"]), sizes
+
+
+def test_vmd_files_bsdprov_would_write_otherwise_leave_the_vmd_part_unmanaged() -> None:
+    files, sizes = hv1_files()
+    # Without the guests' own entries, their anchors' anti-spoofing rules would change.
+    imported = import_host("hv1", "openbsd", "7.6", files, None, sizes, {})
+    notes = [str(n) for n in imported.notes]
+    assert notes[0] == (
+        "/etc/pf.vm/web01.conf: line 8 'pass in quick on web01_vm inet from 203.0.113.21' is "
+        "not what bsdprov writes: the vmd part (switches, VMs, NAT, DHCP, pf) is left "
+        "unmanaged; import the VM's host first: its addresses make the anchor's anti-spoofing "
+        "rules"
+    )
+    entry = public_entry(imported)
+    assert "switches" not in entry and imported.guests == {}
+    assert entry["forwarding"] == {"inet": True}
+
+
+def test_a_pf_conf_without_the_include_or_a_foreign_router_leave_the_vmd_part_unmanaged() -> None:
+    files, sizes = hv1_files()
+    known = load_inventory(EXAMPLE).hosts
+    no_include = {**files, "/etc/pf.conf": "set skip on lo\npass\n"}
+    imported = import_host("hv1", "openbsd", "7.6", no_include, None, sizes, known)
+    assert str(imported.notes[0]) == (
+        "/etc/pf.conf '(no line include \"/etc/pf.bsdprov.conf\")' is not modelled: "
+        "the host keeps it unmanaged"
+    )
+    assert "switches" not in public_entry(imported)
+
+    router = files["/etc/dhcpd.conf"].replace("routers 10.50.0.1", "routers 10.50.0.254")
+    imported = import_host(
+        "hv1", "openbsd", "7.6", {**files, "/etc/dhcpd.conf": router}, None, sizes, known
+    )
+    assert "/etc/dhcpd.conf: line 3 'option routers 10.50.0.254' is not modelled" in str(
+        imported.notes[0]
+    )
+    assert "dhcp_server" not in public_entry(imported)

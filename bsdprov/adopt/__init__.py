@@ -35,8 +35,10 @@ from bsdprov.model import (
     route_interface,
 )
 from bsdprov.plan import FileChange, ObservedFile, plan_host
-from bsdprov.render import FileEdit, FileSpec, file_content, render_host
+from bsdprov.render import FileEdit, FileSpec, Rendered, file_content, render_host
 from bsdprov.render.base import ordered_interfaces
+from bsdprov.render.hypervisor import DHCPD_CONF, SYSCTL_CONF, VM_CONF
+from bsdprov.render.pf import ANCHOR_DIR, PF_CONF, PF_INCLUDED
 from bsdprov.vmd import guests_of
 
 PARSERS: dict[str, Callable[[dict[str, str]], Parsed]] = {
@@ -83,24 +85,24 @@ def import_host(
     """
     texts = dict(files)
     sizes = dict(disk_sizes or {})
-    host, entry, guests, notes = _entry(name, os, texts, address, port, sizes)
-    hosts = _with_guests(host, guests, known or {})
-    imported_guests = guests_of(hosts, name) if host.is_hypervisor else ()
-    rendered = render_host(host, os, release, imported_guests)
     observed = {
         path: ObservedFile(path, text, *(modes or {}).get(path, (None, None, None)))
         for path, text in texts.items()
     }
-    # The check a deploy relies on: what bsdprov would write reads back as the same entry.
-    rewritten = {spec.path: file_content(spec, texts.get(spec.path)) for spec in rendered.files}
-    _, again, again_guests, _ = _entry(name, os, {**texts, **rewritten}, address, port, sizes)
-    if (_clean(again), _clean(again_guests)) != (_clean(entry), _clean(guests)):
-        differ = sorted(k for k in entry.keys() | again.keys() if entry.get(k) != again.get(k))
-        raise UsageError(
-            f"import of {name!r}: the files bsdprov would write do not read back as the entry "
-            f"(keys {', '.join(differ) or 'of the guests'} differ); nothing was imported: "
-            "please report this as a bug, with the files"
+    first = _checked(name, os, release, texts, address, port, sizes, known or {}, True)
+    entry, guests, notes, rendered = first
+    vmd_files = [
+        change
+        for change in plan_host(rendered, observed).changes
+        if change.meaningful and _vmd_owned(change.path)
+    ]
+    if vmd_files:
+        # A vmd file bsdprov owns whole but would write otherwise: it reads back the same
+        # only because its other lines are derived. Leave the vmd part to the admin.
+        entry, guests, notes, rendered = _checked(
+            name, os, release, texts, address, port, sizes, known or {}, False
         )
+        notes = [_vmd_note(change) for change in vmd_files] + notes
     notes += _dropped_comments(rendered.files, texts)
     plan = plan_host(rendered, observed)
     rewrites = tuple(
@@ -111,6 +113,65 @@ def import_host(
     return Imported(name, entry, guests, tuple(notes), rewrites)
 
 
+def _checked(
+    name: str,
+    os: str,
+    release: str | None,
+    texts: dict[str, str],
+    address: str | None,
+    port: int,
+    sizes: dict[str, str],
+    known: Mapping[str, Host],
+    vmd: bool,
+) -> tuple[Entry, dict[str, Entry], list[Note], Rendered]:
+    """The entry, checked: what bsdprov would write from it reads back as the same entry."""
+    host, entry, guests, notes = _entry(name, os, texts, address, port, sizes, vmd)
+    hosts = _with_guests(host, guests, known)
+    rendered = render_host(host, os, release, guests_of(hosts, name) if host.is_hypervisor else ())
+    rewritten = {spec.path: file_content(spec, texts.get(spec.path)) for spec in rendered.files}
+    _, again, again_guests, _ = _entry(name, os, {**texts, **rewritten}, address, port, sizes, vmd)
+    if (_clean(again), _clean(again_guests)) != (_clean(entry), _clean(guests)):
+        differ = sorted(k for k in entry.keys() | again.keys() if entry.get(k) != again.get(k))
+        raise UsageError(
+            f"import of {name!r}: the files bsdprov would write do not read back as the entry "
+            f"(keys {', '.join(differ) or 'of the guests'} differ); nothing was imported: "
+            "please report this as a bug, with the files"
+        )
+    return entry, guests, notes, rendered
+
+
+def _vmd_owned(path: str) -> bool:
+    return path in (VM_CONF, DHCPD_CONF, PF_INCLUDED, PF_CONF) or path.startswith(f"{ANCHOR_DIR}/")
+
+
+def _vmd_note(change: FileChange) -> Note:
+    before = (change.before.content or "").splitlines()
+    after = set((change.after or "").splitlines())
+    first = next(
+        (
+            (i, line.strip())
+            for i, line in enumerate(before, 1)
+            if line.strip() and not line.strip().startswith("#") and line not in after
+        ),
+        (None, ""),
+    )
+    why = {
+        "remove": "would be removed (no VM of vm.conf has it)",
+        "create": "is missing",
+    }.get(change.action, "is not what bsdprov writes")
+    hint = (
+        "; import the VM's host first: its addresses make the anchor's anti-spoofing rules"
+        if change.path.startswith(f"{ANCHOR_DIR}/") and change.action == "modify"
+        else ""
+    )
+    return Note(
+        change.path,
+        first[0],
+        first[1],
+        f"{why}: the vmd part (switches, VMs, NAT, DHCP, pf) is left unmanaged{hint}",
+    )
+
+
 def _entry(
     name: str,
     os: str,
@@ -118,8 +179,10 @@ def _entry(
     address: str | None,
     port: int,
     sizes: dict[str, str],
+    vmd: bool = True,
 ) -> tuple[Host, Entry, dict[str, Entry], list[Note]]:
-    """Parse ``texts`` into the validated host, its entry, its guests' VMs and the notes."""
+    """Parse ``texts`` into the validated host, its entry, its guests' VMs and the notes
+    (``vmd`` False: a hypervisor's vmd part is left out, only forwarding is read)."""
     parsed = PARSERS[os](texts)
     notes = list(parsed.notes)
     _settle_links(parsed, notes)
@@ -146,7 +209,9 @@ def _entry(
         entry["routes"] = parsed.routes
     guests: dict[str, Entry] = {}
     if os == "openbsd" and any(p in texts for p in VMD_PATHS):
-        parts = parse_hypervisor(name, texts, sizes)
+        parts = parse_hypervisor(
+            name, texts if vmd else _without_vmd(texts), sizes, entry["interfaces"]
+        )
         notes += parts.notes
         entry.update(parts.keys)
         guests = parts.guests
@@ -179,6 +244,10 @@ def _entry(
     if "routes" in entry:
         entry["routes"].sort(key=lambda r: (":" in r["via"], r["to"] != "default"))
     return _validated(name, entry, notes), entry, guests, notes
+
+
+def _without_vmd(texts: dict[str, str]) -> dict[str, str]:
+    return {p: t for p, t in texts.items() if p == SYSCTL_CONF}
 
 
 def _dropped_comments(specs: tuple[FileEdit, ...], texts: Mapping[str, str]) -> list[Note]:

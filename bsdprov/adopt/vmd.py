@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from bsdprov.adopt.common import KEPT, Entry, Note, content_lines, is_ip, is_network, words_of
 from bsdprov.plan import shell_values
+from bsdprov.render.base import MANAGED_HEADER
 from bsdprov.render.hypervisor import DHCPD_CONF, RC_LOCAL, SYSCTL_CONF, VM_CONF
 from bsdprov.render.pf import ANCHOR_DIR, PF_CONF, PF_INCLUDED
 from bsdprov.vmd import interface_group
@@ -41,8 +42,10 @@ class HypervisorParts:
 
 
 def parse_hypervisor(
-    name: str, files: dict[str, str], disk_sizes: dict[str, str]
+    name: str, files: dict[str, str], disk_sizes: dict[str, str], interfaces: Entry | None = None
 ) -> HypervisorParts:
+    """The vmd part of hypervisor ``name``; ``interfaces`` (its parsed entries) tell which
+    interface each dhcpd.conf subnet is served on."""
     parts = HypervisorParts()
     forwarding = _forwarding(files.get(SYSCTL_CONF, ""))
     if forwarding:
@@ -59,7 +62,7 @@ def parse_hypervisor(
             )
         served = flags.get("dhcpd_flags", "").split()
         if served and DHCPD_CONF in files:
-            keys["dhcp_server"], leases = _dhcpd(files[DHCPD_CONF], served)
+            keys["dhcp_server"], leases = _dhcpd(files[DHCPD_CONF], served, interfaces or {})
             for vm in vms.values():
                 for nic in vm["nics"]:
                     if nic.get("mac") in leases:
@@ -167,23 +170,40 @@ def _vm_conf(
     return switches, vms
 
 
-def _dhcpd(text: str, served: list[str]) -> tuple[Entry, dict[str, str]]:
-    """dhcpd.conf's subnets, one per served interface (in dhcpd_flags order), and the fixed
-    addresses by MAC."""
+def _dhcpd(text: str, served: list[str], interfaces: Entry) -> tuple[Entry, dict[str, str]]:
+    """dhcpd.conf's subnets, each on the interface of dhcpd_flags whose first IPv4 address is
+    in it (and is its ``option routers``, as bsdprov writes), and the fixed addresses by MAC."""
+    own: dict[str, ipaddress.IPv4Interface] = {}
+    for ifname in served:
+        first = next(
+            (a for a in interfaces.get(ifname, {}).get("addresses", []) if ":" not in a), None
+        )
+        if first is None:
+            raise Unmodelled(RC_LOCAL, None, f"dhcpd_flags names {ifname}, which has no address")
+        own[ifname] = ipaddress.IPv4Interface(first)
     servers: Entry = {}
     leases: dict[str, str] = {}
     lines = [(n, t.rstrip(";")) for n, t in content_lines(text) if not t.startswith("#")]
-    subnets = [i for i, (_, t) in enumerate(lines) if t.startswith("subnet ")]
-    if len(subnets) != len(served):
-        raise Unmodelled(DHCPD_CONF, None, f"{len(subnets)} subnets for dhcpd_flags {served}")
-    for ifname, start in zip(served, subnets, strict=True):
+    i = 0
+    while i < len(lines):
+        number, line = lines[i]
+        w = line.split()
+        if len(w) != 5 or w[0] != "subnet" or w[2] != "netmask" or w[4] != "{":
+            raise Unmodelled(DHCPD_CONF, number, line)
+        try:
+            subnet = ipaddress.IPv4Network(f"{w[1]}/{w[3]}")
+        except ValueError:
+            raise Unmodelled(DHCPD_CONF, number, line) from None
+        found = next((n for n, a in own.items() if a.network == subnet), None)
+        if found is None or found in servers:
+            raise Unmodelled(DHCPD_CONF, number, line)
+        ifname = found
         server: Entry = {}
-        i = start + 1
-        mac = None
+        i += 1
         while i < len(lines) and lines[i][1] != "}":
             number, line = lines[i]
             w = line.replace(",", " ").split()
-            if w[:2] == ["option", "routers"]:
+            if w[:2] == ["option", "routers"] and w[2:] == [str(own[ifname].ip)]:
                 pass  # the hypervisor's own address on the interface, derived
             elif w[:2] == ["option", "domain-name-servers"]:
                 server["dns"] = w[2:]
@@ -192,12 +212,13 @@ def _dhcpd(text: str, served: list[str]) -> tuple[Entry, dict[str, str]]:
             elif w[:1] == ["range"] and len(w) == 3:
                 server["range"] = [w[1], w[2]]
             elif w[:1] == ["host"] and w[-1:] == ["{"]:
+                mac = None
                 i += 1
-                while lines[i][1] != "}":
+                while i < len(lines) and lines[i][1] != "}":
                     hw = lines[i][1].split()
-                    if hw[:2] == ["hardware", "ethernet"]:
+                    if hw[:2] == ["hardware", "ethernet"] and len(hw) == 3:
                         mac = hw[2]
-                    elif hw[:1] == ["fixed-address"] and mac:
+                    elif hw[:1] == ["fixed-address"] and len(hw) == 2 and mac:
                         leases[mac] = hw[1]
                     else:
                         raise Unmodelled(DHCPD_CONF, lines[i][0], lines[i][1])
@@ -206,7 +227,11 @@ def _dhcpd(text: str, served: list[str]) -> tuple[Entry, dict[str, str]]:
                 raise Unmodelled(DHCPD_CONF, number, line)
             i += 1
         servers[ifname] = server
-    return servers, leases
+        i += 1
+    if set(servers) != set(served):
+        raise Unmodelled(RC_LOCAL, None, f"dhcpd_flags={' '.join(served)}")
+    # In dhcpd_flags order, as bsdprov writes both.
+    return {n: servers[n] for n in served}, leases
 
 
 NAT_RE = re.compile(r"pass out on (\S+) inet from (\S+) to any nat-to \((\S+)\)")
@@ -221,11 +246,12 @@ def _pf(files: dict[str, str], vms: dict[str, Entry]) -> Entry:
     from its anchor. The switch rules and anchor hooks are derived from other keys."""
     keys: Entry = {}
     pf_conf = files.get(PF_CONF, "")
-    owned = (
-        any(t == "set skip on lo" for _, t in content_lines(pf_conf))
-        and INCLUDE_LINE not in pf_conf
-    )
+    # An owned pf.conf is bsdprov's whole file, header first; else bsdprov's part is included.
+    owned = pf_conf.startswith(MANAGED_HEADER) and INCLUDE_LINE not in pf_conf
     path = PF_CONF if owned else PF_INCLUDED
+    if not owned and INCLUDE_LINE not in [t for _, t in content_lines(pf_conf)]:
+        # A deploy would add the include line: that is a change, not an import.
+        raise Unmodelled(PF_CONF, None, f"(no line {INCLUDE_LINE})")
     if path not in files:
         raise Unmodelled(PF_CONF, None, "no bsdprov part (pf.bsdprov.conf or an owned pf.conf)")
     nat: list[Entry] = []
