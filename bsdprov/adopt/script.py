@@ -13,7 +13,11 @@ from bsdprov.probe import END, Facts, parse_facts, probe_script
 from bsdprov.render.hypervisor import VM_CONF
 
 QCOW2_MAGIC = b"QFI\xfb"
-DISKS = f"""[ -f {VM_CONF} ] && sed -n 's/^[[:space:]]*disk "\\([^"]*\\)".*/\\1/p' {VM_CONF} |
+
+
+def disks_script(vm_conf: str = VM_CONF) -> str:
+    """For each disk line of ``vm_conf``: the image's byte count and its first 32 bytes."""
+    return f"""[ -f {vm_conf} ] && sed -n 's/^[[:space:]]*disk "\\([^"]*\\)".*/\\1/p' {vm_conf} |
 while IFS= read -r d; do
 	[ -f "$d" ] || continue
 	printf 'disk %s %s %s\\n' "$(wc -c <"$d" | tr -d ' ')" \\
@@ -24,7 +28,7 @@ done
 
 
 def import_script() -> str:
-    return probe_script(IMPORT_PATHS, globs=IMPORT_GLOBS) + DISKS
+    return probe_script(IMPORT_PATHS, globs=IMPORT_GLOBS) + disks_script()
 
 
 def parse_import(output: bytes, host: str) -> tuple[Facts, dict[str, str]]:
