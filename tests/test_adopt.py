@@ -284,3 +284,16 @@ def test_a_pf_conf_without_the_include_or_a_foreign_router_leave_the_vmd_part_un
         imported.notes[0]
     )
     assert "dhcp_server" not in public_entry(imported)
+
+
+def test_netbsd_dhcpcd_keys_are_reported_and_kept() -> None:
+    files = {
+        "/etc/ifconfig.wm0": "dhcp\n",
+        "/etc/rc.conf": "rc_configured=YES\ndhcpcd=YES\ndhcpcd_flags='-qM wm0'\n",
+    }
+    imported = import_host("nb", "netbsd", "10.0", files)
+    assert [str(n) for n in imported.notes] == [
+        "/etc/rc.conf: line 2 'dhcpcd=YES' is not modelled: a deploy leaves it as it is",
+        "/etc/rc.conf: line 3 'dhcpcd_flags=-qM wm0' is not modelled: a deploy leaves it as it is",
+    ]
+    assert public_entry(imported)["interfaces"] == {"wm0": {"dhcp": True}}

@@ -8,6 +8,7 @@ admin wrote is dropped without a word.
 from __future__ import annotations
 
 import ipaddress
+import re
 import shlex
 from dataclasses import dataclass, field
 from typing import Any
@@ -139,3 +140,14 @@ def route_entry(to: str, via: str, interface: str | None = None, onlink: bool = 
 
 def add_address(itf: Entry, address: str) -> None:
     itf.setdefault("addresses", []).append(address)
+
+
+def assignment_lines(text: str) -> dict[str, int]:
+    """The line of each ``name=`` assignment of an sh-sourced file (the last one wins, as in
+    sh)."""
+    found: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        match = re.match(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=", line)
+        if match:
+            found[match.group(1)] = number
+    return found

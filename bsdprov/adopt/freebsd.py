@@ -20,6 +20,7 @@ from bsdprov.adopt.common import (
     Note,
     Parsed,
     add_address,
+    assignment_lines,
     ipv4_with_mask,
     ipv6_with_prefix,
     is_ip,
@@ -46,7 +47,7 @@ def parse_freebsd(files: dict[str, str]) -> Parsed:
     if text is None:
         return parsed
     values = shell_values(text)
-    line_of = _lines_of(text)
+    line_of = assignment_lines(text)
     used: set[str] = set()
 
     def note(key: str, outcome: str = KEPT) -> None:
@@ -95,15 +96,6 @@ def parse_freebsd(files: dict[str, str]) -> Parsed:
         if key not in used and NETWORK_KEY_RE.match(key):
             note(key, "is not modelled: a deploy leaves it as it is")
     return parsed
-
-
-def _lines_of(text: str) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        match = re.match(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=", line)
-        if match:
-            found[match.group(1)] = number
-    return found
 
 
 def _interface(

@@ -19,6 +19,7 @@ from bsdprov.adopt.common import (
     Note,
     Parsed,
     add_address,
+    assignment_lines,
     content_lines,
     ipv4_with_mask,
     ipv6_with_prefix,
@@ -33,12 +34,18 @@ from bsdprov.plan import shell_values
 
 RC = "/etc/rc.conf"
 DESCRIPTION_COMMENT = "# description: "
+# rc.conf(5) network keys bsdprov does not write, named so the admin knows they stay.
+NETWORK_KEY_RE = re.compile(
+    r"dhcpcd|dhcpcd_flags|ip6mode|rtsol|rtsold|rtsold_flags|net_interfaces|auto_ifconfig"
+    r"|ifwatchd|ifwatchd_flags|flushroutes"
+)
 ENSURE_RE = re.compile(r"!/sbin/ifconfig (\S+) >/dev/null 2>&1 \|\| /sbin/ifconfig \1 create")
 
 
 def parse_netbsd(files: dict[str, str]) -> Parsed:
     parsed = Parsed()
     values = shell_values(files.get(RC, ""))
+    line_of = assignment_lines(files.get(RC, ""))
     if "hostname" in values:
         parsed.hostname = values["hostname"]
     routes: list[Entry] = []
@@ -73,6 +80,16 @@ def parse_netbsd(files: dict[str, str]) -> Parsed:
         if key.startswith("ifconfig_") and name not in parsed.unmanaged:
             parsed.notes.append(Note(RC, None, f"{key}={value}", KEPT))
             parsed.unmanaged.add(name)
+    for key, value in values.items():
+        if NETWORK_KEY_RE.fullmatch(key):
+            parsed.notes.append(
+                Note(
+                    RC,
+                    line_of.get(key),
+                    f"{key}={value}",
+                    "is not modelled: a deploy leaves it as it is",
+                )
+            )
     defaults = []
     for key in ("defaultroute", "defaultroute6"):
         if key in values:
