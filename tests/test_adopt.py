@@ -297,3 +297,20 @@ def test_netbsd_dhcpcd_keys_are_reported_and_kept() -> None:
         "/etc/rc.conf: line 3 'dhcpcd_flags=-qM wm0' is not modelled: a deploy leaves it as it is",
     ]
     assert public_entry(imported)["interfaces"] == {"wm0": {"dhcp": True}}
+
+
+def test_an_inventory_vm_missing_from_vm_conf_is_reported() -> None:
+    files, sizes = hv1_files()
+    known = load_inventory(EXAMPLE).hosts
+    vm_conf = files["/etc/vm.conf"]
+    files["/etc/vm.conf"] = vm_conf[: vm_conf.index('vm "obsd1"')].rstrip("\n") + "\n"
+    files.pop("/etc/pf.vm/obsd1.conf")
+    files["/etc/pf.bsdprov.conf"] = files["/etc/pf.bsdprov.conf"].replace(
+        'load anchor "vm/obsd1" from "/etc/pf.vm/obsd1.conf"\n', ""
+    )
+    imported = import_host("hv1", "openbsd", "7.6", files, None, sizes, known)
+    assert [str(n) for n in imported.notes] == [
+        "host obsd1 has a vm on hv1 in the inventory, but /etc/vm.conf has no VM "
+        "'obsd1': its vm key is kept, and a deploy would add that VM"
+    ]
+    assert set(imported.guests) == {"web01", "db01"}

@@ -104,6 +104,7 @@ def import_host(
         )
         notes = [_vmd_note(change) for change in vmd_files] + notes
     notes += _dropped_comments(rendered.files, texts)
+    notes += _vms_not_running_here(name, entry, guests, known or {})
     plan = plan_host(rendered, observed)
     rewrites = tuple(
         _rewrite(change)
@@ -244,6 +245,26 @@ def _entry(
     if "routes" in entry:
         entry["routes"].sort(key=lambda r: (":" in r["via"], r["to"] != "default"))
     return _validated(name, entry, notes), entry, guests, notes
+
+
+def _vms_not_running_here(
+    name: str, entry: Entry, guests: dict[str, Entry], known: Mapping[str, Host]
+) -> list[Note]:
+    """Inventory hosts whose VM names this hypervisor but which vm.conf does not have: their
+    ``vm:`` stays, so a deploy would add them."""
+    if "switches" not in entry:
+        return []
+    return [
+        Note(
+            "",
+            None,
+            f"host {other.name}",
+            f"has a vm on {name} in the inventory, but /etc/vm.conf has no VM {other.name!r}: "
+            "its vm key is kept, and a deploy would add that VM",
+        )
+        for other in known.values()
+        if other.vm is not None and other.vm.hypervisor == name and other.name not in guests
+    ]
 
 
 def _without_vmd(texts: dict[str, str]) -> dict[str, str]:
