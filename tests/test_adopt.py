@@ -314,3 +314,11 @@ def test_an_inventory_vm_missing_from_vm_conf_is_reported() -> None:
         "'obsd1': its vm key is kept, and a deploy would add that VM"
     ]
     assert set(imported.guests) == {"web01", "db01"}
+
+
+def test_a_secret_on_an_unmodelled_line_is_masked() -> None:
+    files = {"/etc/hostname.iwm0": "join home wpakey hunter2secret\ndhcp\n"}
+    imported = import_host("laptop", "openbsd", "7.6", files)
+    shown = "\n".join(str(n) for n in imported.notes)
+    assert "hunter2secret" not in shown
+    assert "/etc/hostname.iwm0: line 1 'join home wpakey ********' is not modelled" in shown

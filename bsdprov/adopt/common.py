@@ -13,6 +13,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
+from bsdprov.plan import mask_secrets
 from bsdprov.render.base import MANAGED_HEADER
 
 Entry = dict[str, Any]
@@ -29,9 +30,10 @@ class Note:
 
     def __str__(self) -> str:
         if not self.path:
-            return f"{self.text} {self.outcome}"
+            return f"{mask_secrets(self.text)} {self.outcome}"
         where = f"{self.path}: line {self.line}" if self.line is not None else self.path
-        shown = f" {self.text!r}" if self.text else ""
+        # A line bsdprov does not model may hold a secret (wpakey, wgkey, carp's pass).
+        shown = f" {mask_secrets(self.text)!r}" if self.text else ""
         return f"{where}{shown} {self.outcome}"
 
 
