@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -50,10 +51,21 @@ def by_hand(os: str, name: str, nic: str, address: str, gateway: str) -> tuple[d
     }, f"hostname {name}.example.org"
 
 
+@pytest.fixture
+def restored(lab: RunningLab) -> Iterator[RunningLab]:
+    """The session's lab, every host reset afterwards: later tests expect the lab's own
+    host names and files."""
+    try:
+        yield lab
+    finally:
+        lab.reset()
+
+
 @pytest.mark.parametrize("index", [0, 1, 2], ids=["openbsd", "freebsd", "netbsd"])
 def test_import_of_a_host_set_up_by_hand_plans_no_change(
-    lab: RunningLab, tmp_path: Path, index: int
+    restored: RunningLab, tmp_path: Path, index: int
 ) -> None:
+    lab = restored
     name = lab.names[index]
     lab.reset(name)
     os = lab.os_of(name)
