@@ -75,7 +75,16 @@ def test_freebsd_keeps_the_admins_static_routes_and_reports_them() -> None:
     assert "'route_office=-net 10.9.0.0/16 192.0.2.254' is the admin's static route" in notes
     assert "line 6 'gateway_enable=YES' is not modelled: a deploy leaves it as it is" in notes
     assert public_entry(imported)["routes"] == [{"to": "default", "via": "192.0.2.1"}]
-    assert imported.rewrites == ()
+    # bsdprov adds ifconfig_vtnet0_ipv6="" (so that no ifconfig_DEFAULT reaches it).
+    assert imported.rewrites == (
+        "/etc/rc.conf: a first deploy rewrites it in bsdprov's layout, same settings",
+    )
+
+
+def test_freebsd_ifconfig_default_is_reported_with_what_a_deploy_does_to_it() -> None:
+    rc = 'ifconfig_DEFAULT="SYNCDHCP accept_rtadv"\nifconfig_vtnet0="inet 192.0.2.5/24"\n'
+    imported = import_host("fb", "freebsd", "14.1", {"/etc/rc.conf": rc})
+    assert "it no longer reaches the imported interfaces" in str(imported.notes[0])
 
 
 def test_netbsd_rc_conf_ifconfig_variable_leaves_the_interface_unmanaged() -> None:

@@ -33,7 +33,10 @@ from bsdprov.plan import shell_values
 from bsdprov.render.freebsd import ROUTE_PREFIX
 
 RC = "/etc/rc.conf"
-IFKEY_RE = re.compile(r"(?:ifconfig|create_args|vlans)_([a-z]+[0-9]+)(?:_(.+))?")
+# Every key network.subr reads for an interface, legacy forms included: a deploy owns them all.
+IFKEY_RE = re.compile(
+    r"(?:ifconfig|create_args|vlans|ipv4_addrs|ipv6_ifconfig|ipv6_prefix)_([a-z]+[0-9]+)(?:_(.+))?"
+)
 # Network keys bsdprov does not model, named so the admin knows they stay as they are.
 NETWORK_KEY_RE = re.compile(
     r"(ifconfig_|ipv6_|gateway_enable|static_routes|route_|defaultrouter|create_args_|vlans_"
@@ -93,7 +96,13 @@ def parse_freebsd(files: dict[str, str]) -> Parsed:
             )
     parsed.routes = _routes(values, used, parsed, line_of)
     for key in values:
-        if key not in used and NETWORK_KEY_RE.match(key):
+        if key == "ifconfig_DEFAULT" and parsed.interfaces:
+            note(
+                key,
+                "is not modelled and stays; it no longer reaches the imported interfaces, "
+                "which a deploy gives their own ifconfig_IF_ipv6 (empty when none)",
+            )
+        elif key not in used and NETWORK_KEY_RE.match(key):
             note(key, "is not modelled: a deploy leaves it as it is")
     return parsed
 
@@ -122,7 +131,8 @@ def _interface(
     if main is not None and not _main_words(main.split(), itf):
         return None
     v6 = values.get(f"ifconfig_{name}_ipv6")
-    if v6 is not None and not _address(v6.split(), itf, first_v6=True):
+    # Empty: no IPv6 (bsdprov sets it so that ifconfig_DEFAULT never applies).
+    if v6 and not _address(v6.split(), itf, first_v6=True):
         return None
     aliases = sorted(
         (k for k in values if k.startswith(f"ifconfig_{name}_alias")),
@@ -187,7 +197,11 @@ def _inet(words: list[str], itf: Entry) -> bool:
 
 
 def _address(words: list[str], itf: Entry, first_v6: bool) -> bool:
-    """An alias (``inet A netmask M``, ``inet6 A prefixlen N``) or the ``_ipv6`` value."""
+    """An alias (``inet A netmask M``, ``inet6 A prefixlen N``, ``ether MAC``: network.subr's
+    ifalias hands it to ``ifconfig IF ether MAC alias``) or the ``_ipv6`` value."""
+    if len(words) == 2 and words[0] == "ether" and not first_v6 and "mac" not in itf:
+        itf["mac"] = words[1]
+        return True
     if words == ["inet6", "accept_rtadv"] and first_v6:
         itf["autoconf6"] = True
         return True

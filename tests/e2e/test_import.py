@@ -40,6 +40,7 @@ def by_hand(os: str, name: str, nic: str, address: str, gateway: str) -> tuple[d
             "# written by hand\n"
             f'hostname="{name}.example.org"\n'
             f'ifconfig_{nic}="inet {itf.ip} netmask {itf.netmask}"\n'
+            f'ifconfig_{nic}_ipv6=""\n'  # no IPv6: ifconfig_DEFAULT never applies
             f'defaultrouter="{gateway}"\n'
             'sshd_enable="YES"\n'
         )
