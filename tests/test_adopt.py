@@ -331,3 +331,50 @@ def test_a_secret_on_an_unmodelled_line_is_masked() -> None:
     shown = "\n".join(str(n) for n in imported.notes)
     assert "hunter2secret" not in shown
     assert "/etc/hostname.iwm0: line 1 'join home wpakey ********' is not modelled" in shown
+
+
+def test_openbsd_a_default_route_in_a_tunnels_file_is_read() -> None:
+    # netstart configures tunnels after mygate at boot: their default goes in their own file.
+    files = {
+        "/etc/hostname.em0": "inet 192.0.2.10 255.255.255.0\n",
+        "/etc/hostname.gif0": (
+            "tunnel 192.0.2.10 198.51.100.200\ninet6 2001:db8:1::2 128\ndest 2001:db8:1::1\n"
+            "!route -qn add -inet6 default 2001:db8:1::1\n"
+        ),
+        "/etc/mygate": "192.0.2.1\n",
+    }
+    imported = import_host("tun", "openbsd", "7.6", files)
+    assert imported.notes == ()
+    assert public_entry(imported)["routes"] == [
+        {"to": "default", "via": "192.0.2.1"},
+        {"to": "default", "via": "2001:db8:1::1"},
+    ]
+
+
+def test_netbsd_vlan_lines_set_only_when_missing_are_read() -> None:
+    case = (
+        '!case "$(/sbin/ifconfig vlan10)" in *"vlan: 10 parent: wm1"*) ;; '
+        "*) /sbin/ifconfig vlan10 vlan 10 vlanif wm1 ;; esac"
+    )
+    files = {
+        "/etc/ifconfig.wm1": "up\n",
+        "/etc/ifconfig.vlan10": f"{case}\nup\n",
+        "/etc/ifconfig.bridge0": (
+            "!/sbin/ifconfig vlan10 >/dev/null 2>&1 || /sbin/ifconfig vlan10 create\n"
+            f"{case}\n!/sbin/brconfig bridge0 add vlan10\nup\n"
+        ),
+    }
+    imported = import_host("nb", "netbsd", "10.0", files)
+    assert imported.notes == ()
+    assert public_entry(imported)["interfaces"]["vlan10"] == {
+        "up": True,
+        "parent": "wm1",
+        "vlan": 10,
+    }
+    assert public_entry(imported)["interfaces"]["bridge0"] == {"members": ["vlan10"]}
+
+    files["/etc/ifconfig.bridge0"] = (
+        files["/etc/ifconfig.bridge0"].replace("vlan: 10", "vlan: 11").replace("vlan 10", "vlan 11")
+    )
+    imported = import_host("nb", "netbsd", "10.0", files)
+    assert "does not match vlan10's own file: bridge0 is left unmanaged" in str(imported.notes[0])

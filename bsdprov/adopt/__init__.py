@@ -26,7 +26,7 @@ from bsdprov.render.pf import ANCHOR_DIR, PF_CONF, PF_INCLUDED
 from bsdprov.vmd import guests_of
 
 # What the import probe reads: fixed paths, and the patterns of per-interface files.
-IMPORT_PATHS = ("/etc/mygate", "/etc/myname", "/etc/rc.conf", *VMD_PATHS)
+IMPORT_PATHS = ("/etc/mygate", "/etc/myname", "/etc/rc.conf", "/etc/dhcpcd.conf", *VMD_PATHS)
 IMPORT_GLOBS = ("/etc/hostname.*", "/etc/ifconfig.*", "/etc/pf.vm/*.conf")
 
 __all__ = ["IMPORT_GLOBS", "IMPORT_PATHS", "Imported", "Note", "import_host"]

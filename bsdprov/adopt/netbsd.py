@@ -40,6 +40,11 @@ NETWORK_KEY_RE = re.compile(
     r"|ifwatchd|ifwatchd_flags|flushroutes"
 )
 ENSURE_RE = re.compile(r"!/sbin/ifconfig (\S+) >/dev/null 2>&1 \|\| /sbin/ifconfig \1 create")
+# A vlan's tag and parent, set only when missing (a bridge's file may have set them first).
+VLAN_CASE_RE = re.compile(
+    r'!case "\$\(/sbin/ifconfig (\S+)\)" in \*"vlan: ([0-9]+) parent: (\S+)"\*\) ;; '
+    r"\*\) /sbin/ifconfig \1 vlan \2 vlanif \3 ;; esac"
+)
 
 
 def parse_netbsd(files: dict[str, str]) -> Parsed:
@@ -90,6 +95,23 @@ def parse_netbsd(files: dict[str, str]) -> Parsed:
                     "is not modelled: a deploy leaves it as it is",
                 )
             )
+    for name, itf in list(parsed.interfaces.items()):
+        for member, tag, parent, number, line in itf.pop("_member_vlans", []):
+            theirs = parsed.interfaces.get(member, {})
+            if (theirs.get("vlan"), theirs.get("parent")) != (tag, parent) or member not in itf.get(
+                "members", []
+            ):
+                parsed.notes.append(
+                    Note(
+                        f"/etc/ifconfig.{name}",
+                        number,
+                        line,
+                        f"does not match {member}'s own file: {name} is left unmanaged",
+                    )
+                )
+                del parsed.interfaces[name]
+                parsed.unmanaged.add(name)
+                break
     defaults = []
     for key in ("defaultroute", "defaultroute6"):
         if key in values:
@@ -116,6 +138,15 @@ def _interface(
         if line.startswith("!"):
             if ENSURE_RE.fullmatch(line):
                 continue  # implied by the bridge member added on a later line
+            vlan = VLAN_CASE_RE.fullmatch(line)
+            if vlan and vlan.group(1) == name:
+                itf.update({"vlan": int(vlan.group(2)), "parent": vlan.group(3)})
+                continue
+            if vlan:
+                # A bridge's copy of its vlan member's own line: it must say the same.
+                member, tag, parent = vlan.group(1), int(vlan.group(2)), vlan.group(3)
+                itf.setdefault("_member_vlans", []).append((member, tag, parent, number, line))
+                continue
             before = len(routes)
             if not _command(line[1:], name, itf, routes):
                 unknown.append(Note(path, number, line, KEPT))

@@ -171,8 +171,10 @@ def _default_broadcast(address: str, mask: str, broadcast: str) -> bool:
 
 
 def _route_line(command: str, name: str) -> Entry | None:
-    """``route -qn add -inet VIA -cloning -link -iface $if`` (an onlink gateway) or
-    ``route -qn add -inet NET GW``: the two forms bsdprov writes (route(8))."""
+    """``route -qn add -inet VIA -cloning -link -iface $if`` (an onlink gateway),
+    ``route -qn add -inet NET GW`` or ``route -qn add -inet default GW`` (a default through a
+    tunnel, which netstart configures after mygate at boot): the forms bsdprov writes
+    (route(8))."""
     words = words_of(command)
     if words is None or words[:3] != ["route", "-qn", "add"] or len(words) < 6:
         return None
@@ -182,7 +184,7 @@ def _route_line(command: str, name: str) -> Entry | None:
         return None
     if words[5:] == ["-cloning", "-link", "-iface", "$if"] and is_ip(target, version):
         return route_entry("default", target, name, onlink=True) | {"_link": True}
-    if len(words) == 6 and is_network(target):
+    if len(words) == 6 and (is_network(target) or target == "default"):
         via, scope = scoped(words[5])
         if is_ip(via, version):
             return route_entry(target, via, scope) | {"_found_on": name}

@@ -308,8 +308,12 @@ def _anchor(text: str, group: str, path: str) -> list[Entry] | None:
             line.startswith("#")
             or line.startswith(f"pass in quick on {group}")
             or line == f"block in quick on {group}"
+            or _elsewhere(line, group)
         ):
-            continue  # anti-spoofing: derived from the guest's addresses
+            # Anti-spoofing, and the VM's policy on a routed switch's member: derived from
+            # the guest's addresses and rules (the import checks the whole file against what
+            # bsdprov would write).
+            continue
         if line == f"block out quick on {group}":
             closed = True
         elif line == towards or line in fixed:
@@ -319,6 +323,17 @@ def _anchor(text: str, group: str, path: str) -> list[Entry] | None:
         else:
             raise Unmodelled(path, number, line)
     return rules if closed else None
+
+
+def _elsewhere(line: str, group: str) -> bool:
+    """A rule of the anchor on another interface than the VM's group (a routed member)."""
+    words = line.split()
+    return (
+        len(words) > 4
+        and words[0] in ("pass", "block")
+        and words[1:4] in (["in", "quick", "on"], ["out", "quick", "on"])
+        and words[4] != group
+    )
 
 
 def _rule(text: str, path: str, number: int) -> Entry:
