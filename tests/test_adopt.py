@@ -378,3 +378,19 @@ def test_netbsd_vlan_lines_set_only_when_missing_are_read() -> None:
     )
     imported = import_host("nb", "netbsd", "10.0", files)
     assert "does not match vlan10's own file: bridge0 is left unmanaged" in str(imported.notes[0])
+
+
+def test_a_nat_gateway_without_vmd_is_read() -> None:
+    inventory = parse_inventory(
+        "hosts:\n  nat1:\n    os: openbsd\n    interfaces:\n"
+        "      em0: {addresses: [192.0.2.10/24]}\n      em1: {addresses: [10.70.0.1/24]}\n"
+        "    routes: [{to: default, via: 192.0.2.1}]\n    forwarding: {inet: true}\n"
+        "    nat: [{from: 10.70.0.0/24, out: em0}]\n",
+        "nat",
+    )
+    files = rendered_files(inventory, inventory.hosts["nat1"])
+    imported = import_host("nat1", "openbsd", "7.6", files)
+    entry = public_entry(imported)
+    assert entry["nat"] == [{"from": "10.70.0.0/24", "out": "em0"}]
+    assert entry["forwarding"] == {"inet": True}
+    assert "switches" not in entry and imported.notes == ()

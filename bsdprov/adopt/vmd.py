@@ -50,25 +50,40 @@ def parse_hypervisor(
     forwarding = _forwarding(files.get(SYSCTL_CONF, ""))
     if forwarding:
         parts.keys["forwarding"] = forwarding
-    if VM_CONF not in files:
+    flags = shell_values(files.get(RC_LOCAL, ""))
+    served = flags.get("dhcpd_flags", "").split()
+    pf_part = PF_INCLUDED in files or files.get(PF_CONF, "").startswith(MANAGED_HEADER)
+    if VM_CONF not in files and not pf_part and not (served and DHCPD_CONF in files):
         return parts
     try:
-        switches, vms = _vm_conf(files[VM_CONF], name, disk_sizes, parts.notes)
-        keys: Entry = {"switches": switches}
-        flags = shell_values(files.get(RC_LOCAL, ""))
-        if "vmd_flags" not in flags:
-            parts.notes.append(
-                Note(RC_LOCAL, None, "", 'does not enable vmd: a deploy would (vmd_flags="")')
-            )
-        served = flags.get("dhcpd_flags", "").split()
+        switches: dict[str, str] = {}
+        vms: dict[str, Entry] = {}
+        if VM_CONF in files:
+            switches, vms = _vm_conf(files[VM_CONF], name, disk_sizes, parts.notes)
+            if vms and not switches:
+                raise Unmodelled(VM_CONF, None, "VMs without a switch")
+            if "vmd_flags" not in flags:
+                parts.notes.append(
+                    Note(RC_LOCAL, None, "", 'does not enable vmd: a deploy would (vmd_flags="")')
+                )
+        keys: Entry = {"switches": switches} if switches else {}
         if served and DHCPD_CONF in files:
             keys["dhcp_server"], leases = _dhcpd(files[DHCPD_CONF], served, interfaces or {})
             for vm in vms.values():
                 for nic in vm["nics"]:
                     if nic.get("mac") in leases:
                         nic["address"] = leases[nic["mac"]]
-        pf = _pf(files, vms)
-        keys.update(pf)
+        if pf_part or switches:
+            keys.update(_pf(files, vms))
+        if flags.get("pf") == "NO" and (pf_part or switches):
+            parts.notes.append(
+                Note(
+                    RC_LOCAL,
+                    None,
+                    "pf=NO",
+                    "keeps pf off at boot, yet the imported rules need it: a deploy enables pf",
+                )
+            )
     except Unmodelled as exc:
         parts.notes.append(exc.note)
         parts.notes.append(
