@@ -49,6 +49,8 @@ def by_hand(os: str, name: str, nic: str, address: str, gateway: str) -> tuple[d
     return {
         f"/etc/ifconfig.{nic}": f"{MANAGED_HEADER}\ninet {itf.ip} netmask {itf.netmask}\n",
         "/etc/rc.conf": rc,
+        # dhcpcd(8) with dhcpcd=YES leaves an interface configured by hand alone.
+        "/etc/dhcpcd.conf": f"denyinterfaces {nic}\n",
     }, f"hostname {name}.example.org"
 
 
