@@ -77,7 +77,8 @@ def test_freebsd_keeps_the_admins_static_routes_and_reports_them() -> None:
     assert public_entry(imported)["routes"] == [{"to": "default", "via": "192.0.2.1"}]
     # bsdprov adds ifconfig_vtnet0_ipv6="" (so that no ifconfig_DEFAULT reaches it).
     assert imported.rewrites == (
-        "/etc/rc.conf: a first deploy rewrites it in bsdprov's layout, same settings",
+        "/etc/rc.conf: a first deploy rewrites it (the imported keys read back the same): "
+        "'+ifconfig_vtnet0_ipv6=\"\"'",
     )
 
 
@@ -147,9 +148,10 @@ def test_openbsd_hand_forms_read_back_and_are_rewritten_with_the_same_settings()
     assert entry["interfaces"] == {"em0": {"addresses": ["192.0.2.10/24", "2001:db8::10/64"]}}
     assert entry["hostname"] == "gw.example.org"
     assert imported.notes == ()
-    assert (
-        "/etc/hostname.em0: a first deploy rewrites it in bsdprov's layout, same settings"
-        in imported.rewrites
+    assert imported.rewrites[0] == (
+        "/etc/hostname.em0: a first deploy rewrites it (the imported keys read back the same): "
+        "'-inet 192.0.2.10 255.255.255.0 NONE' '-inet6 2001:db8::10/64' "
+        "'+inet 192.0.2.10 255.255.255.0' '+inet6 2001:db8::10 64'"
     )
 
 
@@ -178,7 +180,9 @@ def test_freebsd_hand_forms_and_what_is_not_modelled() -> None:
     assert public_entry(imported)["interfaces"] == {"em0": {"addresses": ["192.0.2.10/24"]}}
     assert "/etc/rc.conf: line 2 'ifconfig_em1=SYNCDHCP' is not modelled" in str(imported.notes[0])
     assert imported.rewrites == (
-        "/etc/rc.conf: a first deploy rewrites it in bsdprov's layout, same settings",
+        "/etc/rc.conf: a first deploy rewrites it (the imported keys read back the same): "
+        "'-ifconfig_em0=\"inet 192.0.2.10/24 up\"' "
+        "'+ifconfig_em0=\"inet 192.0.2.10 netmask 255.255.255.0\"' '+ifconfig_em0_ipv6=\"\"'",
     )
 
 

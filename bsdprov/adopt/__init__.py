@@ -19,7 +19,7 @@ from bsdprov.adopt.entry import build_entry, clean
 from bsdprov.adopt.vmd import VMD_PATHS
 from bsdprov.errors import UsageError
 from bsdprov.model import Host, Vm
-from bsdprov.plan import FileChange, ObservedFile, plan_host
+from bsdprov.plan import FileChange, ObservedFile, mask_secrets, plan_host
 from bsdprov.render import FileEdit, FileSpec, Rendered, file_content, render_host
 from bsdprov.render.hypervisor import DHCPD_CONF, VM_CONF
 from bsdprov.render.pf import ANCHOR_DIR, PF_CONF, PF_INCLUDED
@@ -196,13 +196,27 @@ def _rewrite(change: FileChange) -> str:
         "remove": "removes it",
         "metadata": f"sets its mode to {change.mode:04o} {change.owner}:{change.group}",
     }.get(change.action)
-    if what is None:
-        what = (
-            "rewrites it in bsdprov's layout, same settings"
-            if change.meaningful
-            else "changes only comments, such as bsdprov's header (no command runs)"
-        )
+    if what is None and change.meaningful:
+        what = f"rewrites it (the imported keys read back the same): {_changed_lines(change)}"
+    elif what is None:
+        what = "changes only comments, such as bsdprov's header (no command runs)"
     return f"{change.path}: a first deploy {what}"
+
+
+def _changed_lines(change: FileChange, shown: int = 4) -> str:
+    """The lines a rewrite removes (-) and adds (+), comments aside, secrets masked."""
+
+    def significant(text: str | None) -> list[str]:
+        lines = (line.strip() for line in (text or "").splitlines())
+        return [line for line in lines if line and not line.startswith("#")]
+
+    before, after = significant(change.before.content), significant(change.after)
+    words = [f"-{line}" for line in before if line not in after]
+    words += [f"+{line}" for line in after if line not in before]
+    if not words:
+        return "the same lines in another order"
+    more = f" (and {len(words) - shown} more)" if len(words) > shown else ""
+    return mask_secrets(" ".join(repr(w) for w in words[:shown])) + more
 
 
 def _with_guests(
