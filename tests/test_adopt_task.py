@@ -59,6 +59,7 @@ def test_import_write_adds_the_host_and_keeps_the_file(
     inventory = tmp_path / "inventory.yaml"
     before = "# my fleet\nhosts:\n  old1: {os: openbsd}  # keep me\n"
     inventory.write_text(before)
+    inventory.chmod(0o600)
     code, out, err = run(
         capsys,
         "import",
@@ -75,6 +76,7 @@ def test_import_write_adds_the_host_and_keeps_the_file(
     assert text.startswith(before), text
     assert "  new1:\n    address: 192.0.2.50\n    os: freebsd\n" in text
     assert (tmp_path / "inventory.yaml.bak").read_text() == before
+    assert inventory.stat().st_mode & 0o777 == 0o600
     run(capsys, "check", "-i", str(inventory))
 
 

@@ -69,6 +69,8 @@ def import_live(
             shutil.copy2(path, path.with_name(path.name + ".bak"))
         temporary = path.with_name(f".{path.name}.import-tmp")
         temporary.write_text(after, encoding="utf-8")
+        if exists:
+            shutil.copymode(path, temporary)  # an inventory kept private stays private
         os.replace(temporary, path)
         out += f"# written to {path}" + (
             f" (the old file is {path.name}.bak)\n" if exists else "\n"
