@@ -398,3 +398,17 @@ def test_a_nat_gateway_without_vmd_is_read() -> None:
     assert entry["nat"] == [{"from": "10.70.0.0/24", "out": "em0"}]
     assert entry["forwarding"] == {"inet": True}
     assert "switches" not in entry and imported.notes == ()
+
+
+def test_netbsd_a_dhcp_interface_dhcpcd_is_denied_stays_unmanaged() -> None:
+    files = {
+        "/etc/ifconfig.wm0": "inet 192.0.2.9 netmask 255.255.255.0\n",
+        "/etc/ifconfig.wm1": "dhcp\n",
+        "/etc/dhcpcd.conf": "denyinterfaces wm0\ndenyinterfaces wm1\n",
+    }
+    imported = import_host("nb", "netbsd", "10.0", files)
+    assert [str(n) for n in imported.notes] == [
+        "/etc/dhcpcd.conf: line 2 'denyinterfaces wm1' denies dhcpcd wm1, whose file asks for "
+        "DHCP: wm1 is left unmanaged"
+    ]
+    assert list(public_entry(imported)["interfaces"]) == ["wm0"]

@@ -33,6 +33,7 @@ from bsdprov.model import IFNAME_RE
 from bsdprov.plan import shell_values
 
 RC = "/etc/rc.conf"
+DHCPCD_CONF = "/etc/dhcpcd.conf"
 DESCRIPTION_COMMENT = "# description: "
 # rc.conf(5) network keys bsdprov does not write, named so the admin knows they stay.
 NETWORK_KEY_RE = re.compile(
@@ -112,6 +113,7 @@ def parse_netbsd(files: dict[str, str]) -> Parsed:
                 del parsed.interfaces[name]
                 parsed.unmanaged.add(name)
                 break
+    _denied_dhcp(files.get(DHCPCD_CONF, ""), parsed)
     defaults = []
     for key in ("defaultroute", "defaultroute6"):
         if key in values:
@@ -120,6 +122,26 @@ def parse_netbsd(files: dict[str, str]) -> Parsed:
     if defaults or routes:
         parsed.routes = defaults + routes
     return parsed
+
+
+def _denied_dhcp(text: str, parsed: Parsed) -> None:
+    """A DHCP interface that dhcpcd.conf denies (``denyinterfaces IF``, dhcpcd.conf(5)): a
+    deploy removes that line so that dhcpcd takes the interface, which the admin ruled out;
+    so the interface is left unmanaged."""
+    for number, line in content_lines(text):
+        words = line.split()
+        name = words[1] if len(words) == 2 and words[0] == "denyinterfaces" else None
+        if name is not None and parsed.interfaces.get(name, {}).get("dhcp"):
+            parsed.notes.append(
+                Note(
+                    DHCPCD_CONF,
+                    number,
+                    line,
+                    f"denies dhcpcd {name}, whose file asks for DHCP: {name} is left unmanaged",
+                )
+            )
+            del parsed.interfaces[name]
+            parsed.unmanaged.add(name)
 
 
 def _interface(
