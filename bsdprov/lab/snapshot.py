@@ -48,9 +48,9 @@ class InterfaceState:
     """One interface: its name (a VM's tap as ``tap(VM/ifN)``) and its settings.
 
     ``settings`` are the state file's "key value" lines (type, up, mtu, lladdr, descr, inet,
-    inet6, member, parent, vnetid, tunnel, group, autoconf...) minus the index. Addresses keep
-    their order (the first one of a prefix is the source address); members and groups are
-    sorted, since their order changes nothing a host does.
+    inet6, member, parent, vnetid, tunnel, group, autoconf...) minus the index, by key. The
+    addresses of a family keep their order (the first one of a prefix is the source address);
+    members and groups are sorted, since their order changes nothing a host does.
     """
 
     name: str
@@ -200,7 +200,9 @@ def _interface(
 ) -> InterfaceState:
     kind = settings.get("type", [""])[0]
     lines = []
-    for key, values in settings.items():
+    # The fakes append a key when they set it, so the file's key order is the order of the
+    # commands, which a boot need not repeat; the order of one key's values (addresses) counts.
+    for key, values in sorted(settings.items()):
         if key in _IGNORED_IF_KEYS:
             continue
         if key == "descr" and name.startswith("tap("):

@@ -96,6 +96,21 @@ def test_interface_indexes_are_left_out_and_link_gateways_named(tmp_path: Path) 
     )
 
 
+def test_the_order_of_keys_is_left_out_but_not_the_order_of_addresses(tmp_path: Path) -> None:
+    a = host(tmp_path / "a")
+    b = host(tmp_path / "b")
+    write(b, f"{STATE}/if/vio0", "inet 192.0.2.10 24\nup 1\nindex 1\ntype ether\nmtu 1500\n"
+          "lladdr 52:54:00:00:00:01\n")  # fmt: skip
+    assert state_difference(live_state(a), live_state(b)) == ""
+    for root, first, second in (
+        (a, "192.0.2.10 24", "192.0.2.11 24"),
+        (b, "192.0.2.11 24", "192.0.2.10 24"),
+    ):
+        write(root, f"{STATE}/if/vio0", f"index 1\ntype ether\ninet {first}\ninet {second}\n")
+    diff = state_difference(live_state(a), live_state(b)).splitlines()
+    assert "+if vio0: inet 192.0.2.11 24" in diff and "-if vio0: inet 192.0.2.11 24" in diff
+
+
 def test_a_vms_tap_is_named_by_its_vm_and_its_random_mac_left_out(tmp_path: Path) -> None:
     def hypervisor(root: Path, tap: str, index: int, vm_id: int) -> Path:
         return host(root, **{

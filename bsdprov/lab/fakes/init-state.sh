@@ -19,7 +19,8 @@
 #                files (netstart, rc.d/netif + routing, rc.d/network) instead of writing it
 #                directly; slower, and what the direct path must match
 #
-# Writes /var/lab/{os,release,hostname,mgmt}, the state in /var/lab/state, the config files
+# Writes /var/lab/{os,release,hostname,mgmt}, the state in /var/lab/state, the power-on state
+#   (NICs, lo0, sysctl defaults) in /var/lab/hardware for lab.reboot, the config files
 #   openbsd  /etc/hostname.IF (0640), /etc/mygate, /etc/myname, /etc/pf.conf (0600)
 #   freebsd  /etc/rc.conf (hostname, ifconfig_IF, defaultrouter, sshd_enable)
 #   netbsd   /etc/ifconfig.IF, /etc/rc.conf (rc_configured=YES, hostname, defaultroute, sshd)
@@ -98,6 +99,12 @@ openbsd) printf '%s\n' "kern.securelevel=1" "net.inet.gre.allow=0" "net.inet.eth
 freebsd) printf '%s\n' "kern.securelevel=-1" "net.link.tap.up_on_open=0" >>"$LAB_STATE/sysctl" ;;
 netbsd) printf '%s\n' "kern.securelevel=1" "net.inet6.ip6.accept_rtadv=0" >>"$LAB_STATE/sysctl" ;;
 esac
+# What the hardware and the kernel give at power-on: lab.reboot (usr/libexec/lab/reboot) starts
+# again from this.
+rm -rf "$R/var/lab/hardware"
+mkdir -p "$R/var/lab/hardware"
+cp -R "$LAB_STATE/if" "$R/var/lab/hardware/if"
+cp "$LAB_STATE/sysctl" "$LAB_STATE/next-index" "$R/var/lab/hardware/"
 
 rt() { echo "$*" >>"$LAB_STATE/routes"; }
 
