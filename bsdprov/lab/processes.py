@@ -16,7 +16,7 @@ from bsdprov.lab.paths import BOOT_SCRIPT
 from bsdprov.lab.state import ProcessId
 
 # PID 1 of each host runs with this environment only: nothing of the caller's leaks into a host.
-_HOST_ENV = {"PATH": "/sbin:/bin:/usr/sbin:/usr/bin", "LC_ALL": "C"}
+HOST_ENV = {"PATH": "/sbin:/bin:/usr/sbin:/usr/bin", "LC_ALL": "C"}
 _LOOPBACK_HEX = "0100007F"  # 127.0.0.1 as /proc/net/tcp prints it
 _TCP_LISTEN = "0A"
 
@@ -56,7 +56,7 @@ def start_host(
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=_HOST_ENV,
+            env=HOST_ENV,
             # A new session: a ^C in the terminal that ran lab.up must not stop the lab.
             start_new_session=True,
         )
@@ -101,6 +101,13 @@ def stop_process(process: ProcessId, timeout: float = 5.0) -> None:
         _reap(process.pid)
         time.sleep(0.005)
     _reap(process.pid)
+
+
+def namespace_init(process: ProcessId) -> ProcessId | None:
+    """PID 1 of the namespaces a host's ``unshare`` process made (its one child), if running."""
+    if not is_running(process):
+        return None
+    return next(iter(_children(process.pid)), None)
 
 
 def _children(pid: int) -> list[ProcessId]:

@@ -21,6 +21,8 @@ import pytest
 from bsdprov.lab.errors import LabError
 from bsdprov.lab.manager import LabStatus, check_prerequisites, down_lab, reset_lab, up_lab
 from bsdprov.lab.paths import LabPaths, fakes_dir
+from bsdprov.lab.reboot import reboot_host
+from bsdprov.lab.snapshot import live_state, state_difference
 
 LAB_HOSTS = 3
 # Several checkouts may run their suites on one machine at once (parallel work trees): each
@@ -106,6 +108,36 @@ class RunningLab:
     def reset(self, name: str | None = None) -> None:
         """Give ``name`` (or every host) a fresh root and state; keys and ports stay."""
         reset_lab(name, lab_dir=self.status.lab_dir, fakes=self.fakes)
+
+    def reboot(self, name: str) -> str:
+        """Reboot ``name`` (``lab.reboot``); return what its boot printed."""
+        return reboot_host(name, lab_dir=self.status.lab_dir)
+
+    def assert_reboot_keeps_state(self, *names: str) -> None:
+        """The reboot invariant for ``names`` (default: every host); see the function."""
+        assert_reboot_keeps_state(self.status.lab_dir, *(names or self.names))
+
+
+def assert_reboot_keeps_state(lab_dir: Path, *names: str) -> None:
+    """Record each host's live state, reboot it, record again: fail unless both are equal.
+
+    What a deploy activated must be what the host's files give at boot. The failure names
+    each host whose state changed, with the difference and what its boot printed.
+    """
+    failures = []
+    for name in names:
+        root = LabPaths(lab_dir).host_root(name)
+        before = live_state(root)
+        output = reboot_host(name, lab_dir=lab_dir)
+        difference = state_difference(before, live_state(root))
+        if difference:
+            console = "".join(f"  | {line}\n" for line in output.splitlines())
+            failures.append(
+                f"{name}: the live state after lab.reboot is not the one before "
+                f"(- before, + after):\n{difference}{name}: its boot printed:\n{console}"
+            )
+    if failures:
+        pytest.fail("\n".join(failures), pytrace=False)
 
 
 def lab_unavailable() -> str | None:

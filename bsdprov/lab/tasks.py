@@ -1,4 +1,4 @@
-"""The ``lab`` tasks: ``lab.up``, ``lab.status``, ``lab.reset``, ``lab.down``.
+"""The ``lab`` tasks: ``lab.up``, ``lab.status``, ``lab.reset``, ``lab.reboot``, ``lab.down``.
 
 Thin: parse arguments, call ``bsdprov.lab.manager``, print. Errors end the task with one message
 and an exit code (``invoke.Exit``), never a traceback.
@@ -13,6 +13,7 @@ from invoke.collection import Collection
 from invoke.context import Context
 from invoke.tasks import task
 
+from bsdprov.errors import UsageError
 from bsdprov.lab.hosts import OS_CHOICES
 from bsdprov.lab.manager import (
     LabStatus,
@@ -23,6 +24,7 @@ from bsdprov.lab.manager import (
     up_like_lab,
 )
 from bsdprov.lab.paths import DEFAULT_INVENTORY, LAB_DIR_ENV
+from bsdprov.lab.reboot import reboot_host
 from bsdprov.reporting import reported
 
 
@@ -92,6 +94,17 @@ def reset(c: Context, name: str | None = None) -> None:
     _print_status(reset_lab(name))
 
 
+@task(help={"name": "the host to reboot"})
+@reported
+def reboot(c: Context, name: str) -> None:
+    """Switch a host off and on: power-on network state, then its OS's boot from its files."""
+    if name.startswith("-"):
+        # Invoke hands a required positional argument whatever comes first, even --help.
+        raise UsageError("usage: bsdprov lab.reboot NAME (help: bsdprov --help lab.reboot)")
+    print(reboot_host(name), end="")
+    print(f"lab.reboot: {name} rebooted")
+
+
 @task(help={"purge": "also delete the lab directory: host roots, keys, template"})
 @reported
 def down(c: Context, purge: bool = False) -> None:
@@ -100,4 +113,4 @@ def down(c: Context, purge: bool = False) -> None:
     print("lab: purged" if purge else "lab: stopped")
 
 
-lab = Collection("lab", up, status_, reset, down)
+lab = Collection("lab", up, status_, reset, reboot, down)
