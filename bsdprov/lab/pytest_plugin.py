@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,19 +118,35 @@ class RunningLab:
         assert_reboot_keeps_state(self.status.lab_dir, *(names or self.names))
 
 
-def assert_reboot_keeps_state(lab_dir: Path, *names: str) -> None:
-    """Record each host's live state, reboot it, record again: fail unless both are equal.
+REBOOT_XFAIL = "reboot_xfail"
 
-    What a deploy activated must be what the host's files give at boot. The failure names
-    each host whose state changed, with the difference and what its boot printed.
+
+def assert_reboot_keeps_state(
+    lab_dir: Path, *names: str, expected: Mapping[str, str] | None = None
+) -> None:
+    """The reboot invariant: record each host's live state, reboot it, record it again.
+
+    What a deploy activated must be what the host's files give at boot. Fails naming each host
+    whose state changed, with the difference and what its boot printed. ``expected`` maps a
+    host to the reason it is known to fail today (a bug being fixed elsewhere): such a host
+    must still fail, or this fails asking to drop the mark (strict, as ``xfail(strict=True)``);
+    when only such hosts fail, the test ends as xfailed with their reasons.
     """
-    failures = []
+    expected = expected or {}
+    failures, known = [], []
     for name in names:
         root = LabPaths(lab_dir).host_root(name)
         before = live_state(root)
         output = reboot_host(name, lab_dir=lab_dir)
         difference = state_difference(before, live_state(root))
-        if difference:
+        if name in expected and not difference:
+            failures.append(
+                f"{name}: the reboot invariant holds now: remove its "
+                f"{REBOOT_XFAIL} mark ({expected[name]!r})"
+            )
+        elif name in expected:
+            known.append(f"{name}: {expected[name]}")
+        elif difference:
             console = "".join(f"  | {line}\n" for line in output.splitlines())
             failures.append(
                 f"{name}: the live state after lab.reboot is not the one before "
@@ -138,6 +154,43 @@ def assert_reboot_keeps_state(lab_dir: Path, *names: str) -> None:
             )
     if failures:
         pytest.fail("\n".join(failures), pytrace=False)
+    if known:
+        pytest.xfail("reboot invariant: " + "; ".join(known))
+
+
+RebootInvariant = Callable[..., None]
+
+
+@pytest.fixture
+def reboot_invariant(request: pytest.FixtureRequest) -> RebootInvariant:
+    """``reboot_invariant(lab, *names)``: the reboot invariant as the test's last check.
+
+    ``lab`` is a ``RunningLab`` (names default to its hosts) or a lab directory. A test marked
+    ``@pytest.mark.reboot_xfail("hv1", reason="issue 10 case 2: ...")`` expects hv1's check to
+    fail, strictly (see ``assert_reboot_keeps_state``): remove the mark once the cause is fixed.
+    """
+    expected = {}
+    for mark in request.node.iter_markers(REBOOT_XFAIL):
+        for host in mark.args:
+            expected[str(host)] = str(mark.kwargs["reason"])
+
+    def check(lab: RunningLab | Path, *names: str) -> None:
+        if isinstance(lab, RunningLab):
+            assert_reboot_keeps_state(
+                lab.status.lab_dir, *(names or tuple(lab.names)), expected=expected
+            )
+        else:
+            assert_reboot_keeps_state(lab, *names, expected=expected)
+
+    return check
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{REBOOT_XFAIL}(*hosts, reason): these hosts' reboot invariant is known to fail "
+        "(strict: the test fails once it holds)",
+    )
 
 
 def lab_unavailable() -> str | None:

@@ -2,7 +2,8 @@
 
 Every test starts from freshly reset hosts and drives the real command (``python -m bsdprov``)
 over real OpenSSH, then looks at the hosts from the outside (their root on this machine) and
-through SSH.
+through SSH. Each test that deploys ends with the reboot invariant: what the host runs is what
+its files give at boot (the ``reboot_invariant`` fixture, lab.reboot).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 import yaml
 
 from bsdprov.errors import ExitCode
-from bsdprov.lab.pytest_plugin import RunningLab
+from bsdprov.lab.pytest_plugin import RebootInvariant, RunningLab
 
 pytestmark = pytest.mark.e2e
 
@@ -28,6 +29,12 @@ HOST_FILES = {
     "netbsd": ["/etc/ifconfig.vioif0", "/etc/rc.conf"],
 }
 IFACE = {"openbsd": "vio0", "freebsd": "vtnet0", "netbsd": "vioif0"}
+
+
+ROLLBACK_KEEPS_DESCRIPTION = (
+    "issue 16: a rollback re-applies the restored files, which set no description, so the "
+    "run's interface description stays live until a reboot"
+)
 
 
 @pytest.fixture
@@ -86,7 +93,9 @@ def run_id_of(output: str) -> str:
     return output.split("(run ")[1].split(")")[0]
 
 
-def test_deploy_on_every_os_then_nothing_changes(fresh: RunningLab, tmp_path: Path) -> None:
+def test_deploy_on_every_os_then_nothing_changes(
+    fresh: RunningLab, tmp_path: Path, reboot_invariant: RebootInvariant
+) -> None:
     def change(data: dict) -> None:
         for n, name in enumerate(fresh.names):
             add_alias(data, name, f"203.0.113.{n + 10}/32")
@@ -110,6 +119,7 @@ def test_deploy_on_every_os_then_nothing_changes(fresh: RunningLab, tmp_path: Pa
 
     history = bsdprov("history", "--host", fresh.names[0], "-i", inventory)
     assert "applied" in history.stdout and "deploy" in history.stdout
+    reboot_invariant(fresh)
 
 
 def test_plan_shows_diffs_and_commands_and_touches_nothing(
@@ -127,7 +137,10 @@ def test_plan_shows_diffs_and_commands_and_touches_nothing(
     assert not (fresh.host_root(name) / "var/db/bsdprov/runs").exists()
 
 
-def test_rollback_restores_every_byte_and_mode(fresh: RunningLab, tmp_path: Path) -> None:
+@pytest.mark.reboot_xfail("lab01", "lab02", "lab03", reason=ROLLBACK_KEEPS_DESCRIPTION)
+def test_rollback_restores_every_byte_and_mode(
+    fresh: RunningLab, tmp_path: Path, reboot_invariant: RebootInvariant
+) -> None:
     for name in fresh.names:
         before = snapshot(fresh, name)
         inventory = edited(fresh, tmp_path, lambda d, n=name: add_alias(d, n, "203.0.113.77/32"))
@@ -140,10 +153,11 @@ def test_rollback_restores_every_byte_and_mode(fresh: RunningLab, tmp_path: Path
         assert snapshot(fresh, name) == before
         shown = fresh.ssh(name, f"ifconfig {IFACE[fresh.os_of(name)]}").stdout
         assert "203.0.113.77" not in shown
+    reboot_invariant(fresh)
 
 
 def test_a_config_that_locks_the_host_out_is_rolled_back_by_the_host(
-    fresh: RunningLab, tmp_path: Path
+    fresh: RunningLab, tmp_path: Path, reboot_invariant: RebootInvariant
 ) -> None:
     name = fresh.names[1]
     before = snapshot(fresh, name)
@@ -162,10 +176,12 @@ def test_a_config_that_locks_the_host_out_is_rolled_back_by_the_host(
     assert time.monotonic() - started >= 10
     assert snapshot(fresh, name) == before
     assert fresh.ssh(name, "true").returncode == 0
+    reboot_invariant(fresh, name)
 
 
+@pytest.mark.reboot_xfail("lab01", reason=ROLLBACK_KEEPS_DESCRIPTION)
 def test_a_killed_controller_leaves_the_host_to_roll_back(
-    fresh: RunningLab, tmp_path: Path
+    fresh: RunningLab, tmp_path: Path, reboot_invariant: RebootInvariant
 ) -> None:
     name = fresh.names[0]
     before = snapshot(fresh, name)
@@ -190,6 +206,7 @@ def test_a_killed_controller_leaves_the_host_to_roll_back(
     # Killed before it could confirm: the host undoes the change by itself.
     assert run_state(fresh, name, run.name) == "rolled-back"
     assert snapshot(fresh, name) == before
+    reboot_invariant(fresh, name)
 
 
 def test_a_second_deploy_is_refused_while_a_run_is_unfinished(
@@ -245,7 +262,9 @@ def test_a_host_key_mismatch_stops_that_host(fresh: RunningLab, tmp_path: Path) 
     assert f"== {other} (" in result.stdout, "the other host is planned all the same"
 
 
-def test_a_file_changed_since_the_plan_stops_the_run(fresh: RunningLab, tmp_path: Path) -> None:
+def test_a_file_changed_since_the_plan_stops_the_run(
+    fresh: RunningLab, tmp_path: Path, reboot_invariant: RebootInvariant
+) -> None:
     from bsdprov.apply import DeployOptions, _transact, plan_one
     from bsdprov.inventory import load_inventory
     from bsdprov.transport import ConnectOptions, connect
@@ -274,9 +293,12 @@ def test_a_file_changed_since_the_plan_stops_the_run(fresh: RunningLab, tmp_path
     assert outcome.status == "failed"
     assert outcome.reason.startswith("changed since plan: /etc/ifconfig.vioif0")
     assert "# edited by hand" in (fresh.host_root(name) / "etc/ifconfig.vioif0").read_text()
+    reboot_invariant(fresh, name)
 
 
-def test_a_failing_activation_is_rolled_back_at_once(fresh: RunningLab, tmp_path: Path) -> None:
+def test_a_failing_activation_is_rolled_back_at_once(
+    fresh: RunningLab, tmp_path: Path, reboot_invariant: RebootInvariant
+) -> None:
     name = fresh.names[1]  # freebsd: activation is "service netif restart vtnet0"
     before = snapshot(fresh, name)
     faults = fresh.host_root(name) / "var/lab/faults/fail-once"
@@ -292,3 +314,4 @@ def test_a_failing_activation_is_rolled_back_at_once(fresh: RunningLab, tmp_path
     )
     assert snapshot(fresh, name) == before
     assert "203.0.113.33" not in fresh.ssh(name, "ifconfig vtnet0").stdout
+    reboot_invariant(fresh, name)

@@ -3,7 +3,8 @@ like it, driven through the real command over real OpenSSH.
 
 From an empty hypervisor: deploy --all, verify, a second deploy that changes nothing; then the
 three everyday edits (remove a VM, add a firewall rule, change a MAC) each give the minimal plan
-and apply; and a hypervisor whose vmd fails rolls everything back, its guests untouched.
+and apply; and a hypervisor whose vmd fails rolls everything back, its guests untouched. Each
+test ends with the reboot invariant (the ``reboot_invariant`` fixture, lab.reboot).
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ import yaml
 from bsdprov.errors import ExitCode
 from bsdprov.lab.manager import down_lab, reset_lab, up_like_lab
 from bsdprov.lab.paths import LabPaths
-from bsdprov.lab.pytest_plugin import skip_without_lab, slot_dir, slot_port
+from bsdprov.lab.pytest_plugin import (
+    RebootInvariant,
+    skip_without_lab,
+    slot_dir,
+    slot_port,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -28,6 +34,30 @@ EXAMPLE = Path(__file__).parents[2] / "inventories" / "example.yaml"
 LAB_DIR = slot_dir(Path("/var/lib/bsdprov-lab-hypervisor-test"))
 BASE_PORT = slot_port(24301)  # clear of the session lab (24001...) and the like-lab test (24201...)
 LIB = "/var/db/bsdprov/lib"
+HOSTS = ("hv1", "web01", "db01", "web02", "fbsd1", "nbsd1", "obsd1", "v6gw")
+
+# Why a host's reboot invariant fails today (reboot_xfail marks; remove them once fixed).
+CASE_2 = (
+    "issue 10 case 2: netstart adds mygate's routes before it creates the tunnels, so hv1's "
+    "IPv6 default route through gif0's peer is gone after a reboot"
+)
+NO_LEASE = (
+    "lab: no DHCP server; at boot netstart skips mygate's IPv4 route once an interface is "
+    "autoconf (db01's vio0), so the lab's management route on vio1 is not re-added (a real "
+    "host gets its default route from the lease)"
+)
+NO_DHCPCD = (
+    "lab: no dhcpcd on the lab's NetBSD; activation's 'dhcpcd -n vioif0' fails, the boot's "
+    "rc.d/network marks vioif0 autoconf (issue 10 cases 9-10)"
+)
+RESTART_VMS = (
+    "deploy --restart-vms stops and starts db01 after 'vmctl reload', and vmd keeps a running "
+    "VM's definition across a reload: db01 runs with its old MAC until a reboot"
+)
+ROLLED_BACK_LIVE = (
+    "issue 16: the rollback leaves the run's live state: host name, bridge0, bridge1, "
+    "vether0, gif0, em1 up, pf anchor vm"
+)
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +114,12 @@ def deploy(*args: str) -> subprocess.CompletedProcess[str]:
     return result
 
 
-def test_an_empty_hypervisor_and_its_guests_reach_scenario_b(fresh: Path) -> None:
+@pytest.mark.reboot_xfail("hv1", reason=CASE_2)
+@pytest.mark.reboot_xfail("db01", reason=NO_LEASE)
+@pytest.mark.reboot_xfail("web02", reason=NO_DHCPCD)
+def test_an_empty_hypervisor_and_its_guests_reach_scenario_b(
+    fresh: Path, reboot_invariant: RebootInvariant
+) -> None:
     inventory = str(fresh)
     first = deploy("--all", "-i", inventory)
     assert "deploy: 8 hosts: 8 changed" in first.stdout
@@ -108,9 +143,13 @@ def test_an_empty_hypervisor_and_its_guests_reach_scenario_b(fresh: Path) -> Non
 
     again = deploy("--all", "-i", inventory)
     assert "deploy: 8 hosts: 8 unchanged" in again.stdout
+    reboot_invariant(LAB_DIR, *HOSTS)
 
 
-def test_everyday_edits_give_the_minimal_plan_and_apply(fresh: Path) -> None:
+@pytest.mark.reboot_xfail("hv1", reason=f"{CASE_2}; {RESTART_VMS}")
+def test_everyday_edits_give_the_minimal_plan_and_apply(
+    fresh: Path, reboot_invariant: RebootInvariant
+) -> None:
     deploy("--all", "-i", str(fresh))
 
     # Remove a VM: its block, its anchor line and file go; it is stopped; its disk stays.
@@ -148,9 +187,14 @@ def test_everyday_edits_give_the_minimal_plan_and_apply(fresh: Path) -> None:
     assert "/usr/sbin/vmctl stop -w db01" in calls
     assert f"hardware ethernet {new_mac};" in (root("hv1") / "etc/dhcpd.conf").read_text()
     assert bsdprov("verify", "--host", "hv1", "-i", moved).returncode == 0
+    reboot_invariant(LAB_DIR, "hv1")
 
 
-def test_a_failing_hypervisor_rolls_back_whole_and_its_guests_wait(fresh: Path) -> None:
+@pytest.mark.reboot_xfail("hv1", reason=ROLLED_BACK_LIVE)
+@pytest.mark.reboot_xfail("web02", reason=NO_DHCPCD)
+def test_a_failing_hypervisor_rolls_back_whole_and_its_guests_wait(
+    fresh: Path, reboot_invariant: RebootInvariant
+) -> None:
     # The first rcctl call of the run fails, so dhcpd is left stopped: verify sees it.
     faults = root("hv1") / "var/lab/faults/fail-once"
     faults.mkdir(parents=True, exist_ok=True)
@@ -167,3 +211,4 @@ def test_a_failing_hypervisor_rolls_back_whole_and_its_guests_wait(fresh: Path) 
     assert ssh("hv1", "pfctl -a vm/web01 -sr") == "", "the anchor is flushed again"
     assert "net.inet.ip.forwarding=0" in ssh("hv1", "sysctl net.inet.ip.forwarding")
     assert "deploy: 8 hosts" in result.stdout
+    reboot_invariant(LAB_DIR, *HOSTS)
