@@ -12,6 +12,7 @@ sysctl_file() {
 	# shellcheck disable=SC2162
 	while read _sf_l; do
 		_sf_l=${_sf_l%%#*}
+		_sf_l=${_sf_l%"${_sf_l##*[! 	]}"} # trailing blanks, as sysctl -f drops them
 		case $_sf_l in *=*) ;; *) continue ;; esac
 		sysctl "$_sf_l" >/dev/null 2>&1 || lab_err "sysctl: $_sf_l: not set"
 	done <"$LAB_ROOT$1"

@@ -22,6 +22,7 @@ lab_boot() {
 		# shellcheck disable=SC2162
 		while read _sy_l; do
 			_sy_l=${_sy_l%%#*}
+		_sy_l=${_sy_l%"${_sy_l##*[! 	]}"} # trailing blanks, as sysctl -f drops them
 			[ -n "$_sy_l" ] && sysctl -w "$_sy_l"
 		done <"$LAB_ROOT/etc/sysctl.conf"
 	fi
