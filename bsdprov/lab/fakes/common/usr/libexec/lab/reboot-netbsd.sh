@@ -1,7 +1,6 @@
 # reboot-netbsd.sh: NetBSD's rc (10), the rc.d scripts that make the state the lab simulates, in
-# rcorder's order: sysctl, network (which also sets the hostname in the lab, as rc.d/hostname
-# does before it), dhcpcd when enabled, then local. Sourced by /usr/libexec/lab/reboot after
-# lib.sh; defines lab_boot.
+# rcorder's order: sysctl, hostname, network, dhcpcd when enabled, then local. Sourced by
+# /usr/libexec/lab/reboot after lib.sh; defines lab_boot.
 # shellcheck shell=sh disable=SC2154 # rc.conf(5) variables come from the sourced files
 #
 # Left out: every other rc.d script (no daemon state on the lab's NetBSD).
@@ -25,6 +24,13 @@ lab_boot() {
 		_sy_l=${_sy_l%"${_sy_l##*[! 	]}"} # trailing blanks, as sysctl -f drops them
 			[ -n "$_sy_l" ] && sysctl -w "$_sy_l"
 		done <"$LAB_ROOT/etc/sysctl.conf"
+	fi
+	# rc.d/hostname: rc.conf's hostname, else /etc/myname.
+	_hn=$(rcvar hostname)
+	[ -z "$_hn" ] && [ -f "$LAB_ROOT/etc/myname" ] && _hn=$(cat "$LAB_ROOT/etc/myname")
+	if [ -n "$_hn" ]; then
+		echo "Setting hostname: $_hn"
+		hostname "$_hn"
 	fi
 	sh "$LAB_ROOT/etc/rc.d/network" start
 	case $(rcvar dhcpcd) in
