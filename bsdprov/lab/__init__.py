@@ -9,6 +9,7 @@ The API is the one the ``lab`` tasks and the pytest fixture use::
     status = up_lab(3, "mixed", lab_dir=Path("/tmp/lab"), inventory=Path("/tmp/lab.yaml"))
     status = up_like_lab(Path("inventories/example.yaml"), lab_dir=Path("/tmp/lab"))
     reset_lab("lab02", lab_dir=Path("/tmp/lab"))
+    reboot_host("lab02", lab_dir=Path("/tmp/lab"))
     down_lab(lab_dir=Path("/tmp/lab"), purge=True)
 """
 
@@ -24,6 +25,7 @@ from bsdprov.lab.manager import (
     up_like_lab,
 )
 from bsdprov.lab.paths import default_lab_dir
+from bsdprov.lab.reboot import reboot_host
 
 __all__ = [
     "HostStatus",
@@ -33,6 +35,7 @@ __all__ = [
     "default_lab_dir",
     "down_lab",
     "read_status",
+    "reboot_host",
     "reset_lab",
     "up_lab",
     "up_like_lab",
