@@ -26,9 +26,11 @@ STATE_DIR = "var/lab/state"
 #   order than a deploy's activation did (netstart: cloned first, then by type; vmd: VMs in
 #   vm.conf order). Routes name their interface instead of "link#INDEX".
 _IGNORED_IF_KEYS = frozenset({"index"})
-# Cloned interfaces get a random MAC when created (OpenBSD ether_fakeaddr, FreeBSD
-# ether_gen_addr for bridges, NetBSD vether); the fakes derive it from the index (lab_if_new).
-# Such a MAC is recorded as "random", one set by the configuration (lladdr ...) as itself.
+# The fakes give a cloned interface a MAC derived from its index when they create it
+# (lab_if_new), so a boot that creates it in another order gives it another one. On a real host
+# vether and tap get a random one (OpenBSD ether_fakeaddr), a vlan its parent's, a FreeBSD
+# bridge one derived from the host UUID and its name (ether_gen_addr). Such a MAC is recorded as
+# "(random)"; one the configuration set (lladdr ...) as itself.
 _RANDOM_MACS = {
     "vether": "fe:e1:ba:d0:00:{:02x}",
     "tap": "fe:e1:ba:d0:00:{:02x}",
