@@ -40,7 +40,8 @@ class HostSpec:
     """One lab host as it should be: its name, OS and initial simulated management config.
 
     ``extra_interfaces`` are more physical NICs, present but unconfigured; ``os_release``
-    overrides the OS's default release.
+    overrides the OS's default release. ``lab_only``: ``interface`` is the lab's own NIC, which
+    the inventory does not name (a host with no static IPv4 address, see ``like.plan_like``).
     """
 
     name: str
@@ -50,6 +51,7 @@ class HostSpec:
     gateway: IPv4Address
     extra_interfaces: tuple[str, ...] = ()
     os_release: str | None = None
+    lab_only: bool = False
 
     @property
     def release(self) -> str:

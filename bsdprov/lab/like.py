@@ -119,7 +119,10 @@ def plan_like(inventory: Inventory) -> LikePlan:
             interface, address = found
             gateway = _default_gateway(host) or planned_gateway
         extra = tuple(name for name in nics if name != interface)
-        specs.append(HostSpec(host.name, host.os, interface, address, gateway, extra, host.release))
+        lab_only = found is None
+        specs.append(
+            HostSpec(host.name, host.os, interface, address, gateway, extra, host.release, lab_only)
+        )
     return LikePlan(tuple(specs), tuple(skipped), tuple(notes))
 
 

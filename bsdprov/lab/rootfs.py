@@ -170,7 +170,8 @@ def build_host_root(root: Path, files: HostFiles) -> None:
 def init_state_args(spec: HostSpec) -> list[str]:
     """Arguments of the fakes' init-state.sh, which boot.sh runs on the host's first boot."""
     extra = [word for name in spec.extra_interfaces for word in ("-x", name)]
-    return [*extra, spec.os, spec.interface, str(spec.address), str(spec.gateway)]
+    lab_only = ["-l"] if spec.lab_only else []
+    return [*lab_only, *extra, spec.os, spec.interface, str(spec.address), str(spec.gateway)]
 
 
 def link_applets(root: Path, applets: Iterable[str], faked: set[str]) -> None:

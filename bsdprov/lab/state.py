@@ -102,6 +102,7 @@ def _record_to_json(record: HostRecord) -> dict[str, object]:
         "gateway": str(spec.gateway),
         "extra_interfaces": list(spec.extra_interfaces),
         "release": spec.os_release,
+        "lab_only": spec.lab_only,
         "port": record.port,
         "process": asdict(record.process) if record.process else None,
         "image": record.image,
@@ -125,6 +126,7 @@ def _record_from_json(data: dict[str, object]) -> HostRecord:
         gateway=IPv4Address(str(data["gateway"])),
         extra_interfaces=tuple(str(x) for x in _list(data.get("extra_interfaces"))),
         os_release=str(data["release"]) if data.get("release") else None,
+        lab_only=data.get("lab_only") is True,
     )
     process = data.get("process")
     pid = None

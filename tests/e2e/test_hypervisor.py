@@ -41,11 +41,6 @@ CASE_2 = (
     "issue 10 case 2: netstart adds mygate's routes before it creates the tunnels, so hv1's "
     "IPv6 default route through gif0's peer is gone after a reboot"
 )
-NO_LEASE = (
-    "lab: no DHCP server; at boot netstart skips mygate's IPv4 route once an interface is "
-    "autoconf (db01's vio0), so the lab's management route on vio1 is not re-added (a real "
-    "host gets its default route from the lease)"
-)
 NO_DHCPCD = (
     "lab: no dhcpcd on the lab's NetBSD; activation's 'dhcpcd -n vioif0' fails, the boot's "
     "rc.d/network marks vioif0 autoconf (issue 10 cases 9-10)"
@@ -115,7 +110,6 @@ def deploy(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.reboot_xfail("hv1", reason=CASE_2)
-@pytest.mark.reboot_xfail("db01", reason=NO_LEASE)
 @pytest.mark.reboot_xfail("web02", reason=NO_DHCPCD)
 def test_an_empty_hypervisor_and_its_guests_reach_scenario_b(
     fresh: Path, reboot_invariant: RebootInvariant

@@ -2,7 +2,7 @@
 # init-state.sh: give a simulated host its initial network state and the config files that
 # produce it, as if it had just booted.
 #
-# Usage: LAB_ROOT=ROOT sh init-state.sh [-b] [-n HOSTNAME] [-r RELEASE] [-x IF]...
+# Usage: LAB_ROOT=ROOT sh init-state.sh [-b] [-l] [-n HOSTNAME] [-r RELEASE] [-x IF]...
 #            OS IF ADDR/PREFIX GATEWAY
 #   ROOT         the host's root after common/ then OS/ were copied over it; leave LAB_ROOT
 #                empty when running inside the host
@@ -15,6 +15,10 @@
 #   -r RELEASE   e.g. 7.6, 14.1-RELEASE, 10.0 (default: /var/lab/release if present, else
 #                7.6 | 14.1-RELEASE | 10.0)
 #   -x IF        one more physical interface, present but down and unconfigured (repeatable)
+#   -l           IF is the lab's own NIC, which the host's inventory does not name (a host with
+#                no static IPv4 address, maybe DHCP): on OpenBSD its default route goes in
+#                /etc/hostname.IF, not /etc/mygate, whose IPv4 line netstart ignores once an
+#                interface is autoconf; the lab stays reachable after a reboot
 #   -b           boot: build the state by running the OS's own network start on the written
 #                files (netstart, rc.d/netif + routing, rc.d/network) instead of writing it
 #                directly; slower, and what the direct path must match
@@ -25,15 +29,16 @@
 #   freebsd  /etc/rc.conf (hostname, ifconfig_IF, defaultrouter, sshd_enable)
 #   netbsd   /etc/ifconfig.IF, /etc/rc.conf (rc_configured=YES, hostname, defaultroute, sshd)
 # and leaves /var/log/lab-calls.log empty.
-boot=0 name='' release='' extra=''
-while getopts :bn:r:x: opt; do
+boot=0 name='' release='' extra='' labnic=0
+while getopts :bln:r:x: opt; do
 	case $opt in
 	b) boot=1 ;;
+	l) labnic=1 ;;
 	n) name=$OPTARG ;;
 	r) release=$OPTARG ;;
 	x) extra="$extra $OPTARG" ;;
 	*)
-		echo "usage: LAB_ROOT=ROOT init-state.sh [-b] [-n HOSTNAME] [-r RELEASE] [-x IF]... OS IF ADDR/PREFIX GATEWAY" >&2
+		echo "usage: LAB_ROOT=ROOT init-state.sh [-b] [-l] [-n HOSTNAME] [-r RELEASE] [-x IF]... OS IF ADDR/PREFIX GATEWAY" >&2
 		exit 2
 		;;
 	esac
@@ -113,9 +118,10 @@ openbsd)
 	{
 		echo "inet $addr $mask"
 		[ "$onlink" = onlink ] || echo "!route -qn add -inet $gw -cloning -link -iface \$if"
+		[ "$labnic" = 0 ] || echo "!route -qn add -inet default $gw"
 	} >"$R/etc/hostname.$nic"
 	chmod 0640 "$R/etc/hostname.$nic"
-	echo "$gw" >"$R/etc/mygate"
+	[ "$labnic" = 1 ] || echo "$gw" >"$R/etc/mygate"
 	echo "$name" >"$R/etc/myname"
 	printf '%s\n' "# the lab's default: what a fresh install allows" "set skip on lo" "block return" "pass" >"$R/etc/pf.conf"
 	chmod 0600 "$R/etc/pf.conf"
