@@ -60,6 +60,15 @@ def test_a_host_as_init_state_made_it_comes_back_the_same(
     assert host.reachable()
 
 
+@pytest.mark.parametrize("os_name", ["openbsd", "freebsd", "netbsd"])
+def test_init_states_boot_path_gives_the_same_live_state(
+    make_host: Callable[..., Host], os_name: str
+) -> None:
+    args = ("-n", "h1", os_name, NIC[os_name], "198.51.100.23/24", "203.0.113.1")
+    direct, booted = make_host(os_name, *args), make_host(os_name, "-b", *args)
+    assert state_difference(live_state(direct.root), live_state(booted.root)) == ""
+
+
 @pytest.mark.parametrize(("os_name", "start"), [
     ("openbsd", "netstart"), ("freebsd", "netif"), ("netbsd", "network"),
 ])  # fmt: skip

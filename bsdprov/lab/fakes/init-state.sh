@@ -129,6 +129,7 @@ openbsd)
 	if [ "$boot" = 1 ]; then
 		sh "$R/etc/netstart" >/dev/null
 		pfctl -f /etc/pf.conf
+		pfctl -e 2>/dev/null # as /etc/rc does when pf is not NO
 	else
 		lab_if_set "$nic" up 1
 		echo "inet $addr $plen" >>"$(lab_iff "$nic")"
