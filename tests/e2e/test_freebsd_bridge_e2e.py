@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from bsdprov.lab.manager import down_lab, up_like_lab
-from bsdprov.lab.pytest_plugin import skip_without_lab, slot_dir, slot_port
+from bsdprov.lab.pytest_plugin import RebootInvariant, skip_without_lab, slot_dir, slot_port
 from tests.e2e.test_freebsd_fidelity_e2e import BOOT
 
 pytestmark = pytest.mark.e2e
@@ -84,7 +84,9 @@ def bridge_members() -> list[str]:
     )
 
 
-def test_vlan_parent_and_gateway_changes_match_a_boot(inventory: Path, tmp_path: Path) -> None:
+def test_vlan_parent_and_gateway_changes_match_a_boot(
+    inventory: Path, tmp_path: Path, reboot_invariant: RebootInvariant
+) -> None:
     deploy(inventory, tmp_path, {})
     assert bridge_members() == ["tap0", "vlan10"]
 
@@ -101,3 +103,4 @@ def test_vlan_parent_and_gateway_changes_match_a_boot(inventory: Path, tmp_path:
     assert bridge_members() == ["tap0", "vlan10"]
     assert " mtu 9000\n" in ssh("ifconfig vtnet1")
     assert "gateway: 192.0.2.254\n" in ssh("route -n get default")
+    reboot_invariant(LAB_DIR, "fb1")

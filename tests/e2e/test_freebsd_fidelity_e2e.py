@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bsdprov.lab.pytest_plugin import RunningLab
+from bsdprov.lab.pytest_plugin import RebootInvariant, RunningLab
 
 pytestmark = pytest.mark.e2e
 
@@ -50,7 +50,7 @@ def bsdprov(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_a_mac_beside_a_static_address_survives_activation_and_boot(
-    lab: RunningLab, tmp_path: Path
+    lab: RunningLab, tmp_path: Path, reboot_invariant: RebootInvariant
 ) -> None:
     lab.reset()
     name = next(n for n in lab.names if lab.os_of(n) == "freebsd")
@@ -74,3 +74,4 @@ def test_a_mac_beside_a_static_address_survives_activation_and_boot(
         assert " mtu 1450\n" in shown, (when, shown)
         if when == "activation":
             lab.ssh(name, BOOT)
+    reboot_invariant(lab, name)
