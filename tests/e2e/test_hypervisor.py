@@ -37,10 +37,6 @@ LIB = "/var/db/bsdprov/lib"
 HOSTS = ("hv1", "web01", "db01", "web02", "fbsd1", "nbsd1", "obsd1", "v6gw")
 
 # Why a host's reboot invariant fails today (reboot_xfail marks; remove them once fixed).
-CASE_2 = (
-    "issue 10 case 2: netstart adds mygate's routes before it creates the tunnels, so hv1's "
-    "IPv6 default route through gif0's peer is gone after a reboot"
-)
 NO_DHCPCD = (
     "lab: no dhcpcd on the lab's NetBSD; activation's 'dhcpcd -n vioif0' fails, the boot's "
     "rc.d/network marks vioif0 autoconf (issue 10 cases 9-10)"
@@ -109,7 +105,6 @@ def deploy(*args: str) -> subprocess.CompletedProcess[str]:
     return result
 
 
-@pytest.mark.reboot_xfail("hv1", reason=CASE_2)
 @pytest.mark.reboot_xfail("web02", reason=NO_DHCPCD)
 def test_an_empty_hypervisor_and_its_guests_reach_scenario_b(
     fresh: Path, reboot_invariant: RebootInvariant
@@ -140,7 +135,7 @@ def test_an_empty_hypervisor_and_its_guests_reach_scenario_b(
     reboot_invariant(LAB_DIR, *HOSTS)
 
 
-@pytest.mark.reboot_xfail("hv1", reason=f"{CASE_2}; {RESTART_VMS}")
+@pytest.mark.reboot_xfail("hv1", reason=RESTART_VMS)
 def test_everyday_edits_give_the_minimal_plan_and_apply(
     fresh: Path, reboot_invariant: RebootInvariant
 ) -> None:

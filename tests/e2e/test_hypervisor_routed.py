@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bsdprov.lab.pytest_plugin import RebootInvariant
 from tests.e2e import test_hypervisor as hv
 
 pytestmark = pytest.mark.e2e
@@ -22,6 +23,7 @@ fresh = hv.fresh
 
 def test_a_routed_vms_policy_is_on_the_vether_and_the_segment_is_not_passed(
     fresh: Path,
+    reboot_invariant: RebootInvariant,
 ) -> None:
     hv.deploy("--all", "-i", str(fresh))
     main = hv.ssh("hv1", "pfctl -sr")
@@ -38,3 +40,4 @@ def test_a_routed_vms_policy_is_on_the_vether_and_the_segment_is_not_passed(
     verified = hv.bsdprov("verify", "--host", "hv1", "-i", str(fresh))
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "db01's routed policy is on vether0" in verified.stdout
+    reboot_invariant(hv.LAB_DIR, "hv1", "db01")

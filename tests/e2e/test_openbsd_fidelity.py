@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from bsdprov.errors import ExitCode
-from bsdprov.lab.pytest_plugin import RunningLab
+from bsdprov.lab.pytest_plugin import RebootInvariant, RunningLab
 
 pytestmark = pytest.mark.e2e
 
@@ -70,7 +70,7 @@ def add_tunnels(host: dict) -> None:
 
 
 def test_a_tunnel_default_and_its_sysctl_survive_netstarts_boot_run(
-    fresh: RunningLab, tmp_path: Path
+    fresh: RunningLab, tmp_path: Path, reboot_invariant: RebootInvariant
 ) -> None:
     name = openbsd_host(fresh)
     inventory = edited(fresh, tmp_path, name, add_tunnels)
@@ -93,10 +93,11 @@ def test_a_tunnel_default_and_its_sysctl_survive_netstarts_boot_run(
         timeout=120,
     )
     assert verified.returncode == 0, verified.stdout + verified.stderr
+    reboot_invariant(fresh, name)
 
 
 def test_autoconf_flags_left_by_the_installer_are_cleared(
-    fresh: RunningLab, tmp_path: Path
+    fresh: RunningLab, tmp_path: Path, reboot_invariant: RebootInvariant
 ) -> None:
     name = openbsd_host(fresh)
     fresh.ssh(name, "ifconfig vio0 inet6 autoconf")
@@ -109,10 +110,11 @@ def test_autoconf_flags_left_by_the_installer_are_cleared(
     assert "AUTOCONF" not in shown, result.stdout + shown
     calls = (fresh.host_root(name) / "var/log/lab-calls.log").read_text()
     assert "/sbin/ifconfig vio0 inet6 -autoconf\n" in calls
+    reboot_invariant(fresh, name)
 
 
 def test_a_rolled_back_switch_to_dhcp_leaves_no_autoconf_flag(
-    fresh: RunningLab, tmp_path: Path
+    fresh: RunningLab, tmp_path: Path, reboot_invariant: RebootInvariant
 ) -> None:
     """The cleanup steps run whatever the file says, so the rollback's re-run of the same steps
     on the restored static file clears the flag that the dhcp file had set."""
@@ -134,9 +136,12 @@ def test_a_rolled_back_switch_to_dhcp_leaves_no_autoconf_flag(
     assert "/sbin/ifconfig vio0 inet autoconf\n" in calls, "the dhcp file was applied"
     shown = fresh.ssh(name, "ifconfig vio0").stdout
     assert "AUTOCONF" not in shown and "inet 198.18.0.1 " in shown, shown
+    reboot_invariant(fresh, name)
 
 
-def test_pf_no_in_rc_conf_local_becomes_yes(fresh: RunningLab, tmp_path: Path) -> None:
+def test_pf_no_in_rc_conf_local_becomes_yes(
+    fresh: RunningLab, tmp_path: Path, reboot_invariant: RebootInvariant
+) -> None:
     name = openbsd_host(fresh)
     rc_local = fresh.host_root(name) / "etc/rc.conf.local"
     rc_local.write_text("pf=NO\nntpd_flags=-s\n")
@@ -148,3 +153,4 @@ def test_pf_no_in_rc_conf_local_becomes_yes(fresh: RunningLab, tmp_path: Path) -
     deploy(edited(fresh, tmp_path, name, nat), name)
     assert rc_local.read_text() == 'pf="YES"\nntpd_flags=-s\n'
     assert "nat-to (vio0)" in fresh.ssh(name, "pfctl -sr").stdout
+    reboot_invariant(fresh, name)
