@@ -37,10 +37,6 @@ LIB = "/var/db/bsdprov/lib"
 HOSTS = ("hv1", "web01", "db01", "web02", "fbsd1", "nbsd1", "obsd1", "v6gw")
 
 # Why a host's reboot invariant fails today (reboot_xfail marks; remove them once fixed).
-NO_DHCPCD = (
-    "lab: no dhcpcd on the lab's NetBSD; activation's 'dhcpcd -n vioif0' fails, the boot's "
-    "rc.d/network marks vioif0 autoconf (issue 10 cases 9-10)"
-)
 RESTART_VMS = (
     "deploy --restart-vms stops and starts db01 after 'vmctl reload', and vmd keeps a running "
     "VM's definition across a reload: db01 runs with its old MAC until a reboot"
@@ -105,7 +101,6 @@ def deploy(*args: str) -> subprocess.CompletedProcess[str]:
     return result
 
 
-@pytest.mark.reboot_xfail("web02", reason=NO_DHCPCD)
 def test_an_empty_hypervisor_and_its_guests_reach_scenario_b(
     fresh: Path, reboot_invariant: RebootInvariant
 ) -> None:
@@ -180,7 +175,6 @@ def test_everyday_edits_give_the_minimal_plan_and_apply(
 
 
 @pytest.mark.reboot_xfail("hv1", reason=ROLLED_BACK_LIVE)
-@pytest.mark.reboot_xfail("web02", reason=NO_DHCPCD)
 def test_a_failing_hypervisor_rolls_back_whole_and_its_guests_wait(
     fresh: Path, reboot_invariant: RebootInvariant
 ) -> None:

@@ -77,7 +77,11 @@ def test_power_on_is_the_hardware_state(
 ) -> None:
     host = make_host(os_name)
     nic = NIC[os_name]
-    host.ok(f"ifconfig {nic} lladdr 02:00:00:00:00:99 && ifconfig gif0 create")
+    # Each OS's way to set a MAC (ifconfig(8)): the NIC's own comes back at power-on.
+    mac = {"openbsd": "lladdr", "freebsd": "ether", "netbsd": "link"}[os_name]
+    active = " active" if os_name == "netbsd" else ""
+    host.ok(f"ifconfig {nic} {mac} 02:00:00:00:00:99{active} && ifconfig gif0 create")
+    assert "02:00:00:00:00:99" in host.ok(f"ifconfig {nic}")
     host.ok("sysctl net.inet.ip.forwarding=1 && hostname live")
     host.path("/var/lab/faults/fail").mkdir(parents=True)
     host.write(f"/var/lab/faults/fail/{start}", f"{start}: switched off for the test\n")
