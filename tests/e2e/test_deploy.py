@@ -31,12 +31,6 @@ HOST_FILES = {
 IFACE = {"openbsd": "vio0", "freebsd": "vtnet0", "netbsd": "vioif0"}
 
 
-ROLLBACK_KEEPS_DESCRIPTION = (
-    "issue 16: a rollback re-applies the restored files, which set no description, so the "
-    "run's interface description stays live until a reboot"
-)
-
-
 @pytest.fixture
 def fresh(lab: RunningLab) -> RunningLab:
     lab.reset()
@@ -137,7 +131,6 @@ def test_plan_shows_diffs_and_commands_and_touches_nothing(
     assert not (fresh.host_root(name) / "var/db/bsdprov/runs").exists()
 
 
-@pytest.mark.reboot_xfail("lab01", "lab02", "lab03", reason=ROLLBACK_KEEPS_DESCRIPTION)
 def test_rollback_restores_every_byte_and_mode(
     fresh: RunningLab, tmp_path: Path, reboot_invariant: RebootInvariant
 ) -> None:
@@ -179,7 +172,6 @@ def test_a_config_that_locks_the_host_out_is_rolled_back_by_the_host(
     reboot_invariant(fresh, name)
 
 
-@pytest.mark.reboot_xfail("lab01", reason=ROLLBACK_KEEPS_DESCRIPTION)
 def test_a_killed_controller_leaves_the_host_to_roll_back(
     fresh: RunningLab, tmp_path: Path, reboot_invariant: RebootInvariant
 ) -> None:
