@@ -41,10 +41,6 @@ RESTART_VMS = (
     "deploy --restart-vms stops and starts db01 after 'vmctl reload', and vmd keeps a running "
     "VM's definition across a reload: db01 runs with its old MAC until a reboot"
 )
-ROLLED_BACK_LIVE = (
-    "issue 16: the rollback leaves the run's live state: host name, bridge0, bridge1, "
-    "vether0, gif0, em1 up, pf anchor vm"
-)
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +170,6 @@ def test_everyday_edits_give_the_minimal_plan_and_apply(
     reboot_invariant(LAB_DIR, "hv1")
 
 
-@pytest.mark.reboot_xfail("hv1", reason=ROLLED_BACK_LIVE)
 def test_a_failing_hypervisor_rolls_back_whole_and_its_guests_wait(
     fresh: Path, reboot_invariant: RebootInvariant
 ) -> None:
