@@ -60,20 +60,27 @@ def vm_changes(before: str | None, after: str | None, options: VmOptions) -> VmC
             notes.append(f"{name} is removed; its disk {', '.join(disks)} is kept (--purge-disks)")
     for name in [n for n in new if n in old and old[n] != new[n]]:
         if options.restart_vms:
-            restarts += [
+            # Stopped before the reload: vmd keeps a running VM's definition across a reload
+            # (its config is registered again only for VMs that are not running), so a VM
+            # stopped and started after the reload would come back with the old definition.
+            stops.append(
                 Step(
                     ("vmctl", "stop", "-w", name),
                     "--restart-vms: take the new definition",
                     True,
                     on,
-                ),
+                )
+            )
+            # The reload itself starts a stopped VM that vm.conf enables ("already in
+            # progress" then): the start may fail; verify checks that the VM runs.
+            restarts.append(
                 Step(
                     ("vmctl", "start", name),
                     "--restart-vms: start with the new definition",
-                    False,
+                    True,
                     on,
-                ),
-            ]
+                )
+            )
         else:
             notes.append(
                 f"{name}'s definition changed; if it runs, it keeps the old one until "
@@ -83,7 +90,8 @@ def vm_changes(before: str | None, after: str | None, options: VmOptions) -> VmC
 
 
 def with_vm_changes(steps: tuple[Step, ...], changes: VmChanges) -> tuple[Step, ...]:
-    """Put stops before the step that reloads vmd, restarts right after it, purges last."""
+    """Put stops before the step that reloads vmd, starts of restarted VMs right after it, purges
+    last."""
     reload = next((i for i, s in enumerate(steps) if s.argv == VMD_STEP), None)
     if reload is None:
         return steps + changes.before_reload + changes.after_reload + changes.last

@@ -88,7 +88,8 @@ def test_a_changed_vm_is_reported_and_restarted_only_when_asked() -> None:
     assert "db01's definition changed" in plan.notes[0]
     restart = PlanOptions(VmOptions(restart_vms=True))
     plan = plan_host(files, observed("/etc/vm.conf", OLD_VM_CONF), options=restart)
-    assert argvs(plan.steps) == [RELOADS, "vmctl stop -w db01", "vmctl start db01"]
+    # Stopped before the reload, which ignores a running VM: started after it, redefined.
+    assert argvs(plan.steps) == ["vmctl stop -w db01", RELOADS, "vmctl start db01"]
     assert plan.notes == ()
 
 

@@ -36,12 +36,6 @@ BASE_PORT = slot_port(24301)  # clear of the session lab (24001...) and the like
 LIB = "/var/db/bsdprov/lib"
 HOSTS = ("hv1", "web01", "db01", "web02", "fbsd1", "nbsd1", "obsd1", "v6gw")
 
-# Why a host's reboot invariant fails today (reboot_xfail marks; remove them once fixed).
-RESTART_VMS = (
-    "deploy --restart-vms stops and starts db01 after 'vmctl reload', and vmd keeps a running "
-    "VM's definition across a reload: db01 runs with its old MAC until a reboot"
-)
-
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
@@ -126,7 +120,6 @@ def test_an_empty_hypervisor_and_its_guests_reach_scenario_b(
     reboot_invariant(LAB_DIR, *HOSTS)
 
 
-@pytest.mark.reboot_xfail("hv1", reason=RESTART_VMS)
 def test_everyday_edits_give_the_minimal_plan_and_apply(
     fresh: Path, reboot_invariant: RebootInvariant
 ) -> None:
