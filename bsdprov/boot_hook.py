@@ -2,6 +2,10 @@
 was left with unconfirmed (``txn.sh boot``; /etc/rc on OpenBSD and rc.d/local on FreeBSD and
 NetBSD run rc.local late in the boot).
 
+The file is shell (OpenBSD /etc/rc: ``sh /etc/rc.local``; FreeBSD and NetBSD rc.d/local:
+``. /etc/rc.local``), so a line after an admin's ``exit`` never runs: the hook goes before the
+admin's first command, after the leading comment header.
+
 It is part of the plan like any managed line (shown, backed up, restored by a rollback), added
 to every plan that changes something and placed first, so that it is on the host before the
 first file of the run is installed. Pure: no I/O.
@@ -13,8 +17,6 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from bsdprov.plan import FileChange, ObservedFile, Plan
-from bsdprov.render.base import LineEdit
-from bsdprov.render.lines import apply_line_edit
 
 RC_LOCAL = "/etc/rc.local"
 # The text every bsdprov release has written: a host that has it already needs no change.
@@ -27,7 +29,7 @@ def with_boot_hook(plan: Plan, observed: Mapping[str, ObservedFile]) -> Plan:
     if not plan.has_changes or any(change.path == RC_LOCAL for change in plan.changes):
         return plan
     before = observed.get(RC_LOCAL, ObservedFile(RC_LOCAL, None))
-    after = apply_line_edit(LineEdit(RC_LOCAL, (BOOT_HOOK,)), before.content)
+    after = hooked_rc_local(before.content)
     if after == before.content:
         return plan
     change = FileChange(
@@ -39,3 +41,21 @@ def with_boot_hook(plan: Plan, observed: Mapping[str, ObservedFile]) -> Plan:
         before.group or "wheel",
     )
     return replace(plan, changes=(change, *plan.changes))
+
+
+def hooked_rc_local(content: str | None) -> str:
+    """``content`` (None: no rc.local) with the hook as its first line after the leading blank
+    and comment lines (``#!/bin/sh``, an RCS id): before any command, so that no ``exit``, ``set
+    -e`` or failing line of the admin's can skip it. A hook found further down (an earlier
+    release appended it, after a final ``exit 0`` where it never ran) is moved up."""
+    lines = [
+        line for line in (content or "").splitlines(keepends=True) if line.strip() != BOOT_HOOK
+    ]
+    header = 0
+    while header < len(lines) and (
+        not lines[header].strip() or lines[header].lstrip().startswith("#")
+    ):
+        header += 1
+    if header and not lines[header - 1].endswith("\n"):
+        lines[header - 1] += "\n"
+    return "".join([*lines[:header], BOOT_HOOK + "\n", *lines[header:]])

@@ -44,7 +44,7 @@ def test_an_admins_rc_local_keeps_every_line_mode_and_owner() -> None:
         f"file {len(admin)} -rwxr-xr-x root wheel /etc/rc.local\n{admin}\n",
     )
     change = plan_of(probe).changes[0]
-    assert change.after == admin + BOOT_HOOK + "\n"
+    assert change.after == f"#!/bin/sh\n{BOOT_HOOK}\necho starting local daemons\n"
     assert (change.mode, change.owner, change.group) == (0o755, "root", "wheel")
 
 
