@@ -484,6 +484,18 @@ install_files() {
 	sync
 }
 
+# Whether copy $1 can be written over file $2 in place: the space the truncation frees plus
+# the free space hold it, in KB (sizes rounded up, as df counts; a file system's block
+# rounding can still make a copy that "fits" fail, see docs/deploy.md). Sets REASON when not.
+fits_in_place() {
+	avail=$(free_kb "${2%/*}")
+	copy_kb=$((($(wc -c <"$1") + 1023) / 1024))
+	file_kb=$((($(wc -c <"$2" 2>/dev/null || echo 0) + 1023) / 1024))
+	[ -n "$avail" ] && [ $((avail + file_kb)) -ge "$copy_kb" ] && return 0
+	REASON="no space left on $(shown "${2%/*}") (${avail:-?} KB free, the old file needs $copy_kb KB)"
+	return 1
+}
+
 # Put every backup back (through links, as installed). A copy that does not fit beside the
 # file is written over it in place instead, which needs no more room than the file had: not
 # atomic, but the old file back beats the new one left. Temporary files never stay.
@@ -506,7 +518,15 @@ restore_files() {
 			if ! err=$({ cp -p "$RUN/backup/$n" "$tmp" && mv -f "$tmp" "$REAL"; } 2>&1); then
 				rm -f "$tmp"
 				log "restoring $target beside it failed ($(write_cause "${REAL%/*}" "$err")): writing it in place"
-				# cp -p over an existing file rewrites it in place, mode and owner included.
+				# cp -p over an existing file rewrites it in place, mode and owner included. It
+				# truncates the file first: one that would not fit then would be left half written,
+				# so the new file is kept whole instead.
+				if ! fits_in_place "$RUN/backup/$n" "$REAL"; then
+					REASON="cannot restore $target: $REASON; the new file is left in place, whole"
+					log "$REASON"
+					restore_failed=yes
+					continue
+				fi
 				if ! err=$(cp -p "$RUN/backup/$n" "$REAL" 2>&1); then
 					REASON="cannot restore $target: $(write_cause "${REAL%/*}" "$err")"
 					log "$REASON"
