@@ -143,7 +143,11 @@ for d in {STATE_DIR}/runs/*; do
 	for f in "$d/pid" "$d/timer.pid"; do
 		p=''
 		{{ IFS= read -r p || :; }} 2>/dev/null <"$f"
-		[ -n "$p" ] && kill -0 "$p" 2>/dev/null && alive=alive
+		[ -n "$p" ] && kill -0 "$p" 2>/dev/null || continue
+		# A dead run's pid number may be another process's by now (txn.sh is_txn does the
+		# same); where ps lacks -p (busybox), the live pid has to do.
+		a=$(ps -ww -p "$p" -o args= 2>/dev/null) || a=txn.sh
+		case $a in *txn.sh*) alive=alive ;; esac
 	done
 	st=''
 	{{ IFS= read -r st || :; }} <"$d/state"

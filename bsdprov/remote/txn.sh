@@ -209,11 +209,18 @@ undo_interrupted() {
 	load_settings
 }
 
-# Whether a run still has a process working on it (its start or its timer).
+# Whether a run still has a process working on it (its start or its timer). $2 = quick: a
+# live pid is enough (wait's 0.2 s poll, which ends at its deadline anyway); else the process
+# must be running txn.sh, since a dead run's pid number may belong to another process by now
+# (after a reboot above all), which would keep the run "alive" and its lock held for good.
 alive() {
 	for pid_file in "$1/pid" "$1/timer.pid"; do
 		pid=$(cat "$pid_file" 2>/dev/null) || continue
-		kill -0 "$pid" 2>/dev/null && return 0
+		if [ "${2:-}" = quick ]; then
+			kill -0 "$pid" 2>/dev/null && return 0
+		else
+			is_txn "$pid" && return 0
+		fi
 	done
 	return 1
 }
@@ -315,17 +322,18 @@ decider_gone() {
 	for pid_file in "$RUN/decided/pid" "$RUN/pid" "$RUN/timer.pid"; do
 		other=
 		IFS= read -r other 2>/dev/null <"$pid_file" || continue
-		[ -n "$other" ] && [ "$other" != "$$" ] && kill -0 "$other" 2>/dev/null && return 1
+		[ -n "$other" ] && [ "$other" != "$$" ] && is_txn "$other" && return 1
 	done
 	return 0
 }
 
 # Whether $1 is a live process running txn.sh (a pid file outlives its process, and its number
-# may be reused). ps -p PID -o args= is what the BSDs' ps take; where ps lacks -p (busybox),
-# the live pid has to do.
+# may be reused). ps -ww -p PID -o args= is what the BSDs' ps take (-ww: no cut at 79
+# columns, FreeBSD's width when not on a terminal); where ps lacks -p (busybox), the live pid
+# has to do.
 is_txn() {
 	[ -n "$1" ] && kill -0 "$1" 2>/dev/null || return 1
-	args=$(ps -p "$1" -o args= 2>/dev/null) || return 0
+	args=$(ps -ww -p "$1" -o args= 2>/dev/null) || return 0
 	case $args in *txn.sh*) return 0 ;; esac
 	return 1
 }
@@ -823,7 +831,7 @@ cmd_wait() {
 		case $STATE in awaiting-confirm) break ;; esac
 		is_final "$STATE" && break
 		# No process works on the run (start never began, or died): no other state will come.
-		alive "$RUN" || break
+		alive "$RUN" quick || break
 		[ "$rounds" -gt 0 ] || break
 		rounds=$((rounds - 1))
 		sleep 0.2
