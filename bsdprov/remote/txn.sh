@@ -370,7 +370,9 @@ resolve() {
 		hops=$((hops + 1))
 		[ "$hops" -le 16 ] || { REASON="too many symbolic links: $(shown "$1")"; return 1; }
 		link=$(ls -ld "$REAL") || return 1
-		link=${link#* -> }
+		# ls prints the path as given: cut up to it, since the link's name or its target can
+		# contain " -> " too.
+		link=${link#*"$REAL -> "}
 		case $link in
 		/*) REAL=$R$link ;;
 		*) REAL=${REAL%/*}/$link ;;
@@ -515,7 +517,10 @@ restore_files() {
 	restore_failed=
 	while read -r presence n target; do
 		if [ "$presence" = absent ]; then
-			if ! err=$(rm -f "$R$target" 2>&1); then
+			# Through a link (one that named no file yet): the file the run created goes, the
+			# admin's link stays.
+			resolve "$R$target" || { restore_failed=yes; continue; }
+			if ! err=$(rm -f "$REAL" 2>&1); then
 				REASON="cannot remove $target: $err"
 				restore_failed=yes
 				continue
