@@ -879,6 +879,12 @@ rollback)
 	decide || die "run $1 is already decided: $(state)"
 	take_over
 	roll_back "${2:-rolled back on request}"
+	# Said in the exit status too, for an admin's "txn.sh rollback RUN && ...".
+	read_state
+	if [ "$STATE" = rollback-failed ]; then
+		printf 'txn: run %s rollback-failed: %s\n' "$1" "$(cat "$RUN/reason" 2>/dev/null)" >&2
+		exit 1
+	fi
 	;;
 resume) cmd_resume "$@" ;;
 boot) cmd_boot ;;
