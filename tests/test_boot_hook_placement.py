@@ -1,7 +1,8 @@
-"""Where the boot hook goes in an admin's /etc/rc.local (issue 11 review): every BSD runs the file
-as shell (OpenBSD /etc/rc: ``sh /etc/rc.local``; FreeBSD and NetBSD rc.d/local: ``. /etc/rc.local``),
-so a line after an ``exit`` (the classic ``exit 0`` last line) never runs. The hook goes before
-the admin's first command, and a hook an earlier release appended is moved up."""
+"""Where the boot hook goes in an admin's /etc/rc.local (issue 11 review): every BSD runs the
+file as shell (OpenBSD /etc/rc: ``sh /etc/rc.local``; FreeBSD and NetBSD rc.d/local:
+``. /etc/rc.local``), so a line after an ``exit`` (the classic ``exit 0`` last line) never
+runs. The hook goes before the admin's first command, and a hook an earlier release appended is
+moved up."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from bsdprov.plan import FileChange, ObservedFile, Plan
 
 
 def hook_runs(rc_local: str, tmp_path: Path) -> bool:
-    """Whether the hook line runs when sh runs ``rc_local`` (the txn.sh it names replaced by a marker)."""
+    """Whether the hook line runs when sh runs ``rc_local`` (its txn.sh call made a marker)."""
     marker = tmp_path / "ran"
     script = rc_local.replace(BOOT_HOOK, f": > {marker}")
     (tmp_path / "rc.local").write_text(script)

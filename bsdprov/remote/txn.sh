@@ -819,7 +819,10 @@ cmd_confirm() {
 	current=$(state)
 	if [ "$current" = awaiting-confirm ] && decide; then
 		finish applied "confirmed over a new SSH connection"
-		kill "$(cat "$RUN/timer.pid" 2>/dev/null)" 2>/dev/null
+		# The timer ends by itself within a second; this spares the wait, and only a live
+		# txn.sh is signalled (a dead timer's pid may be another process's by now).
+		timer_pid=$(cat "$RUN/timer.pid" 2>/dev/null)
+		is_txn "$timer_pid" && kill "$timer_pid" 2>/dev/null
 		current=applied
 	fi
 	printf 'state=%s\nreason=%s\n' "$(state)" "$(cat "$RUN/reason" 2>/dev/null)"

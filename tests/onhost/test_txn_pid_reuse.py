@@ -103,3 +103,23 @@ def test_the_probe_reports_a_run_whose_pid_was_reused_as_dead(
     txn.wait()
     runs_seen = {run.run_id: run.alive for run in parse_facts(out, "h").runs}
     assert runs_seen == {"r1": False, "r2": False, "r3": True}
+
+
+def test_confirm_never_signals_a_process_that_got_a_dead_timers_pid(
+    host: Host, stranger: int
+) -> None:
+    host.prepare("r1", {TARGET: NEW}, timeout=60)
+    assert host.txn("start", "r1").returncode == 0
+    run = host.root / "var/db/bsdprov/runs/r1"
+    timer = int((run / "timer.pid").read_text())
+    os.kill(timer, signal.SIGKILL)  # the timer died (an admin, the OOM killer)...
+    (run / "timer.pid").write_text(f"{stranger}\n")  # ...and its number went to a daemon
+    assert host.txn("confirm", "r1").returncode == 0
+    assert host.state("r1") == "applied"
+    os.kill(stranger, 0)  # still alive
+    assert (
+        subprocess.run(
+            ["ps", "-p", str(stranger), "-o", "stat="], capture_output=True, text=True
+        ).stdout.strip()[:1]
+        != "Z"
+    )
