@@ -172,9 +172,12 @@ run_argv() {
 	"$@" >"$RUN/output" 2>&1 </dev/null &
 	pid=$!
 	echo "$pid" >"$RUN/step.pid" 2>/dev/null
+	# The guard also ends the command once start ($$ in the subshell too) is gone, killed on
+	# its own: a step left running would go on activating under the rollback that follows.
 	(
 		waited=0
 		while [ "$waited" -lt "${limit:-120}" ] && kill -0 "$pid" 2>/dev/null; do
+			kill -0 $$ 2>/dev/null || break
 			sleep 1
 			waited=$((waited + 1))
 		done
@@ -338,13 +341,29 @@ is_txn() {
 	return 1
 }
 
+# start is gone, killed on its own: the guard of the command it ran ends that command within
+# a second. Wait for it (3 s at most: the recorded pid may be another process's by now).
+stop_orphan_step() {
+	[ -f "$RUN/step.pid" ] || return 0
+	step_pid=
+	IFS= read -r step_pid 2>/dev/null <"$RUN/step.pid" || :
+	waited=0
+	while [ -n "$step_pid" ] && [ "$waited" -lt 3 ] && kill -0 "$step_pid" 2>/dev/null; do
+		sleep 1
+		waited=$((waited + 1))
+	done
+}
+
 # After deciding to roll back: stop the activation that start may still be running, so no file
 # is restored under it and it writes nothing after. Its current command is ended (as the step
 # timeout would); start then sees the run decided and exits. Ten seconds later it is killed.
 take_over() {
 	start_pid=
 	IFS= read -r start_pid 2>/dev/null <"$RUN/pid" || :
-	[ "$start_pid" != "$$" ] && is_txn "$start_pid" || return 0
+	if [ "$start_pid" = "$$" ] || ! is_txn "$start_pid"; then
+		stop_orphan_step
+		return 0
+	fi
 	log "stopping the activation still running (process $start_pid) before rolling back"
 	waited=0
 	while kill -0 "$start_pid" 2>/dev/null; do
