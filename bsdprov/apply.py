@@ -178,8 +178,10 @@ def _resume_failed_rollbacks(session: Transport, host: Host, run_ids: list[str])
     """
     resumed = False
     for run_id in run_ids:
+        # The id comes from the host's reply: quoted like every host-supplied value.
+        txn = shlex.quote(f"{STATE_DIR}/runs/{run_id}/txn.sh")
         answer = session.run_script(
-            f"sh {STATE_DIR}/runs/{run_id}/txn.sh resume {run_id}\n", timeout=600, check=False
+            f"sh {txn} resume {shlex.quote(run_id)}\n", timeout=600, check=False
         ).stdout
         head, _, remaining = answer.partition("remaining:\n")
         state, reason, _ = _parse_state(head)

@@ -6,6 +6,7 @@ a file. Every problem found is reported in one ``InventoryError``, sorted by lin
 
 from __future__ import annotations
 
+import contextvars
 import difflib
 import typing
 from collections.abc import Iterable, Mapping
@@ -103,6 +104,11 @@ def load_inventory(path: str | Path) -> Inventory:
 
 def parse_inventory(text: str, source: str) -> Inventory:
     """Validate inventory ``text``; ``source`` names it in messages."""
+    return contextvars.copy_context().run(_parse_inventory, text, source)
+
+
+def _parse_inventory(text: str, source: str) -> Inventory:
+    _suggestions_left.set(SUGGESTION_BUDGET)  # each parse has its own budget
     data, lines = _parse_yaml(text, source)
     report = _Report(source, lines)
     if isinstance(data, dict):
@@ -304,8 +310,23 @@ def _dotted(path: Iterable[str | int]) -> str:
     return text
 
 
+# How many names one parse may compare for "did you mean" hints. difflib costs tens of
+# microseconds a comparison, and a hostile inventory within the size bounds (thousands of
+# group members naming none of thousands of hosts) asked for millions of them: minutes of CPU
+# for one 'bsdprov check'. Past the budget, problems are still reported, without a hint.
+SUGGESTION_BUDGET = 20_000
+_suggestions_left: contextvars.ContextVar[int] = contextvars.ContextVar(
+    "suggestions_left", default=SUGGESTION_BUDGET
+)
+
+
 def _did_you_mean(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, [c for c in choices if c != word], n=1, cutoff=0.6)
+    candidates = [c for c in choices if c != word]
+    left = _suggestions_left.get()
+    if len(candidates) > left:
+        return ""
+    _suggestions_left.set(left - len(candidates))
+    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
@@ -773,17 +794,23 @@ def _jump_host_problems(hosts: dict[str, Host], declared: set[str]) -> list[tupl
     own problems are.
     """
     found: list[tuple[str, str]] = []
+    # Hosts whose chain of jump hosts is known to end without a loop: a walk that reaches one
+    # stops there, so a long chain costs one walk, not one per host (that was cubic: a
+    # 3000-host chain kept 'bsdprov check' busy for minutes).
+    ends: set[str] = set()
     for name, host in hosts.items():
         if host.via is None or (host.via in declared and host.via not in hosts):
             continue
         if host.via not in hosts:
             found.append((name, f"no host {host.via!r}{_did_you_mean(host.via, hosts)}"))
             continue
-        chain: list[str] = [name]
+        chain: dict[str, None] = {name: None}
         hop: str | None = host.via
-        while hop is not None and hop not in chain:
-            chain.append(hop)
+        while hop is not None and hop not in chain and hop not in ends:
+            chain[hop] = None
             hop = hosts[hop].via if hop in hosts else None
-        if hop is not None:
-            found.append((name, "jump hosts form a loop: " + " -> ".join(chain + [hop])))
+        if hop is not None and hop in chain:
+            found.append((name, "jump hosts form a loop: " + " -> ".join([*chain, hop])))
+        elif hop is None or hop in ends:
+            ends.update(chain)
     return found

@@ -263,9 +263,12 @@ def size_megabytes(size: str) -> int:
 
 def parse_path(value: object) -> str:
     text = _text(value, "an absolute path")
-    if not PATH_RE.fullmatch(text) or "/../" in f"{text}/" or "//" in text:
+    # No '.' or '..' component: the checks on disk paths compare strings ('/var/.' would
+    # pass for a directory of its own, and a disk under it lie in /var/db).
+    if not PATH_RE.fullmatch(text) or "/../" in f"{text}/" or "/./" in f"{text}/" or "//" in text:
         raise invalid(
             f"{text!r} is not an absolute path of letters, digits and . _ - + / "
+            "without '.' or '..' components "
             "(it is written into vm.conf and shell commands)"
         )
     return text

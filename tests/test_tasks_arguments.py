@@ -41,3 +41,19 @@ def test_rollback_refuses_a_run_id_not_in_the_generated_form(
         f"--run {run_id!r} is not a run id such as 20261123T151733Z-e33f37; "
         "'bsdprov history' lists them\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["deploy", "--step-timeout", "abc"], "--step-timeout 'abc': give a whole number\n"),
+        (["deploy", "--confirm-timeout=1e309"], "--confirm-timeout '1e309': give a whole number\n"),
+        (["plan", "--parallel", "1.5"], "--parallel '1.5': give a whole number\n"),
+    ],
+)
+def test_a_number_option_given_no_number_is_one_message(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    """invoke's int() cast raised ValueError out of the parser: a traceback (review)."""
+    code, out, err = run(capsys, *argv, "--host", "obsd1", "-i", EXAMPLE)
+    assert (code, out, err) == (ExitCode.USAGE, "", message)

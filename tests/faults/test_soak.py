@@ -258,6 +258,9 @@ def check_host(
                 f"not {model.plan[name]} as before: {plan.stdout}"
             )
     line = h.report_line(report, name)
+    if exit_code is not None and not line:
+        # A controller that finished must have said something about every host it worked on.
+        problems.append(f"{name}: the controller exited {exit_code} without a line for it")
     if exit_code is not None and line and final:
         said = line.split()[1].rstrip(":")
         last = final[-1]
