@@ -125,7 +125,7 @@ def test_a_rolled_back_switch_to_dhcp_leaves_no_autoconf_flag(
         host["routes"] = []
 
     result = subprocess.run(
-        [sys.executable, "-m", "bsdprov", "deploy", "--host", name, "--confirm-timeout", "8"]
+        [sys.executable, "-m", "bsdprov", "deploy", "--host", name, "--confirm-timeout", "10"]
         + ["-i", edited(fresh, tmp_path, name, dhcp)],
         capture_output=True,
         text=True,

@@ -183,9 +183,9 @@ def test_the_timers_rollback_gives_back_the_state_before(
     inventory = edited(fresh.inventory, tmp_path / "lab.yaml", move)
     paths = managed_paths(inventory, name, root)
     before = record(root, paths)
-    result = bsdprov("deploy", "--host", name, "-i", inventory, "--confirm-timeout", "8")
+    result = bsdprov("deploy", "--host", name, "-i", inventory, "--confirm-timeout", "10")
     assert result.returncode == ExitCode.ROLLED_BACK, result.stdout + result.stderr
-    assert "not confirmed within 8s" in result.stdout
+    assert "not confirmed within 10s" in result.stdout
     assert_same(root, before, paths, "after the timer's rollback")
 
 
