@@ -93,6 +93,8 @@ class NetBSDRenderer:
 
 
 DHCPCD_CONF = "/etc/dhcpcd.conf"
+# The words that open a dhcpcd.conf block (if-options.c read_config).
+DHCPCD_BLOCKS = ("interface", "ssid", "profile")
 
 
 def _dhcpcd_conf(host: Host) -> LineEdit:
@@ -101,6 +103,9 @@ def _dhcpcd_conf(host: Host) -> LineEdit:
     With ``dhcpcd=YES`` in rc.conf, rc.d/dhcpcd starts one dhcpcd for every interface it is
     not denied, after rc.d/network: it would add a lease address and routes next to the static
     ones at every boot. An interface with ``dhcp: true`` loses its line, so dhcpcd takes it.
+    The lines go before the first ``interface``/``ssid``/``profile`` block: read_config
+    (if-options.c) skips a block's lines when it reads the global options, and parse_option
+    takes ``denyinterfaces`` only from those, so a line after a block denies nothing.
     """
     static = [name for name, itf in host.interfaces.items() if not itf.dhcp]
     dynamic = [name for name, itf in host.interfaces.items() if itf.dhcp]
@@ -108,6 +113,7 @@ def _dhcpcd_conf(host: Host) -> LineEdit:
         DHCPCD_CONF,
         tuple(f"denyinterfaces {name}" for name in static),
         remove=tuple(f"denyinterfaces {name}" for name in dynamic),
+        before=DHCPCD_BLOCKS,
     )
 
 
@@ -227,7 +233,7 @@ def _steps(host: Host, lines: dict[str, list[str]]) -> tuple[Step, ...]:
         steps.append(
             Step(
                 ("sh", IFUP, "release", *names),
-                "dhcpcd -x for each interface /etc/dhcpcd.conf denies it, before they are set",
+                "dhcpcd -k (release) for each interface dhcpcd.conf denies, before they are set",
                 False,
                 (DHCPCD_CONF,),
             )
