@@ -60,6 +60,11 @@ class NetBSDRenderer:
             problem = release_problem(name, release)
             if problem is not None:
                 raise RenderError(f"host {host.name!r}, interfaces.{name}: {problem}")
+        for name, itf in host.interfaces.items():
+            for member in itf.members:
+                problem = _mtu_problem(host, name, member)
+                if problem is not None:
+                    raise RenderError(f"host {host.name!r}, interfaces.{name}.members: {problem}")
         interfaces = ordered_interfaces(host)
         lines = {name: _lines(host, name, itf, release) for name, itf in interfaces}
         files: list[FileSpec | VarsEdit | LineEdit] = [
@@ -170,6 +175,33 @@ def _lines(host: Host, name: str, itf: Interface, release: str | None) -> list[s
     return lines
 
 
+ETHERMTU = 1500
+
+
+def _mtu(host: Host, name: str) -> int:
+    """The MTU ``name`` has once configured: its own, a vlan's parent's (vlan_config in
+    sys/net/if_vlan.c copies it), or Ethernet's default."""
+    itf = host.interfaces.get(name)
+    if itf is not None and itf.mtu:
+        return itf.mtu
+    if itf is not None and kind_of(name) == "vlan" and itf.parent:
+        return _mtu(host, itf.parent)
+    return ETHERMTU
+
+
+def _mtu_problem(host: Host, bridge: str, member: str) -> str | None:
+    """bridge_ioctl_add (sys/net/if_bridge.c) refuses, with EINVAL, a member whose MTU is not
+    the bridge's: the member would be missing from the bridge at activation and at boot."""
+    want, have = _mtu(host, bridge), _mtu(host, member)
+    if want == have:
+        return None
+    return (
+        f"{member}'s MTU is {have} but {bridge}'s is {want}, and NetBSD's bridge refuses a "
+        f"member whose MTU differs (bridge_ioctl_add: EINVAL); give {member} 'mtu: {want}'"
+        + (" (a vlan takes its parent's MTU)" if kind_of(member) == "vlan" else "")
+    )
+
+
 def _member_ready(host: Host, member: str) -> list[str]:
     """``!`` lines that make a bridge member fit for ``brconfig add``, whatever the boot order.
 
@@ -186,6 +218,9 @@ def _member_ready(host: Host, member: str) -> list[str]:
     itf = host.interfaces.get(member)
     if kind_of(member) == "vlan" and itf is not None and itf.parent and itf.vlan is not None:
         lines.append(_vlan_line(member, itf.vlan, itf.parent))
+    if itf is not None and itf.mtu:
+        # bridge_ioctl_add compares MTUs: the member's own file may only run later.
+        lines.append(f"!/sbin/ifconfig {member} mtu {itf.mtu}")
     return lines
 
 
