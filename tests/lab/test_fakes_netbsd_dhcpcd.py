@@ -96,3 +96,17 @@ def test_activation_takes_the_lease_back_under_the_shipped_dhcpcd_conf(
         netbsd.ifup(host, step)
     assert not netbsd.dhcpcd_takes(host, "vioif0")
     assert host.reachable()
+
+
+def test_a_running_dhcpcd_rebinds_what_it_has_on_a_bare_reload(
+    make_host: Callable[..., Host],
+) -> None:
+    """reconf_reboot with no interface named touches only the interfaces dhcpcd runs on: a
+    newly denied one keeps its lease (release it with -k), a newly allowed one is not taken."""
+    host = make_host("netbsd", "-x", "wm1", "netbsd", "vioif0", "192.0.2.10/24", "192.0.2.1")
+    dhcpcd_yes(host)
+    host.write("/etc/dhcpcd.conf", "denyinterfaces wm1\n")
+    host.ok("sh $LAB_ROOT/etc/rc.d/dhcpcd start")
+    host.write("/etc/dhcpcd.conf", "denyinterfaces vioif0\n")
+    host.ok("dhcpcd -n")
+    assert netbsd.dhcpcd_takes(host, "vioif0") and not netbsd.dhcpcd_takes(host, "wm1")
