@@ -77,6 +77,10 @@ class LineEdit:
     ``separator`` is None. An existing non-comment line with a managed key is replaced in place
     (later lines with that key go); a missing one is appended; a line whose key is in ``remove``
     (and not managed) is deleted. Every other byte stays.
+
+    ``before``: first words that open a section whose lines do not count globally (dhcpcd.conf's
+    ``interface``/``ssid``/``profile`` blocks). Managed lines then live before the first such
+    line: one found inside a section is moved up, a missing one is inserted there.
     """
 
     path: str
@@ -86,6 +90,7 @@ class LineEdit:
     owner: str = "root"
     group: str = "wheel"
     remove: tuple[str, ...] = ()
+    before: tuple[str, ...] = ()
 
 
 FileEdit = FileSpec | VarsEdit | LineEdit

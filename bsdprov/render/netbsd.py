@@ -60,6 +60,11 @@ class NetBSDRenderer:
             problem = release_problem(name, release)
             if problem is not None:
                 raise RenderError(f"host {host.name!r}, interfaces.{name}: {problem}")
+        for name, itf in host.interfaces.items():
+            for member in itf.members:
+                problem = _mtu_problem(host, name, member)
+                if problem is not None:
+                    raise RenderError(f"host {host.name!r}, interfaces.{name}.members: {problem}")
         interfaces = ordered_interfaces(host)
         lines = {name: _lines(host, name, itf, release) for name, itf in interfaces}
         files: list[FileSpec | VarsEdit | LineEdit] = [
@@ -93,6 +98,8 @@ class NetBSDRenderer:
 
 
 DHCPCD_CONF = "/etc/dhcpcd.conf"
+# The words that open a dhcpcd.conf block (if-options.c read_config).
+DHCPCD_BLOCKS = ("interface", "ssid", "profile")
 
 
 def _dhcpcd_conf(host: Host) -> LineEdit:
@@ -101,6 +108,9 @@ def _dhcpcd_conf(host: Host) -> LineEdit:
     With ``dhcpcd=YES`` in rc.conf, rc.d/dhcpcd starts one dhcpcd for every interface it is
     not denied, after rc.d/network: it would add a lease address and routes next to the static
     ones at every boot. An interface with ``dhcp: true`` loses its line, so dhcpcd takes it.
+    The lines go before the first ``interface``/``ssid``/``profile`` block: read_config
+    (if-options.c) skips a block's lines when it reads the global options, and parse_option
+    takes ``denyinterfaces`` only from those, so a line after a block denies nothing.
     """
     static = [name for name, itf in host.interfaces.items() if not itf.dhcp]
     dynamic = [name for name, itf in host.interfaces.items() if itf.dhcp]
@@ -108,6 +118,7 @@ def _dhcpcd_conf(host: Host) -> LineEdit:
         DHCPCD_CONF,
         tuple(f"denyinterfaces {name}" for name in static),
         remove=tuple(f"denyinterfaces {name}" for name in dynamic),
+        before=DHCPCD_BLOCKS,
     )
 
 
@@ -164,6 +175,33 @@ def _lines(host: Host, name: str, itf: Interface, release: str | None) -> list[s
     return lines
 
 
+ETHERMTU = 1500
+
+
+def _mtu(host: Host, name: str) -> int:
+    """The MTU ``name`` has once configured: its own, a vlan's parent's (vlan_config in
+    sys/net/if_vlan.c copies it), or Ethernet's default."""
+    itf = host.interfaces.get(name)
+    if itf is not None and itf.mtu:
+        return itf.mtu
+    if itf is not None and kind_of(name) == "vlan" and itf.parent:
+        return _mtu(host, itf.parent)
+    return ETHERMTU
+
+
+def _mtu_problem(host: Host, bridge: str, member: str) -> str | None:
+    """bridge_ioctl_add (sys/net/if_bridge.c) refuses, with EINVAL, a member whose MTU is not
+    the bridge's: the member would be missing from the bridge at activation and at boot."""
+    want, have = _mtu(host, bridge), _mtu(host, member)
+    if want == have:
+        return None
+    return (
+        f"{member}'s MTU is {have} but {bridge}'s is {want}, and NetBSD's bridge refuses a "
+        f"member whose MTU differs (bridge_ioctl_add: EINVAL); give {member} 'mtu: {want}'"
+        + (" (a vlan takes its parent's MTU)" if kind_of(member) == "vlan" else "")
+    )
+
+
 def _member_ready(host: Host, member: str) -> list[str]:
     """``!`` lines that make a bridge member fit for ``brconfig add``, whatever the boot order.
 
@@ -180,6 +218,9 @@ def _member_ready(host: Host, member: str) -> list[str]:
     itf = host.interfaces.get(member)
     if kind_of(member) == "vlan" and itf is not None and itf.parent and itf.vlan is not None:
         lines.append(_vlan_line(member, itf.vlan, itf.parent))
+    if itf is not None and itf.mtu:
+        # bridge_ioctl_add compares MTUs: the member's own file may only run later.
+        lines.append(f"!/sbin/ifconfig {member} mtu {itf.mtu}")
     return lines
 
 
@@ -227,7 +268,7 @@ def _steps(host: Host, lines: dict[str, list[str]]) -> tuple[Step, ...]:
         steps.append(
             Step(
                 ("sh", IFUP, "release", *names),
-                "dhcpcd -x for each interface /etc/dhcpcd.conf denies it, before they are set",
+                "dhcpcd -k (release) for each interface dhcpcd.conf denies, before they are set",
                 False,
                 (DHCPCD_CONF,),
             )
