@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, StrictInt, ValidationError
 from pydantic_core import ErrorDetails
 
+from bsdprov.bhyve import check_bhyve_host
 from bsdprov.errors import InventoryError, Problem
 from bsdprov.model import (
     HOST_NAME_RE,
@@ -507,6 +508,7 @@ def check_host(host: Host) -> list[tuple[Path_, str]]:
                 )
             bridged.setdefault(member, name)
     found += _check_hypervisor(host)
+    found += check_bhyve_host(host)
     found += _check_firewall(host)
     if host.routes is not None:
         found += _check_routes(host)

@@ -9,9 +9,11 @@ Pure.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bsdprov.render.base import Step
+from bsdprov.render.bhyve import BHYVE_APPLY, RC_CONF, VM, guest_conf
 from bsdprov.render.hypervisor import PURGE_DISK, VMD_STEP
 
 VM_CONF = "/etc/vm.conf"
@@ -104,3 +106,63 @@ def with_vm_changes(steps: tuple[Step, ...], changes: VmChanges) -> tuple[Step, 
         + tuple(s for s in steps[reload + 1 :] if s.argv not in restarted)
         + changes.last
     )
+
+
+# --- FreeBSD bhyve (vm-bhyve) --------------------------------------------------------------
+# The activation helper (render/bhyve.py) starts listed guests that are not running; like
+# vmctl reload, it neither restarts a running guest whose NAME.conf changed (bhyve took its
+# devices when it started) nor stops a guest the inventory dropped. The planner adds both.
+
+_VM_LIST_RE = re.compile(r'^vm_list="([^"]*)"', re.M)
+
+
+def _vm_list(text: str | None) -> list[str]:
+    match = _VM_LIST_RE.search(text or "")
+    return match.group(1).split() if match else []
+
+
+def bhyve_changes(
+    steps: tuple[Step, ...],
+    changes: Sequence[tuple[str, str | None, str | None]],
+    options: VmOptions,
+) -> tuple[tuple[Step, ...], tuple[str, ...]]:
+    """Stops of dropped guests before the helper, restarts of changed ones after it.
+
+    ``changes`` are (path, before, after) of the changed files."""
+    at = next((i for i, s in enumerate(steps) if s.argv[:2] == ("sh", BHYVE_APPLY)), None)
+    if at is None:
+        return steps, ()
+    vm_dir, guests = steps[at].argv[2], steps[at].argv[4].split()
+    stops: list[Step] = []
+    restarts: list[Step] = []
+    notes: list[str] = []
+    for path, before, after in changes:
+        if path == RC_CONF:
+            for name in [n for n in _vm_list(before) if n not in guests]:
+                stops.append(Step((VM, "stop", name), f"{name} left the inventory", True))
+                notes.append(
+                    f"{name} is removed; its directory {vm_dir}/{name} and its disk are kept "
+                    f"(vm destroy {name} removes them)"
+                )
+            continue
+        name = path.rsplit("/", 1)[-1].removesuffix(".conf")
+        if path != guest_conf(vm_dir, name) or name not in guests or before is None:
+            continue
+        if before == after:
+            continue
+        if options.restart_vms:
+            restarts.append(
+                Step(
+                    (VM, "restart", name),
+                    "--restart-vms: stop, then start with the new definition (fails when it "
+                    "does not run; verify proves it runs)",
+                    True,
+                )
+            )
+        else:
+            notes.append(
+                f"{name}'s definition changed; if it runs, it keeps the old one until "
+                "restarted (deploy --restart-vms)"
+            )
+    helper = steps[at : at + 1]
+    return steps[:at] + tuple(stops) + helper + tuple(restarts) + steps[at + 1 :], tuple(notes)

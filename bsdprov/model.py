@@ -359,10 +359,14 @@ class FirewallRule(Strict):
 
 
 class Vm(Strict):
-    """A guest's VM on an OpenBSD vmd hypervisor: rendered into the hypervisor's files."""
+    """A guest's VM on its hypervisor (OpenBSD vmd or FreeBSD bhyve through vm-bhyve):
+    rendered into the hypervisor's files."""
 
     hypervisor: str
     memory: Size = "512M"
+    # vCPUs and the boot loader: bhyve only (vmd runs one vCPU and boots its own BIOS).
+    cpus: StrictInt = Field(default=1, ge=1, le=64)
+    loader: Literal["bhyveload", "grub", "uefi"] | None = None
     disk: Disk
     cdrom: AbsPath | None = None
     nics: tuple[VmNic, ...] = Field(min_length=1)
@@ -396,6 +400,35 @@ class HostFirewall(Strict):
     allow: tuple[FirewallRule, ...] = ()
 
 
+def parse_vm_dir(value: object) -> str:
+    """vm-bhyve's datastore: a directory. ``zfs:pool/dataset`` is refused, said why."""
+    text = _text(value, "a directory such as '/vm'")
+    if text.startswith("zfs:"):
+        raise invalid(
+            f"{text!r}: ZFS datastores are not supported yet (the guests' files live under the "
+            "dataset's mountpoint, known only on the host); give its mountpoint, such as "
+            "'/zroot/vm': vm-bhyve then uses it as a plain directory datastore"
+        )
+    return parse_path(text)
+
+
+VmDir = Annotated[str, _check(parse_vm_dir)]
+
+
+class BhyveSwitch(Strict):
+    """A vm-bhyve standard switch: a bridge vm-bhyve creates, with these uplink ports."""
+
+    ports: tuple[IfName, ...] = ()
+
+
+class Bhyve(Strict):
+    """A FreeBSD bhyve hypervisor run by vm-bhyve (sysutils/vm-bhyve): its datastore
+    (rc.conf ``vm_dir``) and the switches of its ``.config/system.conf``."""
+
+    vm_dir: VmDir
+    switches: dict[SwitchName, BhyveSwitch] = Field(default_factory=dict)
+
+
 class Host(Strict):
     """One managed machine: how to reach it and what its network should be."""
 
@@ -421,10 +454,11 @@ class Host(Strict):
     firewall: HostFirewall | None = None
     # On a hypervisor: the only directory its guests' disk images may be in (DEFAULT_VM_DISK_DIR).
     vm_disk_dir: AbsPath | None = None
+    bhyve: Bhyve | None = None
 
     @property
     def is_hypervisor(self) -> bool:
-        return bool(self.switches)
+        return bool(self.switches) or self.bhyve is not None
 
 
 # Where VM disk images go unless a hypervisor says otherwise (the OpenBSD FAQ's vmm chapter

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from bsdprov.lifecycle import VM_CONF, VmOptions, vm_changes, with_vm_changes
+from bsdprov.lifecycle import VM_CONF, VmOptions, bhyve_changes, vm_changes, with_vm_changes
 from bsdprov.render import FileSpec, Rendered, Step, VarsEdit, file_content
 from bsdprov.render.base import Check
 from bsdprov.render.shellvars import ASSIGNMENT_RE, SIMPLE_VALUE_RE
@@ -143,6 +143,10 @@ def plan_host(
         vms = vm_changes(vm_conf.before.content, vm_conf.after, options.vms)
         steps = with_vm_changes(steps, vms)
         notes += vms.notes
+    steps, bhyve_notes = bhyve_changes(
+        steps, [(c.path, c.before.content, c.after) for c in content_changes], options.vms
+    )
+    notes += bhyve_notes
     present = set(existing)
     prepare = tuple(
         Step(c.argv, c.why, False, (c.path,)) for c in rendered.creates if c.path not in present

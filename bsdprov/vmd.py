@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from bsdprov.bhyve import bhyve_problems, loader_of
 from bsdprov.model import (
     DEFAULT_VM_DISK_DIR,
     FirewallRule,
@@ -62,6 +63,8 @@ class Guest:
     # The guest's SSH port when bsdprov reaches it through this hypervisor (``via``): the
     # session starts on the hypervisor, so the VM's pf policy must let it out.
     jump_port: int | None = None
+    # The boot loader a bhyve hypervisor gives it (bhyve.loader_of); None for vmd.
+    loader: str | None = None
 
 
 def interface_group(name: str) -> str:
@@ -166,6 +169,7 @@ def resolve_guest(guest: Host, hypervisor: Host, hosts: Mapping[str, Host]) -> G
     dhcp = any(itf.dhcp for itf in guest.interfaces.values())
     autoconf6 = any(itf.autoconf6 for itf in guest.interfaces.values())
     jump_port = guest.port if guest.via == hypervisor.name else None
+    loader = loader_of(guest) if hypervisor.bhyve is not None else None
     return Guest(
         guest.name,
         vm,
@@ -177,6 +181,7 @@ def resolve_guest(guest: Host, hypervisor: Host, hosts: Mapping[str, Host]) -> G
         rules,
         autoconf6,
         jump_port,
+        loader,
     )
 
 
@@ -218,18 +223,23 @@ def guest_problems(hosts: Mapping[str, Host]) -> list[Problem]:
                 )
             )
             continue
+        if hv.bhyve is not None:
+            continue  # a FreeBSD bhyve hypervisor: bhyve.bhyve_problems
         if hv.os not in (None, "openbsd") or not hv.switches:
             found.append(
                 (
                     guest.name,
                     at + ("hypervisor",),
-                    f"{hv.name!r} is no OpenBSD vmd hypervisor: "
-                    "give it 'os: openbsd' and 'switches'",
+                    f"{hv.name!r} is no hypervisor: give it 'os: openbsd' and 'switches' "
+                    "(vmd), or 'os: freebsd' and 'bhyve' (vm-bhyve)",
                 )
             )
             continue
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9._-]*", guest.name):
             found.append((guest.name, at, "a VM's name (the host's) must start with a letter"))
+        if vm.cpus != 1 or vm.loader is not None:
+            key = "cpus" if vm.cpus != 1 else "loader"
+            found.append((guest.name, at + (key,), f"vmd takes no {key!r}: it runs one vCPU"))
         unique(hv.name, "interface group", interface_group(guest.name), guest.name, at)
         unique(hv.name, "disk", vm.disk.path, guest.name, at + ("disk", "path"))
         disk_dir = hv.vm_disk_dir or DEFAULT_VM_DISK_DIR
@@ -264,7 +274,7 @@ def guest_problems(hosts: Mapping[str, Host]) -> list[Problem]:
             _, problem = _resolve(rule, hosts)
             if problem:
                 found.append((guest.name, at + ("firewall", i, "from"), problem))
-    return found
+    return found + bhyve_problems(hosts)
 
 
 # vmd's NICs are virtio-net: the guest sees NIC i as unit i of its OS's virtio driver.

@@ -27,6 +27,7 @@ from bsdprov.render.base import (
     routes_of,
     verify_checks,
 )
+from bsdprov.render.bhyve import render_bhyve
 from bsdprov.vmd import Guest
 
 # Our static route names carry this prefix so the admin's own static_routes entries are kept.
@@ -62,16 +63,20 @@ class FreeBSDRenderer:
                 f"route_{ROUTE_PREFIX}*",
                 f"ipv6_route_{ROUTE_PREFIX}*",
             ]
+        # A bhyve hypervisor (vm-bhyve): its rc.conf keys, files and steps after the network's.
+        part = render_bhyve(host, guests) if host.bhyve is not None else None
+        assign += part.rc_conf if part else ()
         edit = VarsEdit("/etc/rc.conf", tuple(assign), tuple(remove))
         checks = (Step(("sh", "-n", "/etc/rc.conf"), "rc.conf is sourced by sh at boot"),)
         return Rendered(
             host.name,
             self.os,
             release,
-            (edit,),
-            checks,
-            _steps(host, tuple(n for n, _ in interfaces)),
-            verify_checks(host, slash_form=False),
+            (edit, *(part.files if part else ())),
+            checks + (part.checks if part else ()),
+            _steps(host, tuple(n for n, _ in interfaces)) + (part.steps if part else ()),
+            verify_checks(host, slash_form=False) + (part.verify if part else ()),
+            part.creates if part else (),
         )
 
 

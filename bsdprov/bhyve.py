@@ -1,0 +1,166 @@
+"""FreeBSD bhyve hypervisors run by vm-bhyve (sysutils/vm-bhyve): what ``check`` refuses.
+
+The guest's ``vm:`` key is the same as for vmd; the hypervisor's ``bhyve:`` key names its
+datastore and switches. What vm-bhyve cannot do (or bsdprov cannot do safely with it) is
+refused here with the reason, so a deploy never meets it. Pure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from bsdprov.model import Host, kind_of
+
+# A path inside the inventory and the problem found there.
+Path_ = tuple[str | int, ...]
+Problem = tuple[str, Path_, str]
+
+# vm-bhyve keeps a switch's settings in sh variables (type_NAME, ports_NAME in system.conf):
+# a name must be a valid part of a variable name.
+SWITCH_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,11}")
+# vm-bhyve's util::check_name: letters, digits, '.', '_' and '-', starting with a letter or digit.
+GUEST_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+LOADERS = {"freebsd": "bhyveload", "openbsd": "uefi", "netbsd": "uefi"}
+
+FIREWALL_REFUSED = (
+    "per-VM firewall rules are not supported on bhyve guests: vm-bhyve creates each guest's tap "
+    "when the guest starts (tapN by start order, in no interface group), so pf cannot name it "
+    "safely; filter inside the guest (see docs/os/freebsd.md)"
+)
+
+
+def loader_of(guest: Host) -> str | None:
+    """The vm-bhyve loader: the inventory's, else the one the guest's OS boots with."""
+    assert guest.vm is not None
+    return guest.vm.loader or LOADERS.get(guest.os or "")
+
+
+def check_bhyve_host(host: Host) -> list[tuple[Path_, str]]:
+    """A bhyve hypervisor's own keys: FreeBSD, switches whose ports it declares, and no
+    bridge or tap of its own (vm-bhyve owns them)."""
+    bhyve = host.bhyve
+    if bhyve is None:
+        return []
+    found: list[tuple[Path_, str]] = []
+    if host.os != "freebsd":
+        found.append(
+            (("bhyve",), f"only FreeBSD hosts run bhyve; give {host.name!r} 'os: freebsd'")
+        )
+    if host.switches:
+        found.append((("switches",), "a bhyve hypervisor declares its switches under 'bhyve'"))
+    if host.vm is not None:
+        found.append((("vm",), "a bhyve hypervisor cannot itself be a VM of another one here"))
+    for name in host.interfaces:
+        if kind_of(name) in ("bridge", "tap"):
+            found.append(
+                (
+                    ("interfaces", name),
+                    "vm-bhyve creates and owns the bridges of its switches and the guests' taps; "
+                    "declare the switch under 'bhyve: switches' instead",
+                )
+            )
+    used: dict[str, str] = {}
+    for switch, spec in bhyve.switches.items():
+        at: Path_ = ("bhyve", "switches", switch)
+        if not SWITCH_RE.fullmatch(switch):
+            found.append(
+                (
+                    at,
+                    f"{switch!r}: vm-bhyve switch names here are a letter then up to 11 "
+                    "letters, digits or _ (sh variables in system.conf; the bridge is vm-NAME)",
+                )
+            )
+        for i, port in enumerate(spec.ports):
+            if port not in host.interfaces:
+                found.append((at + ("ports", i), f"{port!r} is not among the host's interfaces"))
+            elif port in used:
+                found.append((at + ("ports", i), f"{port!r} is already a port of {used[port]!r}"))
+            used.setdefault(port, switch)
+    return found
+
+
+def bhyve_guest_problems(
+    guest: Host, hv: Host, seen: dict[tuple[str, str, str], str]
+) -> list[Problem]:
+    """One guest of a bhyve hypervisor: switches, loader, disk, MACs, and what bhyve lacks.
+    ``seen`` holds (hypervisor, kind, value) -> first guest, shared across guests."""
+    vm = guest.vm
+    assert vm is not None and hv.bhyve is not None
+    found: list[Problem] = []
+    at: Path_ = ("vm",)
+
+    def unique(kind: str, value: str, where: Path_) -> None:
+        first = seen.setdefault((hv.name, kind, value), guest.name)
+        if first != guest.name:
+            found.append(
+                (guest.name, where, f"{kind} {value!r} is already used by {first!r} on {hv.name!r}")
+            )
+
+    if not GUEST_RE.fullmatch(guest.name):
+        found.append((guest.name, at, "a VM's name (the host's) must start with a letter or digit"))
+    if loader_of(guest) is None:
+        found.append(
+            (
+                guest.name,
+                at,
+                "give the guest 'os' or 'vm: loader' (bhyveload, grub or uefi): "
+                "vm-bhyve needs to know how to boot it",
+            )
+        )
+    if vm.disk.image_format != "raw":
+        found.append(
+            (
+                guest.name,
+                at + ("disk", "path"),
+                f"{vm.disk.path!r}: bhyve reads raw disk images only; name it .img or set format: raw",
+            )
+        )
+    unique("disk", vm.disk.path, at + ("disk", "path"))
+    if vm.firewall is not None:
+        found.append((guest.name, at + ("firewall",), FIREWALL_REFUSED))
+    macs = {nic.mac for nic in vm.nics if nic.mac}
+    for i, nic in enumerate(vm.nics):
+        nat = at + ("nics", i)
+        if nic.switch not in hv.bhyve.switches:
+            known = ", ".join(map(repr, hv.bhyve.switches)) or "none"
+            found.append(
+                (
+                    guest.name,
+                    nat + ("switch",),
+                    f"{hv.name!r} has no switch {nic.switch!r} (it has {known})",
+                )
+            )
+        if nic.mac is not None:
+            unique("MAC", nic.mac, nat + ("mac",))
+        if nic.address is not None:
+            found.append(
+                (
+                    guest.name,
+                    nat + ("address",),
+                    "bhyve hypervisors run no DHCP server here; "
+                    "give the guest its address in 'interfaces'",
+                )
+            )
+    for name, itf in guest.interfaces.items():
+        if itf.mac is not None and macs and itf.mac not in macs:
+            found.append(
+                (
+                    guest.name,
+                    ("interfaces", name, "mac"),
+                    f"{itf.mac} is not the MAC of any of its VM's NICs ({', '.join(sorted(macs))}); "
+                    "the provider only accepts the one it assigned",
+                )
+            )
+    return found
+
+
+def bhyve_problems(hosts: Mapping[str, Host]) -> list[Problem]:
+    """Every bhyve guest's problems across the inventory."""
+    found: list[Problem] = []
+    seen: dict[tuple[str, str, str], str] = {}
+    for guest in hosts.values():
+        hv = hosts.get(guest.vm.hypervisor) if guest.vm else None
+        if hv is not None and hv.bhyve is not None and hv.name != guest.name:
+            found += bhyve_guest_problems(guest, hv, seen)
+    return found

@@ -1,0 +1,227 @@
+"""A FreeBSD bhyve hypervisor run by vm-bhyve (vm(8), sysutils/vm-bhyve).
+
+- rc.conf: ``vm_enable``, ``vm_dir`` and ``vm_list`` (the guests started at boot, in order), as
+  managed keys beside the network ones.
+- ``VM_DIR/.config/system.conf``: the switches (``switch_list``, ``type_NAME``, ``ports_NAME``),
+  managed keys only: the admin's own switches and settings stay.
+- ``VM_DIR/NAME/NAME.conf`` per guest: managed keys only, so what vm-bhyve writes there itself
+  (``uuid`` on first start) or the admin adds (``graphics``) stays.
+- Disk images made with ``truncate -s`` (as ``vm create`` does) when missing, never touched
+  when present.
+
+vm-bhyve creates each switch's bridge (``vm-NAME``) at ``vm init`` and each guest's tap at
+``vm start``: they are never in ``cloned_interfaces``, and no netif restart touches them. The
+activation helper ``bhyve-apply`` brings the running state in line with the files, whichever
+way they changed, so the same step serves a deploy and its rollback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bsdprov.model import Host
+from bsdprov.render.base import Check, Creation, FileEdit, Step, VarsEdit, WordList
+from bsdprov.vmd import Guest
+
+RC_CONF = "/etc/rc.conf"
+BHYVE_APPLY = "/var/db/bsdprov/lib/bhyve-apply"
+VM = "/usr/local/sbin/vm"
+UEFI_FIRMWARE = "/usr/local/share/uefi-firmware/BHYVE_UEFI.fd"
+# NICs and disks vm-bhyve reads are numbered from 0 until the first gap; bsdprov owns the keys of
+# this many of each, so a NIC or disk the inventory drops loses its keys.
+OWNED_SLOTS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class BhyvePart:
+    """What a bhyve hypervisor adds to its FreeBSD rendering."""
+
+    rc_conf: tuple[tuple[str, str | WordList], ...]
+    files: tuple[FileEdit, ...]
+    checks: tuple[Step, ...]
+    steps: tuple[Step, ...]
+    verify: tuple[Check, ...]
+    creates: tuple[Creation, ...]
+
+
+def system_conf(vm_dir: str) -> str:
+    return f"{vm_dir}/.config/system.conf"
+
+
+def guest_conf(vm_dir: str, name: str) -> str:
+    return f"{vm_dir}/{name}/{name}.conf"
+
+
+def autostarted(guests: tuple[Guest, ...]) -> tuple[str, ...]:
+    return tuple(g.name for g in guests if g.vm.enabled)
+
+
+def render_bhyve(host: Host, guests: tuple[Guest, ...]) -> BhyvePart:
+    bhyve = host.bhyve
+    assert bhyve is not None
+    vm_dir = bhyve.vm_dir
+    rc_conf: tuple[tuple[str, str | WordList], ...] = (
+        ("vm_enable", "YES"),
+        ("vm_dir", vm_dir),
+        ("vm_list", " ".join(autostarted(guests))),
+    )
+    names = tuple(bhyve.switches)
+    assign: list[tuple[str, str | WordList]] = [("switch_list", WordList(names, owned_words=names))]
+    remove: list[str] = []
+    for name, switch in bhyve.switches.items():
+        assign.append((f"type_{name}", "standard"))
+        if switch.ports:
+            assign.append((f"ports_{name}", " ".join(switch.ports)))
+        else:
+            remove.append(f"ports_{name}")
+    files: list[FileEdit] = [VarsEdit(system_conf(vm_dir), tuple(assign), tuple(remove))]
+    files += [_guest_file(vm_dir, g) for g in guests]
+    return BhyvePart(
+        rc_conf,
+        tuple(files),
+        _checks(vm_dir, guests),
+        _steps(host, guests),
+        _verify(host, guests),
+        _creations(vm_dir, guests),
+    )
+
+
+def guest_keys(vm_dir: str, guest: Guest) -> tuple[tuple[str, str], ...]:
+    """The NAME.conf keys of a guest, in vm-bhyve's sample order (config.sample)."""
+    vm = guest.vm
+    keys = [("loader", guest.loader or "bhyveload"), ("cpu", str(vm.cpus)), ("memory", vm.memory)]
+    for i, nic in enumerate(vm.nics):
+        keys += [(f"network{i}_type", "virtio-net"), (f"network{i}_switch", nic.switch)]
+        if nic.mac:
+            keys.append((f"network{i}_mac", nic.mac))
+    own_dir = f"{vm_dir}/{guest.name}/"
+    disk = vm.disk.path
+    keys.append(("disk0_type", "virtio-blk"))
+    # vm::get_disk_path: "file" disks are named inside the guest's directory, "custom" by path.
+    if disk.startswith(own_dir) and "/" not in disk[len(own_dir) :]:
+        keys += [("disk0_dev", "file"), ("disk0_name", disk[len(own_dir) :])]
+    else:
+        keys += [("disk0_dev", "custom"), ("disk0_name", disk)]
+    if vm.cdrom:
+        keys += [("disk1_type", "ahci-cd"), ("disk1_dev", "custom"), ("disk1_name", vm.cdrom)]
+    return tuple(keys)
+
+
+def _guest_file(vm_dir: str, guest: Guest) -> VarsEdit:
+    keys = guest_keys(vm_dir, guest)
+    assigned = {k for k, _ in keys}
+    remove = ["uefi"]  # the older form of loader="uefi"; loader says it now
+    for i in range(OWNED_SLOTS):
+        for suffix in ("type", "switch", "mac", "device", "name"):
+            key = f"network{i}_{suffix}"
+            # A MAC the inventory leaves out is the one vm-bhyve generated and wrote: kept.
+            if key not in assigned and not (i < len(guest.vm.nics) and suffix == "mac"):
+                remove.append(key)
+        disk = (f"disk{i}_{s}" for s in ("type", "dev", "name", "opts"))
+        remove += [key for key in disk if key not in assigned]
+    return VarsEdit(guest_conf(vm_dir, guest.name), keys, tuple(remove))
+
+
+def _checks(vm_dir: str, guests: tuple[Guest, ...]) -> tuple[Step, ...]:
+    found = [
+        Step(("test", "-x", VM), "vm-bhyve is installed (pkg install vm-bhyve)"),
+        Step(("sh", "-n", system_conf(vm_dir)), "vm-bhyve reads system.conf as sh"),
+    ]
+    found += [
+        Step(("sh", "-n", guest_conf(vm_dir, g.name)), f"vm-bhyve reads {g.name}.conf as sh")
+        for g in guests
+    ]
+    if any(g.loader == "uefi" for g in guests):
+        found.append(
+            Step(
+                ("test", "-f", UEFI_FIRMWARE),
+                "UEFI guests need bhyve's firmware (pkg install edk2-bhyve)",
+            )
+        )
+    return tuple(found)
+
+
+def _steps(host: Host, guests: tuple[Guest, ...]) -> tuple[Step, ...]:
+    bhyve = host.bhyve
+    assert bhyve is not None
+    triggers = (
+        f"{RC_CONF}#vm_*",
+        system_conf(bhyve.vm_dir),
+        *(guest_conf(bhyve.vm_dir, g.name) for g in guests),
+    )
+    return (
+        Step(
+            (
+                "sh",
+                BHYVE_APPLY,
+                bhyve.vm_dir,
+                " ".join(bhyve.switches),
+                " ".join(g.name for g in guests),
+            ),
+            "vm-bhyve: vm init (switches), then start the listed guests that are not running; "
+            "with vm-bhyve disabled (a rollback), stop them and remove the switches",
+            False,
+            triggers,
+        ),
+    )
+
+
+def _verify(host: Host, guests: tuple[Guest, ...]) -> tuple[Check, ...]:
+    bhyve = host.bhyve
+    assert bhyve is not None
+    found = [
+        Check((VM, "switch", "list"), f"^{name} +standard +vm-{name} ", f"switch {name} exists")
+        for name in bhyve.switches
+    ]
+    for name, switch in bhyve.switches.items():
+        found += [
+            Check(("ifconfig", f"vm-{name}"), f"member: {port} ", f"{port} is a port of {name}")
+            for port in switch.ports
+        ]
+    for guest in guests:
+        if not guest.vm.enabled:
+            continue
+        found.append(
+            Check((VM, "list"), f"^{_regex(guest.name)} .* Running ", f"VM {guest.name} runs")
+        )
+        for nic in guest.vm.nics:
+            if nic.mac:
+                found.append(
+                    Check(
+                        (VM, "info", guest.name),
+                        f"fixed-mac-address: {nic.mac}$",
+                        f"VM {guest.name}'s NIC has MAC {nic.mac}",
+                    )
+                )
+            found.append(
+                Check(
+                    (VM, "info", guest.name),
+                    f"bridge: vm-{nic.switch}$",
+                    f"VM {guest.name}'s tap is in switch {nic.switch}",
+                )
+            )
+    return tuple(found)
+
+
+def _regex(text: str) -> str:
+    return text.replace(".", "[.]")
+
+
+def _creations(vm_dir: str, guests: tuple[Guest, ...]) -> tuple[Creation, ...]:
+    found: list[Creation] = []
+    made: set[str] = set()
+    for guest in guests:
+        disk = guest.vm.disk
+        directory = disk.path.rpartition("/")[0] or "/"
+        if directory not in made and directory != f"{vm_dir}/{guest.name}":
+            made.add(directory)
+            found.append(Creation(directory, ("mkdir", "-p", directory), "the disk's directory"))
+        # vm create makes sparse images the same way (vm::create, lib/vm-core).
+        found.append(
+            Creation(
+                disk.path,
+                ("truncate", "-s", disk.size, disk.path),
+                f"VM {guest.name}'s disk: bhyve refuses to start without it",
+            )
+        )
+    return tuple(found)
