@@ -113,7 +113,8 @@ def bhyve_guest_problems(
             (
                 guest.name,
                 at + ("disk", "path"),
-                f"{vm.disk.path!r}: bhyve reads raw disk images only; name it .img or set format: raw",
+                f"{vm.disk.path!r}: bhyve reads raw disk images only; "
+                "name it .img or set format: raw",
             )
         )
     unique("disk", vm.disk.path, at + ("disk", "path"))
@@ -148,8 +149,8 @@ def bhyve_guest_problems(
                 (
                     guest.name,
                     ("interfaces", name, "mac"),
-                    f"{itf.mac} is not the MAC of any of its VM's NICs ({', '.join(sorted(macs))}); "
-                    "the provider only accepts the one it assigned",
+                    f"{itf.mac} is not the MAC of any of its VM's NICs "
+                    f"({', '.join(sorted(macs))}); the provider only accepts the one it assigned",
                 )
             )
     return found

@@ -161,3 +161,38 @@ def test_switch_create_and_add_write_system_conf(make_host: Callable[..., Host])
     assert "member: tap0 " in host.ok("ifconfig vm-lan")
     host.ok("vm switch destroy lan")
     assert host.run("ifconfig vm-lan").rc != 0
+
+
+def test_a_nic_without_a_mac_gets_one_written_as_vm_bhyve_does(
+    make_host: Callable[..., Host],
+) -> None:
+    host = hypervisor(make_host)
+    host.ok("sysrc -xf /vm/g1/g1.conf network0_mac uuid || :")
+    host.ok("vm init && vm start g1")
+    conf = host.path("/vm/g1/g1.conf").read_text()
+    mac = next(x for x in conf.splitlines() if x.startswith("network0_mac="))
+    assert mac.startswith('network0_mac="58:9c:fc:0'), mac
+    uuid = next(x for x in conf.splitlines() if x.startswith("uuid="))
+    assert uuid != 'uuid="00000000-0000-4000-8000-000000000000"', uuid
+
+
+def test_vm_bhyve_writing_a_guest_file_keeps_its_mode(make_host: Callable[..., Host]) -> None:
+    # sysrc (which vm-bhyve's config::set runs) keeps the file's mode, even under umask 077.
+    host = hypervisor(make_host)
+    host.ok("umask 077 && vm init && vm start g1")
+    assert host.path("/vm/g1/g1.conf").stat().st_mode & 0o777 == 0o644
+
+
+def test_pgrep_and_pkill_see_the_guests_bhyve_processes(make_host: Callable[..., Host]) -> None:
+    host = hypervisor(make_host)
+    host.ok("vm init && vm start g1 && vm start g2")
+    listed = host.ok("pgrep -fl 'bhyve:'").splitlines()
+    assert [line.split(" ", 1)[1] for line in listed] == ["bhyve: g1", "bhyve: g2"]
+    assert host.run("pgrep -f '^bhyve: g3$'").rc == 1
+    # With its NAME.conf gone vm-bhyve cannot stop g1; its bhyve still takes a SIGTERM, and the
+    # taps it had go with it.
+    host.path("/vm/g1/g1.conf").unlink()
+    host.ok("pkill -TERM -f '^bhyve: g1$'")
+    assert host.run("pgrep -f '^bhyve: g1$'").rc == 1
+    assert host.ok("ifconfig vm-public").count("member: tap") == 1
+    assert host.ok("pgrep -f '^bhyve: g2$'").strip()

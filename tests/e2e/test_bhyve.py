@@ -1,0 +1,204 @@
+"""Issue 14 end to end: inventories/bhyve.yaml's FreeBSD bhyve hypervisor (vm-bhyve) and its two
+failover guests on a lab shaped like it, driven through the real command over real OpenSSH.
+
+From nothing: deploy --all, verify, a second deploy that changes nothing; adding and removing a
+guest; a MAC change without and with --restart-vms; and a hypervisor whose vm-bhyve fails is
+rolled back whole, its guests' VMs stopped and their hosts not started.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bsdprov.errors import ExitCode
+from bsdprov.lab.manager import down_lab, reset_lab, up_like_lab
+from bsdprov.lab.paths import LabPaths
+from bsdprov.lab.pytest_plugin import skip_without_lab, slot_dir, slot_port
+
+pytestmark = pytest.mark.e2e
+
+EXAMPLE = Path(__file__).parents[2] / "inventories" / "bhyve.yaml"
+LAB_DIR = slot_dir(Path("/var/lib/bsdprov-lab-bhyve-test"))
+BASE_PORT = slot_port(24501)  # clear of the other test labs (24001 ... 24401)
+LIB = "/var/db/bsdprov/lib"
+VM = "/usr/local/sbin/vm"
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The example's hosts as lab hosts; yields the inventory that points at them."""
+    skip_without_lab()
+    work = tmp_path_factory.mktemp("bhyve")
+    try:
+        up_like_lab(EXAMPLE, lab_dir=LAB_DIR, inventory=work / "lab.yaml", base_port=BASE_PORT)
+        yield work / "lab.yaml"
+    finally:
+        down_lab(lab_dir=LAB_DIR, purge=True)
+
+
+@pytest.fixture
+def fresh(lab: Path) -> Path:
+    reset_lab(lab_dir=LAB_DIR)
+    return lab
+
+
+def bsdprov(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bsdprov", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def ssh(name: str, command: str) -> str:
+    argv = ["ssh", "-F", str(LAB_DIR / "ssh_config"), name, command]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60).stdout
+
+
+def root(name: str) -> Path:
+    return LabPaths(LAB_DIR).host_root(name)
+
+
+def edited(inventory: Path, change: Callable[[dict], None], name: str = "edited.yaml") -> str:
+    data = yaml.safe_load(inventory.read_text())
+    change(data)
+    path = inventory.with_name(name)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return str(path)
+
+
+def plan_of(inventory: str, host: str = "bhv1") -> dict:
+    result = bsdprov("plan", "--host", host, "--json", "-i", inventory)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (entry,) = json.loads(result.stdout)["hosts"]
+    return entry
+
+
+def deploy(*args: str) -> subprocess.CompletedProcess[str]:
+    result = bsdprov("deploy", "--confirm-timeout", "30", *args)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def running(name: str) -> bool:
+    return any(
+        line.split()[:1] == [name] and " Running (" in line
+        for line in ssh("bhv1", f"{VM} list").splitlines()
+    )
+
+
+def test_from_nothing_the_guests_run_with_their_provider_macs(fresh: Path) -> None:
+    inventory = str(fresh)
+    first = deploy("--all", "-i", inventory)
+    assert "deploy: 3 hosts: 3 changed" in first.stdout
+
+    verified = bsdprov("verify", "--host", "bhv1", "-i", inventory)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "FAIL" not in verified.stdout
+
+    hv = root("bhv1")
+    rc_conf = (hv / "etc/rc.conf").read_text()
+    assert 'vm_enable="YES"\nvm_dir="/var/vm"\nvm_list="bsd-guest obsd-guest"\n' in rc_conf
+    assert "bridge" not in rc_conf and "tap" not in rc_conf, "vm-bhyve owns bridges and taps"
+    assert (hv / "var/vm/bsd-guest/disk0.img").is_file(), "missing disks are created"
+    assert 'loader="uefi"' in (hv / "var/vm/obsd-guest/obsd-guest.conf").read_text()
+    bridge = ssh("bhv1", "ifconfig vm-public")
+    assert "member: em0 " in bridge and bridge.count("member: tap") == 2
+    info = ssh("bhv1", f"{VM} info bsd-guest")
+    assert "fixed-mac-address: 00:50:56:00:01:41" in info and "bridge: vm-public" in info
+    assert "fixed-mac-address: 00:50:56:00:01:42" in ssh("bhv1", f"{VM} info obsd-guest")
+    assert "inet 203.0.113.41 netmask 0xffffffff" in ssh("bsd-guest", "ifconfig vtnet0")
+
+    # vm-bhyve wrote each guest's uuid on its first start: kept, and nothing left to do.
+    assert 'uuid="' in (hv / "var/vm/bsd-guest/bsd-guest.conf").read_text()
+    again = deploy("--all", "-i", inventory)
+    assert "deploy: 3 hosts: 3 unchanged" in again.stdout
+
+
+def test_adding_and_removing_a_guest(fresh: Path) -> None:
+    deploy("--all", "-i", str(fresh))
+
+    def add(data: dict) -> None:
+        data["hosts"]["bsd-guest2"] = {
+            **data["hosts"]["bsd-guest"],
+            "vm": {
+                "hypervisor": "bhv1",
+                "disk": {"path": "/var/vm/bsd-guest2/disk0.img", "size": "10G"},
+                "nics": [{"switch": "public", "mac": "00:50:56:00:01:43"}],
+            },
+        }
+
+    more = edited(fresh, add, "more.yaml")
+    plan = plan_of(more)
+    assert {(f["path"], f["action"]) for f in plan["files"]} == {
+        ("/etc/rc.conf", "modify"),
+        ("/var/vm/bsd-guest2/bsd-guest2.conf", "create"),
+    }
+    deploy("--host", "bhv1", "-i", more)
+    assert running("bsd-guest2") and running("bsd-guest")
+    assert ssh("bhv1", "ifconfig vm-public").count("member: tap") == 3
+
+    # Removing it again: it is stopped (its tap leaves the bridge), its files stay.
+    plan = plan_of(str(fresh))
+    assert [VM, "stop", "bsd-guest2"] in plan["commands"]
+    assert any("its directory /var/vm/bsd-guest2 and its disk are kept" in n for n in plan["notes"])
+    deploy("--host", "bhv1", "-i", str(fresh))
+    assert not running("bsd-guest2") and running("bsd-guest") and running("obsd-guest")
+    assert ssh("bhv1", "ifconfig vm-public").count("member: tap") == 2
+    assert (root("bhv1") / "var/vm/bsd-guest2/disk0.img").exists()
+
+
+def test_a_mac_change_restarts_the_guest_only_when_asked(fresh: Path) -> None:
+    deploy("--all", "-i", str(fresh))
+    new_mac = "00:50:56:00:01:99"
+    moved = edited(fresh, lambda d: d["hosts"]["obsd-guest"]["vm"]["nics"][0].update(mac=new_mac))
+    plan = plan_of(moved)
+    assert [f["path"] for f in plan["files"]] == ["/var/vm/obsd-guest/obsd-guest.conf"]
+    assert any("obsd-guest's definition changed" in n for n in plan["notes"])
+    assert [VM, "restart", "obsd-guest"] not in plan["commands"]
+
+    # Without --restart-vms: the file changes, the running guest is left alone (same pid).
+    before = [line for line in ssh("bhv1", f"{VM} list").splitlines() if "obsd-guest" in line]
+    deploy("--host", "bhv1", "-i", moved)
+    calls = (root("bhv1") / "var/log/lab-calls.log").read_text()
+    assert f"{VM} restart obsd-guest" not in calls and f"{VM} stop obsd-guest" not in calls
+    after = [line for line in ssh("bhv1", f"{VM} list").splitlines() if "obsd-guest" in line]
+    assert before == after
+
+    # The same definition again with --restart-vms changes nothing: no file, no restart.
+    assert plan_of(moved)["files"] == []
+
+    # A second change with --restart-vms: restarted, and verify sees the new MAC.
+    newer = edited(
+        Path(moved),
+        lambda d: d["hosts"]["obsd-guest"]["vm"]["nics"][0].update(mac="00:50:56:00:01:98"),
+        "newer.yaml",
+    )
+    deploy("--host", "bhv1", "--restart-vms", "-i", newer)
+    calls = (root("bhv1") / "var/log/lab-calls.log").read_text()
+    assert f"{VM} restart obsd-guest" in calls
+    assert running("obsd-guest")
+    assert "fixed-mac-address: 00:50:56:00:01:98" in ssh("bhv1", f"{VM} info obsd-guest")
+    assert bsdprov("verify", "--host", "bhv1", "-i", newer).returncode == 0
+
+
+def test_a_failing_hypervisor_rolls_back_whole_and_its_guests_wait(fresh: Path) -> None:
+    # The first vm call of the run (vm init) fails: the helper fails, the deploy rolls back.
+    faults = root("bhv1") / "var/lab/faults/fail-once"
+    faults.mkdir(parents=True, exist_ok=True)
+    (faults / "vm").write_text("vm: injected failure\n")
+    result = bsdprov("deploy", "--all", "--confirm-timeout", "30", "-i", str(fresh))
+    assert result.returncode == ExitCode.FAILED, result.stdout + result.stderr
+    assert "bhv1        rolled-back" in result.stdout
+    assert "bsd-guest   failed: not started: its hypervisor bhv1 failed" in result.stdout
+    hv = root("bhv1")
+    rc_conf = (hv / "etc/rc.conf").read_text() if (hv / "etc/rc.conf").exists() else ""
+    assert "vm_enable" not in rc_conf and not (hv / "var/vm/.config/system.conf").exists()
+    assert "vm-public" not in ssh("bhv1", "ifconfig -l"), "the switch is gone again"
+    assert "tap" not in ssh("bhv1", "ifconfig -l"), "no guest runs"
+    assert not list((hv / "var/lab/state/bhyve").glob("*-guest"))
