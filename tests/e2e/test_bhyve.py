@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -64,7 +65,9 @@ def root(name: str) -> Path:
     return LabPaths(LAB_DIR).host_root(name)
 
 
-def edited(inventory: Path, change: Callable[[dict], None], name: str = "edited.yaml") -> str:
+def edited(
+    inventory: Path, change: Callable[[dict[str, Any]], object], name: str = "edited.yaml"
+) -> str:
     data = yaml.safe_load(inventory.read_text())
     change(data)
     path = inventory.with_name(name)
@@ -72,10 +75,11 @@ def edited(inventory: Path, change: Callable[[dict], None], name: str = "edited.
     return str(path)
 
 
-def plan_of(inventory: str, host: str = "bhv1") -> dict:
+def plan_of(inventory: str, host: str = "bhv1") -> dict[str, Any]:
     result = bsdprov("plan", "--host", host, "--json", "-i", inventory)
     assert result.returncode == 0, result.stdout + result.stderr
     (entry,) = json.loads(result.stdout)["hosts"]
+    assert isinstance(entry, dict)
     return entry
 
 
@@ -123,7 +127,7 @@ def test_from_nothing_the_guests_run_with_their_provider_macs(fresh: Path) -> No
 def test_adding_and_removing_a_guest(fresh: Path) -> None:
     deploy("--all", "-i", str(fresh))
 
-    def add(data: dict) -> None:
+    def add(data: dict[str, Any]) -> None:
         data["hosts"]["bsd-guest2"] = {
             **data["hosts"]["bsd-guest"],
             "vm": {
