@@ -533,9 +533,18 @@ def _check_hypervisor(host: Host) -> list[tuple[Path_, str]]:
         if problem:
             return [(("vm_disk_dir",), problem)]
     if host.os not in (None, "openbsd"):
-        return [
-            ((keys[0],), f"only OpenBSD vmd hypervisors take {keys[0]!r}; this host is {host.os}")
-        ]
+        # A FreeBSD bhyve hypervisor takes forwarding (gateway_enable, render/bhyve.py).
+        refused = [k for k in keys if not (k == "forwarding" and host.bhyve is not None)]
+        return (
+            [
+                (
+                    (refused[0],),
+                    f"only OpenBSD vmd hypervisors take {refused[0]!r}; this host is {host.os}",
+                )
+            ]
+            if refused
+            else []
+        )
     found: list[tuple[Path_, str]] = []
     if host.vm is not None and host.switches:
         found.append((("vm",), "a vmd hypervisor cannot itself be a VM of another one here"))

@@ -200,3 +200,23 @@ def test_a_guest_left_out_is_stopped_before_the_helper_and_its_disk_kept() -> No
     stop = argvs.index((VM, "stop", "gone"))
     assert argvs[stop + 1][:2] == ("sh", BHYVE_APPLY)
     assert any("/var/vm/gone and its disk are kept" in n for n in plan.notes)
+
+
+def test_forwarding_on_a_bhyve_host_is_gateway_enable_applied_by_routing_options() -> None:
+    data = yaml.safe_load(EXAMPLE_PATH.read_text())
+    data["hosts"]["bhv1"]["forwarding"] = {"inet": True, "inet6": False}
+    inventory = parse_inventory(yaml.safe_dump(data), "bhyve.yaml")
+    assert 'gateway_enable="YES"\nipv6_gateway_enable="NO"\n' in rendered(inventory)["/etc/rc.conf"]
+    result = render_host(inventory.hosts["bhv1"], guests=inventory.guests("bhv1"))
+    options = next(s for s in result.steps if s.argv == ("service", "routing", "options"))
+    assert options.triggers == ("/etc/rc.conf#gateway_enable", "/etc/rc.conf#ipv6_gateway_enable")
+    verify = [(c.argv, c.expect) for c in result.verify]
+    assert (("sysctl", "net.inet.ip.forwarding"), ": 1$") in verify
+    assert (("sysctl", "net.inet6.ip6.forwarding"), ": 0$") in verify
+
+
+def test_nat_stays_vmd_only() -> None:
+    text = problems(
+        lambda d: d["hosts"]["bhv1"].update(nat=[{"from": "10.0.0.0/24", "out": "em0"}])
+    )
+    assert "hosts.bhv1.nat: only OpenBSD vmd hypervisors take 'nat'; this host is freebsd" in text

@@ -44,6 +44,23 @@ class BhyvePart:
     creates: tuple[Creation, ...]
 
 
+# forwarding's families: the rc.conf key rc.d/routing's options_inet/options_inet6 read, and the
+# sysctl they set from it.
+GATEWAYS = (
+    ("inet", "gateway_enable", "net.inet.ip.forwarding"),
+    ("inet6", "ipv6_gateway_enable", "net.inet6.ip6.forwarding"),
+)
+
+
+def forwarding(host: Host) -> list[tuple[str, str, bool]]:
+    """(rc.conf key, sysctl, on) per family the inventory's ``forwarding`` names."""
+    wanted = host.forwarding
+    if wanted is None:
+        return []
+    found = [(key, sysctl, getattr(wanted, family)) for family, key, sysctl in GATEWAYS]
+    return [(key, sysctl, on) for key, sysctl, on in found if on is not None]
+
+
 def system_conf(vm_dir: str) -> str:
     return f"{vm_dir}/.config/system.conf"
 
@@ -64,6 +81,7 @@ def render_bhyve(host: Host, guests: tuple[Guest, ...]) -> BhyvePart:
         ("vm_enable", "YES"),
         ("vm_dir", vm_dir),
         ("vm_list", " ".join(autostarted(guests))),
+        *((key, "YES" if on else "NO") for key, _, on in forwarding(host)),
     )
     names = tuple(bhyve.switches)
     assign: list[tuple[str, str | WordList]] = [("switch_list", WordList(names, owned_words=names))]
@@ -149,7 +167,20 @@ def _steps(host: Host, guests: tuple[Guest, ...]) -> tuple[Step, ...]:
         system_conf(bhyve.vm_dir),
         *(guest_conf(bhyve.vm_dir, g.name) for g in guests),
     )
+    gateways = forwarding(host)
+    found = []
+    if gateways:
+        found.append(
+            Step(
+                ("service", "routing", "options"),
+                "rc.d/routing's options set the forwarding sysctls from gateway_enable and "
+                "ipv6_gateway_enable (0 when off, so a rollback restores them)",
+                False,
+                tuple(f"{RC_CONF}#{key}" for key, _, _ in gateways),
+            )
+        )
     return (
+        *found,
         Step(
             (
                 "sh",
@@ -170,6 +201,10 @@ def _verify(host: Host, guests: tuple[Guest, ...]) -> tuple[Check, ...]:
     bhyve = host.bhyve
     assert bhyve is not None
     found = [
+        Check(("sysctl", sysctl), f": {int(on)}$", f"{sysctl} is {int(on)}")
+        for _, sysctl, on in forwarding(host)
+    ]
+    found += [
         Check((VM, "switch", "list"), f"^{name} +standard +vm-{name} ", f"switch {name} exists")
         for name in bhyve.switches
     ]
