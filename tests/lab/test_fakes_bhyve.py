@@ -196,3 +196,12 @@ def test_pgrep_and_pkill_see_the_guests_bhyve_processes(make_host: Callable[...,
     assert host.run("pgrep -f '^bhyve: g1$'").rc == 1
     assert host.ok("ifconfig vm-public").count("member: tap") == 1
     assert host.ok("pgrep -f '^bhyve: g2$'").strip()
+
+
+def test_routing_options_sets_forwarding_either_way(make_host: Callable[..., Host]) -> None:
+    # The step bsdprov runs for a bhyve host's forwarding, then its rollback (key gone).
+    host = freebsd(make_host)
+    host.ok("sysrc gateway_enable=YES && service routing options")
+    assert host.ok("sysctl net.inet.ip.forwarding").strip() == "net.inet.ip.forwarding: 1"
+    host.ok("sysrc -x gateway_enable && service routing options")
+    assert host.ok("sysctl net.inet.ip.forwarding").strip() == "net.inet.ip.forwarding: 0"
