@@ -22,6 +22,7 @@ SWITCH_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,11}")
 # vm-bhyve's util::check_name: letters, digits, '.', '_' and '-', starting with a letter or digit.
 GUEST_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 LOADERS = {"freebsd": "bhyveload", "openbsd": "uefi", "netbsd": "uefi"}
+VIRTIO_DRIVERS = {"openbsd": "vio", "freebsd": "vtnet", "netbsd": "vioif"}
 
 FIREWALL_REFUSED = (
     "per-VM firewall rules are not supported on bhyve guests: vm-bhyve creates each guest's tap "
@@ -120,7 +121,6 @@ def bhyve_guest_problems(
     unique("disk", vm.disk.path, at + ("disk", "path"))
     if vm.firewall is not None:
         found.append((guest.name, at + ("firewall",), FIREWALL_REFUSED))
-    macs = {nic.mac for nic in vm.nics if nic.mac}
     for i, nic in enumerate(vm.nics):
         nat = at + ("nics", i)
         if nic.switch not in hv.bhyve.switches:
@@ -143,14 +143,19 @@ def bhyve_guest_problems(
                     "give the guest its address in 'interfaces'",
                 )
             )
-    for name, itf in guest.interfaces.items():
-        if itf.mac is not None and macs and itf.mac not in macs:
+    # vm-bhyve's NICs are virtio-net: NIC i is unit i of the guest OS's virtio driver.
+    drivers = [VIRTIO_DRIVERS[guest.os]] if guest.os else list(VIRTIO_DRIVERS.values())
+    for i, nic in enumerate(vm.nics):
+        for name in (f"{driver}{i}" for driver in drivers):
+            itf = guest.interfaces.get(name)
+            if nic.mac is None or itf is None or itf.mac is None or itf.mac == nic.mac:
+                continue
             found.append(
                 (
                     guest.name,
                     ("interfaces", name, "mac"),
-                    f"{itf.mac} is not the MAC of any of its VM's NICs "
-                    f"({', '.join(sorted(macs))}); the provider only accepts the one it assigned",
+                    f"{itf.mac} differs from vm.nics[{i}].mac {nic.mac}, the MAC bhyve gives "
+                    f"{name}; the provider accepts only the one it assigned: use one MAC",
                 )
             )
     return found

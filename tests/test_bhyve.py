@@ -114,7 +114,8 @@ def test_vm_bhyves_own_keys_and_the_admins_stay_in_a_guest_file() -> None:
             lambda d: d["hosts"]["bsd-guest"]["interfaces"]["vtnet0"].update(
                 mac="00:50:56:00:01:99"
             ),
-            "hosts.bsd-guest.interfaces.vtnet0.mac: 00:50:56:00:01:99 is not the MAC of any of",
+            "hosts.bsd-guest.interfaces.vtnet0.mac: 00:50:56:00:01:99 differs from "
+            "vm.nics[0].mac 00:50:56:00:01:41, the MAC bhyve gives vtnet0",
         ),
         (
             lambda d: d["hosts"]["bhv1"]["interfaces"].update(bridge0={"members": ["em0"]}),
