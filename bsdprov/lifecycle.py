@@ -9,7 +9,7 @@ Pure.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bsdprov.render.base import Step
@@ -166,3 +166,29 @@ def bhyve_changes(
             )
     helper = steps[at : at + 1]
     return steps[:at] + tuple(stops) + helper + tuple(restarts) + steps[at + 1 :], tuple(notes)
+
+
+def bhyve_undo(paths: Iterable[str], rc_keys: set[str], forward: Sequence[Step]) -> list[Step]:
+    """A rollback's vm-bhyve steps (``rollback.py``): the helper again on the restored files,
+    which starts or stops guests and removes switches whichever way they changed, for the
+    run's guests and those it stopped; a guest the run restarted is restarted again to take
+    its restored definition."""
+    helper = next((s for s in forward if s.argv[:2] == ("sh", BHYVE_APPLY)), None)
+    if helper is None:
+        return []
+    vm_dir = helper.argv[2]
+    touched = any(k.startswith("vm_") for k in rc_keys) or any(
+        p.startswith(f"{vm_dir}/") for p in paths
+    )
+    if not touched:
+        return []
+    guests = helper.argv[4].split()
+    guests += [s.argv[2] for s in forward if s.argv[:2] == (VM, "stop") and s.argv[2] not in guests]
+    why = "the rollback: vm-bhyve from the restored files"
+    steps = [Step((*helper.argv[:4], " ".join(guests)), why)]
+    steps += [
+        Step((VM, "restart", s.argv[2]), "the rollback: take the restored definition", True)
+        for s in forward
+        if s.argv[:2] == (VM, "restart")
+    ]
+    return steps

@@ -22,7 +22,7 @@ import shlex
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from bsdprov.lifecycle import VmOptions, vm_blocks, vm_changes, with_vm_changes
+from bsdprov.lifecycle import VmOptions, bhyve_undo, vm_blocks, vm_changes, with_vm_changes
 from bsdprov.model import kind_of
 from bsdprov.plan import FileChange, Plan, shell_values
 from bsdprov.render.base import KIND_ORDER, Step
@@ -392,9 +392,11 @@ ROUTING_RE = re.compile(r"(?:ipv6_)?(?:static_routes|route_.*|defaultrouter|gate
 
 
 def _freebsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[Step], list[Step]]:
+    # A bhyve hypervisor's guests and switches follow the restored files (after the network).
+    bhyve = bhyve_undo(files.by_path, files.changed_keys(RC_CONF), forward)
     rc = files.get(RC_CONF)
     if rc is None:
-        return [], []
+        return [], bhyve
     checks = (
         [Step(("sh", "-n", RC_CONF), "rc.conf is sourced by sh at boot")]
         if rc.restored is not None
@@ -459,7 +461,7 @@ def _freebsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[S
         )
     if "hostname" in keys:
         steps += _hostname(live.hostname or restored.get("hostname"))
-    return checks, steps
+    return checks, steps + bhyve
 
 
 def _inet6_addresses(values: dict[str, str], name: str) -> list[str]:

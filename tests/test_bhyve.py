@@ -17,6 +17,7 @@ from bsdprov.lifecycle import VmOptions
 from bsdprov.plan import ObservedFile, Plan, PlanOptions, plan_host
 from bsdprov.render import file_content, render_host
 from bsdprov.render.bhyve import BHYVE_APPLY
+from bsdprov.rollback import with_undo
 
 EXAMPLE_PATH = Path(__file__).parent.parent / "inventories" / "bhyve.yaml"
 EXAMPLE = load_inventory(EXAMPLE_PATH)
@@ -221,3 +222,23 @@ def test_nat_stays_vmd_only() -> None:
         lambda d: d["hosts"]["bhv1"].update(nat=[{"from": "10.0.0.0/24", "out": "em0"}])
     )
     assert "hosts.bhv1.nat: only OpenBSD vmd hypervisors take 'nat'; this host is freebsd" in text
+
+
+def test_the_rollback_runs_the_helper_on_the_restored_files_and_restarts_again() -> None:
+    current = rendered()
+    old = dict(current)
+    path = "/var/vm/obsd-guest/obsd-guest.conf"
+    old[path] = current[path].replace("00:50:56:00:01:42", "00:50:56:00:01:99")
+    old["/etc/rc.conf"] = current["/etc/rc.conf"].replace(
+        'vm_list="bsd-guest obsd-guest"', 'vm_list="bsd-guest obsd-guest gone"'
+    )
+    plan = with_undo(_plan(old, restart=True))
+    undo = [s.argv for s in plan.undo_steps]
+    assert ("sh", BHYVE_APPLY, "/var/vm", "public", "bsd-guest obsd-guest gone") in undo
+    assert undo[-1] == (VM, "restart", "obsd-guest")
+
+
+def test_a_first_deploy_rolls_back_to_no_vm_bhyve() -> None:
+    plan = with_undo(_plan({}))
+    undo = [s.argv for s in plan.undo_steps]
+    assert undo[-1] == ("sh", BHYVE_APPLY, "/var/vm", "public", "bsd-guest obsd-guest")
