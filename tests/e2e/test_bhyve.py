@@ -21,7 +21,7 @@ import yaml
 from bsdprov.errors import ExitCode
 from bsdprov.lab.manager import down_lab, reset_lab, up_like_lab
 from bsdprov.lab.paths import LabPaths
-from bsdprov.lab.pytest_plugin import skip_without_lab, slot_dir, slot_port
+from bsdprov.lab.pytest_plugin import RebootInvariant, skip_without_lab, slot_dir, slot_port
 
 pytestmark = pytest.mark.e2e
 
@@ -96,7 +96,9 @@ def running(name: str) -> bool:
     )
 
 
-def test_from_nothing_the_guests_run_with_their_provider_macs(fresh: Path) -> None:
+def test_from_nothing_the_guests_run_with_their_provider_macs(
+    fresh: Path, reboot_invariant: RebootInvariant
+) -> None:
     inventory = str(fresh)
     first = deploy("--all", "-i", inventory)
     assert "deploy: 3 hosts: 3 changed" in first.stdout
@@ -122,9 +124,12 @@ def test_from_nothing_the_guests_run_with_their_provider_macs(fresh: Path) -> No
     assert 'uuid="' in (hv / "var/vm/bsd-guest/bsd-guest.conf").read_text()
     again = deploy("--all", "-i", inventory)
     assert "deploy: 3 hosts: 3 unchanged" in again.stdout
+    # After lab.reboot, rc.d/vm brings vm_list back: the same switch, taps and guests.
+    reboot_invariant(LAB_DIR, "bhv1")
+    assert running("bsd-guest") and running("obsd-guest")
 
 
-def test_adding_and_removing_a_guest(fresh: Path) -> None:
+def test_adding_and_removing_a_guest(fresh: Path, reboot_invariant: RebootInvariant) -> None:
     deploy("--all", "-i", str(fresh))
 
     def add(data: dict[str, Any]) -> None:
@@ -155,6 +160,7 @@ def test_adding_and_removing_a_guest(fresh: Path) -> None:
     assert not running("bsd-guest2") and running("bsd-guest") and running("obsd-guest")
     assert ssh("bhv1", "ifconfig vm-public").count("member: tap") == 2
     assert (root("bhv1") / "var/vm/bsd-guest2/disk0.img").exists()
+    reboot_invariant(LAB_DIR, "bhv1")
 
 
 def test_a_mac_change_restarts_the_guest_only_when_asked(fresh: Path) -> None:
@@ -191,7 +197,9 @@ def test_a_mac_change_restarts_the_guest_only_when_asked(fresh: Path) -> None:
     assert bsdprov("verify", "--host", "bhv1", "-i", newer).returncode == 0
 
 
-def test_a_failing_hypervisor_rolls_back_whole_and_its_guests_wait(fresh: Path) -> None:
+def test_a_failing_hypervisor_rolls_back_whole_and_its_guests_wait(
+    fresh: Path, reboot_invariant: RebootInvariant
+) -> None:
     # The first vm call of the run (vm init) fails: the helper fails, the deploy rolls back.
     faults = root("bhv1") / "var/lab/faults/fail-once"
     faults.mkdir(parents=True, exist_ok=True)
@@ -206,3 +214,4 @@ def test_a_failing_hypervisor_rolls_back_whole_and_its_guests_wait(fresh: Path) 
     assert "vm-public" not in ssh("bhv1", "ifconfig -l"), "the switch is gone again"
     assert "tap" not in ssh("bhv1", "ifconfig -l"), "no guest runs"
     assert not list((hv / "var/lab/state/bhyve").glob("*-guest"))
+    reboot_invariant(LAB_DIR, "bhv1")

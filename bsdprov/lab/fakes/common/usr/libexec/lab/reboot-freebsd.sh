@@ -1,5 +1,5 @@
 # reboot-freebsd.sh: FreeBSD's rc (14), the rc.d scripts that make the state the lab simulates, in
-# rcorder's order: sysctl, hostname, netif, routing, then local. Sourced by
+# rcorder's order: sysctl, hostname, netif, routing, local, then vm-bhyve's vm. Sourced by
 # /usr/libexec/lab/reboot after lib.sh; defines lab_boot.
 # shellcheck shell=sh disable=SC2154 # rc.conf(5) variables come from load_rc_config
 #
@@ -41,4 +41,7 @@ lab_boot() {
 		run_file /etc/rc.local .
 		echo '.'
 	fi
+	# local_startup: vm-bhyve's rc.d/vm (REQUIRE: ... LOGIN, so after rc.d/local) runs
+	# `vm init` and starts vm_list when vm_enable is on.
+	[ ! -f "$LAB_ROOT/usr/local/etc/rc.d/vm" ] || sh "$LAB_ROOT/usr/local/etc/rc.d/vm" start
 }
