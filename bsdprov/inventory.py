@@ -35,6 +35,7 @@ from bsdprov.model import (
     kind_of,
     link_route_interface,
 )
+from bsdprov.render.netbsd import bridge_mtu_problem as netbsd_bridge_mtu_problem
 from bsdprov.render.netbsd import release_problem as netbsd_release_problem
 from bsdprov.vmd import Guest, guest_problems, guests_of
 
@@ -653,6 +654,11 @@ def _check_interface(
         problem = netbsd_release_problem(name, host.release)
         if problem is not None:
             found.append(((), problem))
+    if host.os == "netbsd" and kind == "bridge":
+        for member in itf.members:
+            problem = netbsd_bridge_mtu_problem(host, name, member)
+            if problem is not None:
+                found.append((("members",), problem))
     if host.os == "netbsd" and itf.autoconf6:
         found.append(
             (

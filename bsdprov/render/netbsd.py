@@ -62,7 +62,7 @@ class NetBSDRenderer:
                 raise RenderError(f"host {host.name!r}, interfaces.{name}: {problem}")
         for name, itf in host.interfaces.items():
             for member in itf.members:
-                problem = _mtu_problem(host, name, member)
+                problem = bridge_mtu_problem(host, name, member)
                 if problem is not None:
                     raise RenderError(f"host {host.name!r}, interfaces.{name}.members: {problem}")
         interfaces = ordered_interfaces(host)
@@ -189,7 +189,7 @@ def _mtu(host: Host, name: str) -> int:
     return ETHERMTU
 
 
-def _mtu_problem(host: Host, bridge: str, member: str) -> str | None:
+def bridge_mtu_problem(host: Host, bridge: str, member: str) -> str | None:
     """bridge_ioctl_add (sys/net/if_bridge.c) refuses, with EINVAL, a member whose MTU is not
     the bridge's: the member would be missing from the bridge at activation and at boot."""
     want, have = _mtu(host, bridge), _mtu(host, member)
