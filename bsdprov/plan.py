@@ -26,6 +26,10 @@ SECRET_RE = re.compile(
 )
 
 
+# The plan's note for a file kept because it differs from the rendering only in comments.
+UNCHANGED_COMMENTS = "differs only in comments: left as is"
+
+
 def mask_secrets(text: str) -> str:
     """Replace secret values (wpakey, wgkey, carp pass, ...) with asterisks."""
     return SECRET_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}********", text)
@@ -124,6 +128,11 @@ def plan_host(
     for spec in rendered.files:
         before = observed.get(spec.path, ObservedFile(spec.path, None))
         after = file_content(spec, before.content)
+        if isinstance(spec, FileSpec) and comments_only(before.content, after):
+            # The admin's comments (or a missing header) change nothing the OS reads: the file
+            # is kept, comments and all; only a mode or owner change would still be made.
+            after = before.content or ""
+            notes.append(f"{spec.path} {UNCHANGED_COMMENTS}")
         if (before.content, before.mode, before.owner, before.group) != (
             after,
             spec.mode,
@@ -218,6 +227,20 @@ def _triggered(step: Step, paths: set[str] | None, keys: set[tuple[str, str]] | 
     return False
 
 
+def comments_only(before: str | None, after: str) -> bool:
+    """Whether two texts of a file bsdprov writes whole differ only in ``#`` lines and blank
+    lines. Every such file reads a line whose first word starts with ``#`` as a comment
+    (hostname.if(5) and mygate by netstart, ifconfig.if(5) by rc.d/network, vm.conf(5),
+    dhcpd.conf(5), pf.conf(5)). A line ending in a backslash joins the next one (netstart's
+    ``read`` without -r, the parse.y continuation), so a file with one is never judged so;
+    nor is one whose last line has no newline (``while read`` loops skip that line)."""
+    if before is None or before == after or not before.endswith("\n"):
+        return False
+    if any(line.rstrip().endswith("\\") for line in (before + "\n" + after).splitlines()):
+        return False
+    return _significant(before) == _significant(after)
+
+
 def _significant(text: str) -> list[str]:
     return [
         line.strip()
@@ -269,6 +292,7 @@ __all__ = [
     "FileChange",
     "FileSpec",
     "ObservedFile",
+    "UNCHANGED_COMMENTS",
     "Plan",
     "VarsEdit",
     "mask_secrets",

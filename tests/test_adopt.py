@@ -36,32 +36,43 @@ def test_an_unmodelled_line_is_listed_and_its_interface_left_out() -> None:
         in notes
     )
     assert "/etc/hostname.em2 leaves em2 out of the entry (unmanaged)" in notes
-    # em0's comment goes with a deploy (the file is rewritten whole); em2's file stays.
-    assert (
-        "/etc/hostname.em0: line 1 '# uplink' is a comment: a deploy rewrites this file without it"
-        in notes
-    )
+    # em0's file differs from bsdprov's only by comments: it is left as is, comment and all.
+    assert not any("uplink" in n for n in notes)
     assert not any("spare port" in n for n in notes)
     entry = public_entry(imported)
     assert list(entry["interfaces"]) == ["em0"]
     assert entry["routes"] == [{"to": "default", "via": "192.0.2.1"}]
-    # The hand-written files differ from bsdprov's only by its header comment.
-    assert (
-        "/etc/hostname.em0: a first deploy changes only comments, such as bsdprov's header "
-        "(no command runs)" in imported.rewrites
+    # The hand-written files differ from bsdprov's only in comments: nothing is rewritten.
+    assert imported.rewrites == (
+        "/etc/hostname.em0 differs only in comments: left as is",
+        "/etc/mygate differs only in comments: left as is",
     )
 
 
-def test_an_admin_comment_in_vm_conf_is_reported() -> None:
+def test_an_admin_comment_in_vm_conf_is_kept() -> None:
     inventory = load_inventory(EXAMPLE)
     files = rendered_files(inventory, inventory.hosts["hv1"])
     files["/etc/vm.conf"] = "# our VMs\n" + files["/etc/vm.conf"]
     sizes = {g.vm.disk.path: g.vm.disk.size for g in inventory.guests("hv1")}
     imported = import_host("hv1", "openbsd", "7.6", files, None, sizes, inventory.hosts)
-    assert [str(n) for n in imported.notes] == [
-        "/etc/vm.conf: line 1 '# our VMs' is a comment: a deploy rewrites this file without it"
-    ]
+    assert [str(n) for n in imported.notes] == []
+    assert imported.rewrites == ("/etc/vm.conf differs only in comments: left as is",)
     assert "switches" in public_entry(imported), "a comment leaves nothing unmanaged"
+
+
+def test_a_comment_in_a_file_a_deploy_rewrites_is_reported() -> None:
+    files = {
+        # "inet" with a prefix length: bsdprov writes the netmask form, so it rewrites the file.
+        "/etc/hostname.em0": "# uplink\ninet 192.0.2.10/24\n",
+        "/etc/mygate": "192.0.2.1\n",
+    }
+    imported = import_host("gw", "openbsd", "7.6", files)
+    notes = [str(n) for n in imported.notes]
+    assert imported.rewrites[0].startswith("/etc/hostname.em0: a first deploy rewrites it")
+    assert (
+        "/etc/hostname.em0: line 1 '# uplink' is a comment: a deploy rewrites this file "
+        "without it" in notes
+    )
 
 
 def test_freebsd_keeps_the_admins_static_routes_and_reports_them() -> None:

@@ -135,11 +135,11 @@ def test_pf_rules_are_not_mistaken_for_carp_passwords() -> None:
     assert mask_secrets(admin) == admin
 
 
-def test_a_comment_only_change_rewrites_the_file_but_activates_nothing() -> None:
+def test_a_comment_only_difference_is_no_change_and_activates_nothing() -> None:
     observed = applied("obsd1")
     f = observed["/etc/hostname.vio0"]
     bare = "".join(line + "\n" for line in f.content.splitlines() if not line.startswith("#"))
     observed[f.path] = ObservedFile(f.path, bare, 0o640, "root", "wheel")
     plan = plan_host(render_host(EXAMPLE.hosts["obsd1"]), observed)
-    assert [c.path for c in plan.changes] == ["/etc/hostname.vio0"]
-    assert plan.steps == () and plan.verify == ()
+    assert plan.changes == () and plan.steps == () and plan.verify == ()
+    assert "/etc/hostname.vio0 differs only in comments: left as is" in plan.notes

@@ -19,7 +19,13 @@ from bsdprov.adopt.entry import build_entry, clean
 from bsdprov.adopt.vmd import VMD_PATHS
 from bsdprov.errors import UsageError
 from bsdprov.model import Host, Vm
-from bsdprov.plan import FileChange, ObservedFile, mask_secrets, plan_host
+from bsdprov.plan import (
+    UNCHANGED_COMMENTS,
+    FileChange,
+    ObservedFile,
+    mask_secrets,
+    plan_host,
+)
 from bsdprov.render import FileEdit, FileSpec, Rendered, file_content, render_host
 from bsdprov.render.hypervisor import DHCPD_CONF, VM_CONF
 from bsdprov.render.pf import ANCHOR_DIR, PF_CONF, PF_INCLUDED
@@ -82,14 +88,15 @@ def import_host(
             name, os, release, texts, address, port, sizes, known or {}, False
         )
         notes = [_vmd_note(change) for change in vmd_files] + notes
-    notes += _dropped_comments(rendered.files, texts)
-    notes += _vms_not_running_here(name, entry, guests, known or {})
     plan = plan_host(rendered, observed)
+    rewritten = {c.path for c in plan.changes if c.action == "modify"}
+    notes += _dropped_comments(rendered.files, texts, rewritten)
+    notes += _vms_not_running_here(name, entry, guests, known or {})
     rewrites = tuple(
         _rewrite(change)
         for change in plan.changes
         if change.before.mode is not None or change.action != "metadata"
-    )
+    ) + tuple(note for note in plan.notes if note.endswith(UNCHANGED_COMMENTS))
     return Imported(name, entry, guests, tuple(notes), rewrites)
 
 
@@ -174,12 +181,15 @@ def _vms_not_running_here(
     ]
 
 
-def _dropped_comments(specs: tuple[FileEdit, ...], texts: Mapping[str, str]) -> list[Note]:
+def _dropped_comments(
+    specs: tuple[FileEdit, ...], texts: Mapping[str, str], rewritten: set[str]
+) -> list[Note]:
     """The admin's comments in files a deploy rewrites whole (rc.conf, sysctl.conf and
-    pf.conf are edited by key or line: their comments stay)."""
+    pf.conf are edited by key or line: their comments stay; a file that differs only in
+    comments is left as it is)."""
     found = []
     for spec in specs:
-        if not isinstance(spec, FileSpec) or spec.path not in texts:
+        if not isinstance(spec, FileSpec) or spec.path not in texts or spec.path not in rewritten:
             continue
         kept = {line.strip() for line in spec.content.splitlines()}
         found += [
