@@ -14,7 +14,6 @@ import pytest
 import yaml
 
 from bsdprov.lab.pytest_plugin import RunningLab
-from bsdprov.render.base import MANAGED_HEADER
 
 pytestmark = pytest.mark.e2e
 
@@ -25,14 +24,20 @@ def bsdprov(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+# What an admin's file has around its settings: a comment, a blank line (never bsdprov's
+# header). A file that differs from bsdprov's only so is left as it is.
+ADMIN = "# set up by hand, ticket 4711\n\n"
+
+
 def by_hand(os: str, name: str, nic: str, address: str, gateway: str) -> tuple[dict[str, str], str]:
     """The files an admin writes for one static address and a default route, and the
     commands that activate them as the OS's rc scripts would."""
     itf = ipaddress.IPv4Interface(address)
     if os == "openbsd":
         return {
-            f"/etc/hostname.{nic}": f"{MANAGED_HEADER}\ninet {itf.ip} {itf.netmask}\n",
-            "/etc/mygate": f"{MANAGED_HEADER}\n{gateway}\n",
+            # hostname.if(5)'s own example form: "inet 10.0.0.1 255.255.255.0"
+            f"/etc/hostname.{nic}": f"{ADMIN}inet {itf.ip} {itf.netmask}\n  # uplink\n",
+            "/etc/mygate": f"{ADMIN}{gateway}\n",
             "/etc/myname": f"{name}.example.org\n",
         }, f"chmod 0640 /etc/hostname.{nic} && sh /etc/netstart {nic}"
     if os == "freebsd":
@@ -45,9 +50,13 @@ def by_hand(os: str, name: str, nic: str, address: str, gateway: str) -> tuple[d
             'sshd_enable="YES"\n'
         )
         return {"/etc/rc.conf": rc}, f"service netif restart {nic} && service routing restart"
-    rc = f'rc_configured=YES\nhostname="{name}.example.org"\ndefaultroute="{gateway}"\nsshd=YES\n'
+    rc = (
+        f'{ADMIN}rc_configured=YES\nhostname="{name}.example.org"\ndefaultroute="{gateway}"\n'
+        "sshd=YES\n"
+    )
     return {
-        f"/etc/ifconfig.{nic}": f"{MANAGED_HEADER}\ninet {itf.ip} netmask {itf.netmask}\n",
+        # ifconfig.if(5): one line of ifconfig(8) arguments, comments and blank lines allowed.
+        f"/etc/ifconfig.{nic}": f"{ADMIN}inet {itf.ip} netmask {itf.netmask}\n",
         "/etc/rc.conf": rc,
         # dhcpcd(8) with dhcpcd=YES leaves an interface configured by hand alone.
         "/etc/dhcpcd.conf": f"denyinterfaces {nic}\n",
@@ -93,9 +102,14 @@ def test_import_of_a_host_set_up_by_hand_plans_no_change(
     assert text.startswith("# adopted hosts\n"), "the file's comments are kept"
     assert f"{name}.example.org" in text
 
+    assert "a first deploy" not in imported.stdout, imported.stdout
+    assert "is a comment: a deploy rewrites" not in imported.stdout, imported.stdout
+
     plan = bsdprov("plan", "--host", name, "-i", str(inventory), "--detailed-exitcode")
     assert plan.returncode == 0, plan.stdout + plan.stderr + text
     assert "no changes" in plan.stdout
+    for path, written in files.items():
+        assert lab.ssh(name, f"cat {path}").stdout == written, f"{path} is the admin's still"
 
 
 def test_an_unmodelled_line_leaves_its_interface_unmanaged(lab: RunningLab, tmp_path: Path) -> None:
