@@ -71,7 +71,7 @@ class FileChange:
         bsdprov writes treat ``#`` lines as comments)."""
         if self.action != "modify":
             return self.action != "metadata"
-        return _significant(self.before.content or "") != _significant(self.after or "")
+        return _lines_read(self.before.content or "") != _lines_read(self.after or "")
 
     @property
     def changed_keys(self) -> frozenset[str]:
@@ -238,15 +238,14 @@ def comments_only(before: str | None, after: str) -> bool:
         return False
     if any(line.rstrip().endswith("\\") for line in (before + "\n" + after).splitlines()):
         return False
-    return _significant(before) == _significant(after)
+    return _lines_read(before) == _lines_read(after)
 
 
-def _significant(text: str) -> list[str]:
-    return [
-        line.strip()
-        for line in text.splitlines()
-        if line.strip() and not line.lstrip().startswith("#")
-    ]
+def _lines_read(text: str) -> list[str]:
+    """The lines the OS reads, blanks at their ends aside: only space and tab are blanks to
+    sh's ``read`` and the parse.y lexers (a CR or form feed is part of a word)."""
+    lines = (line.strip(" \t") for line in text.split("\n"))
+    return [line for line in lines if line and not line.startswith("#")]
 
 
 def shell_values(text: str) -> dict[str, str]:

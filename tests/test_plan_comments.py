@@ -67,3 +67,13 @@ def test_a_last_line_without_newline_is_a_change() -> None:
     observed[HN] = ObservedFile(HN, "\n".join(lines), 0o640, "root", "wheel")
     plan = plan_host(render_host(EXAMPLE.hosts["obsd1"]), observed)
     assert [c.path for c in plan.changes] == [HN]
+
+
+def test_a_carriage_return_is_not_a_blank() -> None:
+    # netstart splits a line on IFS (space, tab, newline): "255.255.255.0\r" is not a netmask.
+    observed = applied("obsd1")
+    lines = [x for x in (observed[HN].content or "").splitlines() if not x.startswith("#")]
+    observed[HN] = ObservedFile(HN, "".join(f"{x}\r\n" for x in lines), 0o640, "root", "wheel")
+    plan = plan_host(render_host(EXAMPLE.hosts["obsd1"]), observed)
+    assert [c.path for c in plan.changes] == [HN]
+    assert plan.steps != (), "the rewritten file means something else: it is activated"

@@ -60,7 +60,8 @@ def parse_openbsd(files: dict[str, str]) -> Parsed:
     elif routes:
         parsed.routes = routes
     if "/etc/myname" in files:
-        lines = content_lines(files["/etc/myname"])
+        # netstart sets `hostname "$(stripcom /etc/myname)"`: comment lines are skipped.
+        lines = [x for x in content_lines(files["/etc/myname"]) if not x[1].startswith("#")]
         if lines:
             parsed.hostname = lines[0][1]
     return parsed

@@ -5,8 +5,9 @@ not by a deploy, and activated by hand; the inventory then knows hv1 only by how
 and its guests only by their own interfaces. ``import --write`` gives back hv1's entry and its
 guests' ``vm:`` keys, and ``plan --detailed-exitcode`` on hv1 finds nothing to change.
 
-The files' text comes from bsdprov's renderer (the layout an import reads back); what is under
-test is reading a live hypervisor back, not writing one.
+The files' settings come from bsdprov's renderer (the layout an import reads back), written as
+an admin would: the files bsdprov writes whole have no bsdprov header but the admin's own
+comment and blank line, which a plan leaves as they are.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ import yaml
 from bsdprov.inventory import load_inventory
 from bsdprov.lab.manager import down_lab, up_like_lab
 from bsdprov.lab.pytest_plugin import skip_without_lab, slot_dir, slot_port
-from bsdprov.render import file_content, render_host
+from bsdprov.render import FileSpec, file_content, render_host
+from bsdprov.render.base import MANAGED_HEADER
 
 pytestmark = pytest.mark.e2e
 
@@ -31,6 +33,7 @@ EXAMPLE = Path(__file__).parents[2] / "inventories" / "example.yaml"
 LAB_DIR = slot_dir(Path("/var/lib/bsdprov-lab-import-test"))
 BASE_PORT = slot_port(24401)  # clear of the other test labs (24001, 24101, 24201, 24301...)
 HYPERVISOR = ("hv1", "web01", "db01", "obsd1")
+ADMIN = "# hv1, set up by hand (ticket 4711)\n\n"
 READ_KEYS = ("hostname", "interfaces", "routes", "forwarding", "switches", "nat", "dhcp_server")
 
 
@@ -89,6 +92,9 @@ def set_up_by_hand(inventory: Path) -> None:
     for spec in rendered.files:
         current = ssh("hv1", f"cat {spec.path} 2>/dev/null").stdout or None
         text = file_content(spec, current)
+        if isinstance(spec, FileSpec):  # written whole: the admin's comments, not bsdprov's
+            text = ADMIN + text.replace(f"{MANAGED_HEADER}\n", "")
+            assert MANAGED_HEADER not in text
         command = f"cat >{spec.path} && chmod {spec.mode:o} {spec.path}"
         result = ssh("hv1", command, text)
         assert result.returncode == 0, result.stderr
@@ -133,5 +139,9 @@ def test_import_of_a_running_hypervisor_plans_no_change(lab: Path, tmp_path: Pat
     assert written["hosts"]["db01"]["vm"]["nics"][0]["address"] == "10.50.0.21"
     assert written["hosts"]["web01"]["vm"]["firewall"][0] == {"proto": "tcp", "port": [80, 443]}
 
+    assert "is a comment: a deploy rewrites" not in imported.stdout, imported.stdout
+    assert "/etc/vm.conf differs only in comments: left as is" in imported.stdout
+
     plan = bsdprov("plan", "--host", "hv1", "-i", str(inventory), "--detailed-exitcode")
     assert plan.returncode == 0, plan.stdout + plan.stderr + inventory.read_text()
+    assert ssh("hv1", "head -1 /etc/vm.conf").stdout == ADMIN.splitlines()[0] + "\n"
