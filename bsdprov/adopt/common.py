@@ -52,6 +52,7 @@ class Parsed:
 
 
 KEPT = "is not modelled: the host keeps it unmanaged"
+NO_SETTINGS = "has no settings (the OS only creates the interface): the host keeps it unmanaged"
 COMMENT = "is a comment: a deploy rewrites this file without it"
 
 

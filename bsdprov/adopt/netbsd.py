@@ -15,6 +15,7 @@ import re
 
 from bsdprov.adopt.common import (
     KEPT,
+    NO_SETTINGS,
     Entry,
     Note,
     Parsed,
@@ -180,6 +181,10 @@ def _interface(
             saw_up = True
         elif words is None or not _words(words, itf):
             unknown.append(Note(path, number, line, KEPT))
+    if not (unknown or itf or routes or saw_up):
+        # Empty, or comments only: the OS creates the interface and configures nothing; no
+        # entry renders such a file, so the interface is the admin's.
+        unknown.append(Note(path, None, "", NO_SETTINGS))
     if unknown:
         notes.extend(unknown)
         notes.append(Note(path, None, "", f"leaves {name} out of the entry (unmanaged)"))

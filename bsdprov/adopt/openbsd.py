@@ -15,6 +15,7 @@ import ipaddress
 
 from bsdprov.adopt.common import (
     KEPT,
+    NO_SETTINGS,
     Entry,
     Note,
     Parsed,
@@ -90,6 +91,10 @@ def _interface(
             unknown.append(Note(path, number, line, KEPT))
         elif words == ["up"]:
             saw_up = True
+    if not (unknown or itf or routes or saw_up):
+        # Empty, or comments only: the OS creates the interface and configures nothing; no
+        # entry renders such a file, so the interface is the admin's.
+        unknown.append(Note(path, None, "", NO_SETTINGS))
     if unknown:
         notes.extend(unknown)
         notes.append(Note(path, None, "", f"leaves {name} out of the entry (unmanaged)"))
