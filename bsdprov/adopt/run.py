@@ -23,6 +23,16 @@ def _address(text: str) -> str:
         raise UsageError(f"import: --address {text!r}: {exc}") from None
 
 
+def lost_comments(before: str, after: str) -> str | None:
+    """The first comment (from a ``#`` to the line's end) of ``before`` that ``after`` no longer
+    has; a ``#`` inside a value that moved may be reported too, which only stops the write."""
+    for line in before.splitlines():
+        _, mark, comment = line.partition("#")
+        if mark and f"#{comment}".rstrip() not in after:
+            return f"#{comment}".rstrip()
+    return None
+
+
 def import_live(
     name: str, address: str | None, inventory: str, ssh_config: str | None, write: bool
 ) -> str:
@@ -65,6 +75,13 @@ def import_live(
         before = path.read_text(encoding="utf-8") if exists else ""
         after = merged_inventory(before, imported, hosts)
         parse_inventory(after, str(path))  # never write an inventory that does not load
+        lost = lost_comments(before, after)
+        if lost:
+            raise UsageError(
+                f"import --write: {path}: writing the entry would lose the comment {lost!r} "
+                "(a comment inside a flow-style {...} mapping is not kept); nothing was "
+                "written: add the entry printed by `import` without --write by hand"
+            )
         if exists:
             shutil.copy2(path, path.with_name(path.name + ".bak"))
         temporary = path.with_name(f".{path.name}.import-tmp")
