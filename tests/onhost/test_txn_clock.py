@@ -55,6 +55,9 @@ def start_with_a_movable_clock(host: Host, clock: Path) -> None:
         "LD_PRELOAD": str(FAKETIME),
         "FAKETIME_TIMESTAMP_FILE": str(clock),
         "FAKETIME_NO_CACHE": "1",
+        # Without this, children that outlive start (the timer) inherit a shared-memory
+        # semaphore named after start's pid, which is gone once start exits: sem_open fails.
+        "FAKETIME_DISABLE_SHM": "1",
     }
     script = str(host.root / "var/db/bsdprov/runs/r1/txn.sh")
     started = subprocess.run(
