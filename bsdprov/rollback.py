@@ -36,7 +36,7 @@ from bsdprov.render.hypervisor import (
     VM_CONF,
     VMD_STEP,
 )
-from bsdprov.render.netbsd import IFUP
+from bsdprov.render.netbsd import DHCPCD_CONF, IFUP
 from bsdprov.render.pf import ANCHOR_DIR, PF_CONF, PF_INCLUDED
 
 RC_CONF = "/etc/rc.conf"
@@ -541,6 +541,14 @@ def _netbsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[St
         )
         if not configured and kind_of(name) != "physical":
             steps.append(Step(("ifconfig", name, "destroy"), f"{WHY}: the run created {name}"))
+    # As the deploy (netbsd.py): dhcpcd lets go of each interface the restored dhcpcd.conf
+    # denies it (a lease the run's `dhcp: true` gave would stay next to the restored static
+    # address and be renewed), and takes back, after them, those it may have again.
+    dhcpcd = sorted(set(ordered) | _denied_changes(files.get(DHCPCD_CONF)), key=_order)
+    if dhcpcd:
+        steps.append(
+            Step(("sh", IFUP, "release", *dhcpcd), f"{WHY}: dhcpcd -x where dhcpcd.conf denies")
+        )
     for name in ordered:
         swap = configs.get(name)
         configured = (swap is not None and swap.restored is not None) or restored.get(
@@ -560,9 +568,29 @@ def _netbsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[St
                 steps.append(_no_description(name))
     if replace_default:
         steps.append(Step(("sh", IFUP, "defaultroute"), f"{WHY}: rc.conf's default routes"))
+    if dhcpcd:
+        steps.append(
+            Step(("sh", IFUP, "bind", *dhcpcd), f"{WHY}: with dhcpcd=YES, dhcpcd takes them back")
+        )
     if "hostname" in keys:
         steps += _hostname(live.hostname or restored.get("hostname"))
     return checks, steps
+
+
+def _denied_changes(swap: Swap | None) -> set[str]:
+    """The interfaces named on a ``denyinterfaces`` line of one of the two dhcpcd.conf."""
+    if swap is None:
+        return set()
+    now, restored = (
+        {line for line in _lines(text) if line.split()[0] == "denyinterfaces"}
+        for text in (swap.now, swap.restored)
+    )
+    return {
+        word
+        for line in now ^ restored
+        for word in line.replace(",", " ").split()[1:]
+        if re.fullmatch(r"[a-z]+[0-9]+", word)
+    }
 
 
 Planner = Callable[[_Files, Sequence[Step], Live], tuple[list[Step], list[Step]]]
