@@ -178,6 +178,13 @@ def _route_deletes(text: str | None, delete: tuple[str, ...]) -> list[Step]:
     return steps
 
 
+def _destroy(name: str) -> Step:
+    # May fail: an activation that stopped before the step creating ``name`` leaves nothing to
+    # destroy ("interface does not exist"), which is the state the rollback wants; a failure
+    # there would leave the rollback failed, and its resume failing the same way at each run.
+    return Step(("ifconfig", name, "destroy"), f"{WHY}: the run created {name}", True)
+
+
 def _describes(lines: list[str]) -> bool:
     return any(line.split()[0] in ("description", "descr") for line in lines)
 
@@ -236,7 +243,7 @@ def _openbsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[S
     for name, swap in reversed(interfaces):
         steps += _route_deletes(swap.now, ("route", "-qn", "delete"))
         if swap.restored is None and kind_of(name) != "physical":
-            steps.append(Step(("ifconfig", name, "destroy"), f"{WHY}: the run created {name}"))
+            steps.append(_destroy(name))
     reapplied = False
     for name, swap in interfaces:
         if swap.restored is None and kind_of(name) != "physical":
@@ -418,7 +425,7 @@ def _freebsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[S
     names |= created | (cloned(restored) - cloned(now))
     steps: list[Step] = []
     for name in sorted(created, key=_order, reverse=True):
-        steps.append(Step(("ifconfig", name, "destroy"), f"{WHY}: the run created {name}"))
+        steps.append(_destroy(name))
     for name in _netif_restarts(names - created, restored, cloned(restored)):
         ipv6 = f"ifconfig_{name}_ipv6"
         if ipv6 in keys and "accept_rtadv" not in restored.get(ipv6, "").split():
@@ -540,7 +547,7 @@ def _netbsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[St
             f"ifconfig_{name}"
         )
         if not configured and kind_of(name) != "physical":
-            steps.append(Step(("ifconfig", name, "destroy"), f"{WHY}: the run created {name}"))
+            steps.append(_destroy(name))
     # As the deploy (netbsd.py): dhcpcd lets go of each interface the restored dhcpcd.conf
     # denies it (a lease the run's `dhcp: true` gave would stay next to the restored static
     # address and be renewed), and takes back, after them, those it may have again.
