@@ -457,6 +457,10 @@ def _freebsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[S
             steps.append(_no_description(name))
     if names or any(ROUTING_RE.fullmatch(k) for k in keys):
         routing = next((s for s in forward if s.argv[:2] == ("service", "routing")), None)
+        if routing is not None and routing.argv[2:] == ("start",):
+            # As the deploy (freebsd.py _route_deletes): `start` only adds, and `route add`
+            # never replaces a route, so the run's routes go first or they stay.
+            steps += _freebsd_route_deletes(keys, now)
         steps.append(
             Step(
                 routing.argv if routing else ("service", "routing", "restart"),
@@ -467,6 +471,28 @@ def _freebsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[S
     if "hostname" in keys:
         steps += _hostname(live.hostname or restored.get("hostname"))
     return checks, steps
+
+
+def _freebsd_route_deletes(keys: set[str], now: dict[str, str]) -> list[Step]:
+    """``route -n delete`` of each route the run's rc.conf added under a changed key."""
+    steps = []
+    for key in sorted(keys):
+        family = ("-inet6",) if key.startswith("ipv6_") else ()
+        if key in ("defaultrouter", "ipv6_defaultrouter"):
+            target: list[str] = ["default"]
+        elif re.fullmatch(r"(?:ipv6_)?route_.+", key) and now.get(key):
+            words = now[key].split()
+            target = words[:2] if words[0] in ("-host", "-net") else words[:1]
+        else:
+            continue
+        steps.append(
+            Step(
+                ("route", "-n", "delete", *family, *target),
+                f"{WHY}: rc.d/routing start never replaces the run's route",
+                True,
+            )
+        )
+    return steps
 
 
 def _inet6_addresses(values: dict[str, str], name: str) -> list[str]:
