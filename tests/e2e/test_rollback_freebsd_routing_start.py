@@ -8,6 +8,7 @@ one fails with "File exists").
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,7 @@ def test_freebsd_rollback_of_a_new_gateway_with_router_adverts(
     name = lab.names[1]
     root = lab.host_root(name)
 
-    def gateway(address: str) -> object:
+    def gateway(address: str) -> Callable[[dict], None]:
         def change(data: dict) -> None:
             host = data["hosts"][name]
             (itf,) = host["interfaces"].values()
@@ -41,8 +42,8 @@ def test_freebsd_rollback_of_a_new_gateway_with_router_adverts(
 
         return change
 
-    v1 = edited(lab.inventory, tmp_path / "v1.yaml", gateway("198.18.0.254"))  # type: ignore[arg-type]
-    v2 = edited(lab.inventory, tmp_path / "v2.yaml", gateway("198.18.0.253"))  # type: ignore[arg-type]
+    v1 = edited(lab.inventory, tmp_path / "v1.yaml", gateway("198.18.0.254"))
+    v2 = edited(lab.inventory, tmp_path / "v2.yaml", gateway("198.18.0.253"))
     paths = managed_paths(v2, name, root)
     ok(bsdprov("deploy", "--host", name, "-i", v1, "--confirm-timeout", "30"))
     deployed_v1 = record(root, paths)
