@@ -50,9 +50,14 @@ class Live:
     hostname: str | None = None
     sysctls: tuple[tuple[str, str], ...] = ()
     pf_enabled: bool | None = None
+    # The link-level address of each interface the inventory gives a MAC, before the run.
+    macs: tuple[tuple[str, str], ...] = ()
 
     def sysctl(self, name: str) -> str | None:
         return next((value for key, value in self.sysctls if key == name), None)
+
+    def mac(self, name: str) -> str | None:
+        return next((value for key, value in self.macs if key == name), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +199,15 @@ def _no_description(name: str) -> Step:
     return Step(("ifconfig", name, "-description"), f"{WHY}: {name} had no description")
 
 
+def _old_mac(name: str, set_now: bool, set_restored: bool, live: Live, *how: str) -> list[Step]:
+    """The MAC ``name`` had before the run, when the run's configuration set one and the
+    restored one sets none: re-applying a configuration never resets a link-level address."""
+    mac = live.mac(name)
+    if not set_now or set_restored or not mac:
+        return []
+    return [Step(("ifconfig", name, how[0], mac, *how[1:]), f"{WHY}: the MAC before the run")]
+
+
 def _hostname(name: str | None) -> list[Step]:
     if not name:
         return []
@@ -271,6 +285,9 @@ def _openbsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[S
                 ]
         if _describes(_lines(swap.now)) and not _describes(_lines(swap.restored)):
             steps.append(_no_description(name))
+        steps += _old_mac(
+            name, _sets_mac(swap.now, "lladdr"), _sets_mac(swap.restored, "lladdr"), live, "lladdr"
+        )
         if swap.restored is None:
             # No hostname.IF: netstart leaves the interface down and unconfigured at boot.
             steps.append(Step(("ifconfig", name, "down"), f"{WHY}: {name} had no file"))
@@ -301,6 +318,10 @@ def _openbsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[S
     if myname is not None:
         steps += _hostname(live.hostname or _first_word(myname.restored))
     return checks, steps
+
+
+def _sets_mac(text: str | None, word: str) -> bool:
+    return any(line.split()[0] == word for line in _lines(text))
 
 
 def _pf_checks(files: _Files) -> list[Step]:
@@ -451,6 +472,9 @@ def _freebsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[S
         steps.append(
             Step(("service", "netif", "restart", name), f"{WHY}: {name} from the restored rc.conf")
         )
+        steps += _old_mac(
+            name, _freebsd_sets_mac(now, name), _freebsd_sets_mac(restored, name), live, "ether"
+        )
         # netif sets a description but never clears one.
         descr = f"ifconfig_{name}_descr"
         if now.get(descr) and not restored.get(descr):
@@ -471,6 +495,12 @@ def _freebsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[S
     if "hostname" in keys:
         steps += _hostname(live.hostname or restored.get("hostname"))
     return checks, steps
+
+
+def _freebsd_sets_mac(values: dict[str, str], name: str) -> bool:
+    """Whether rc.conf's ifconfig_IF or an ifconfig_IF_aliasN sets ``name``'s MAC."""
+    keys = (k for k in values if re.fullmatch(rf"ifconfig_{name}(?:_alias[0-9]+)?", k))
+    return any(w in ("ether", "lladdr", "link") for k in keys for w in values[k].split())
 
 
 def _freebsd_route_deletes(keys: set[str], now: dict[str, str]) -> list[Step]:
@@ -599,6 +629,14 @@ def _netbsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[St
             new_lines += _lines(restored.get(f"ifconfig_{name}"))
             if _describes(old_lines) and not _describes(new_lines):
                 steps.append(_no_description(name))
+            steps += _old_mac(
+                name,
+                any(line.split()[0] == "link" for line in old_lines),
+                any(line.split()[0] == "link" for line in new_lines),
+                live,
+                "link",
+                "active",
+            )
     if replace_default:
         steps.append(Step(("sh", IFUP, "defaultroute"), f"{WHY}: rc.conf's default routes"))
     if dhcpcd:
