@@ -90,6 +90,7 @@ def gather(session: Transport, host: Host, guests: tuple[Guest, ...] = ()) -> Fa
         commands=[argv[0] for r in rendered for argv in _commands(r)],
         sysctls=sysctls,
         pf=any(spec.path == PF_CONF for spec in files),
+        macs=[name for name, itf in host.interfaces.items() if itf.mac],
     )
     result = session.run_script(script, timeout=60)
     facts = parse_facts(result.stdout.encode("utf-8", "surrogateescape"), host.name)

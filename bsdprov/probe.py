@@ -8,6 +8,7 @@ pure, so both are tested here without a host.
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -94,6 +95,7 @@ def probe_script(
     commands: Iterable[str] = (),
     sysctls: Iterable[str] = (),
     pf: bool = False,
+    macs: Iterable[str] = (),
 ) -> str:
     """The read-only script that reports uname, ``paths`` (and every file matching ``globs``)
     with their bytes, whether each of ``exists`` exists (disk images: never read), which of
@@ -114,6 +116,13 @@ def probe_script(
     live += "".join(
         f"printf 'live sysctl %s %s\\n' {q} \"$(sysctl -n {q} 2>/dev/null)\"\n"
         for q in (shlex.quote(n) for n in sorted(set(sysctls)))
+    )
+    # The link-level address line of ifconfig IF: OpenBSD "lladdr", FreeBSD "ether", NetBSD
+    # "address:" (each ifconfig's status output).
+    live += "".join(
+        f"printf 'live mac %s %s\\n' {q} \"$(ifconfig {q} 2>/dev/null | awk "
+        '\'$1 == "lladdr" || $1 == "ether" || $1 == "address:" { print $2; exit }\')"\n'
+        for q in (shlex.quote(n) for n in sorted(set(macs)))
     )
     if pf:
         live += (
@@ -190,6 +199,7 @@ def parse_facts(output: bytes, host: str) -> Facts:
     hostname: str | None = None
     sysctls: list[tuple[str, str]] = []
     pf: bool | None = None
+    macs: list[tuple[str, str]] = []
     while data:
         line, _, data = data.partition(b"\n")
         words = line.decode("utf-8", "replace").split(" ")
@@ -235,6 +245,9 @@ def parse_facts(output: bytes, host: str) -> Facts:
         elif kind == "live" and len(words) >= 4 and words[1] == "sysctl":
             if words[3]:
                 sysctls.append((words[2], " ".join(words[3:])))
+        elif kind == "live" and len(words) == 4 and words[1] == "mac":
+            if re.fullmatch(r"[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}", words[3]):
+                macs.append((words[2], words[3].lower()))
         elif kind == "live" and len(words) == 3 and words[1] == "pf":
             pf = words[2] == "Enabled"
         elif kind == "exists":
@@ -257,5 +270,5 @@ def parse_facts(output: bytes, host: str) -> Facts:
         lock,
         frozenset(existing),
         tuple(missing),
-        Live(hostname, tuple(sysctls), pf),
+        Live(hostname, tuple(sysctls), pf, tuple(macs)),
     )

@@ -36,7 +36,7 @@ from bsdprov.render.hypervisor import (
     VM_CONF,
     VMD_STEP,
 )
-from bsdprov.render.netbsd import IFUP
+from bsdprov.render.netbsd import DHCPCD_CONF, IFUP
 from bsdprov.render.pf import ANCHOR_DIR, PF_CONF, PF_INCLUDED
 
 RC_CONF = "/etc/rc.conf"
@@ -50,9 +50,14 @@ class Live:
     hostname: str | None = None
     sysctls: tuple[tuple[str, str], ...] = ()
     pf_enabled: bool | None = None
+    # The link-level address of each interface the inventory gives a MAC, before the run.
+    macs: tuple[tuple[str, str], ...] = ()
 
     def sysctl(self, name: str) -> str | None:
         return next((value for key, value in self.sysctls if key == name), None)
+
+    def mac(self, name: str) -> str | None:
+        return next((value for key, value in self.macs if key == name), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +183,13 @@ def _route_deletes(text: str | None, delete: tuple[str, ...]) -> list[Step]:
     return steps
 
 
+def _destroy(name: str) -> Step:
+    # May fail: an activation that stopped before the step creating ``name`` leaves nothing to
+    # destroy ("interface does not exist"), which is the state the rollback wants; a failure
+    # there would leave the rollback failed, and its resume failing the same way at each run.
+    return Step(("ifconfig", name, "destroy"), f"{WHY}: the run created {name}", True)
+
+
 def _describes(lines: list[str]) -> bool:
     return any(line.split()[0] in ("description", "descr") for line in lines)
 
@@ -185,6 +197,15 @@ def _describes(lines: list[str]) -> bool:
 def _no_description(name: str) -> Step:
     # Re-applying a configuration sets a description but never clears one.
     return Step(("ifconfig", name, "-description"), f"{WHY}: {name} had no description")
+
+
+def _old_mac(name: str, set_now: bool, set_restored: bool, live: Live, *how: str) -> list[Step]:
+    """The MAC ``name`` had before the run, when the run's configuration set one and the
+    restored one sets none: re-applying a configuration never resets a link-level address."""
+    mac = live.mac(name)
+    if not set_now or set_restored or not mac:
+        return []
+    return [Step(("ifconfig", name, how[0], mac, *how[1:]), f"{WHY}: the MAC before the run")]
 
 
 def _hostname(name: str | None) -> list[Step]:
@@ -236,7 +257,7 @@ def _openbsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[S
     for name, swap in reversed(interfaces):
         steps += _route_deletes(swap.now, ("route", "-qn", "delete"))
         if swap.restored is None and kind_of(name) != "physical":
-            steps.append(Step(("ifconfig", name, "destroy"), f"{WHY}: the run created {name}"))
+            steps.append(_destroy(name))
     reapplied = False
     for name, swap in interfaces:
         if swap.restored is None and kind_of(name) != "physical":
@@ -264,6 +285,9 @@ def _openbsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[S
                 ]
         if _describes(_lines(swap.now)) and not _describes(_lines(swap.restored)):
             steps.append(_no_description(name))
+        steps += _old_mac(
+            name, _sets_mac(swap.now, "lladdr"), _sets_mac(swap.restored, "lladdr"), live, "lladdr"
+        )
         if swap.restored is None:
             # No hostname.IF: netstart leaves the interface down and unconfigured at boot.
             steps.append(Step(("ifconfig", name, "down"), f"{WHY}: {name} had no file"))
@@ -294,6 +318,10 @@ def _openbsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[S
     if myname is not None:
         steps += _hostname(live.hostname or _first_word(myname.restored))
     return checks, steps
+
+
+def _sets_mac(text: str | None, word: str) -> bool:
+    return any(line.split()[0] == word for line in _lines(text))
 
 
 def _pf_checks(files: _Files) -> list[Step]:
@@ -420,7 +448,7 @@ def _freebsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[S
     names |= created | (cloned(restored) - cloned(now))
     steps: list[Step] = []
     for name in sorted(created, key=_order, reverse=True):
-        steps.append(Step(("ifconfig", name, "destroy"), f"{WHY}: the run created {name}"))
+        steps.append(_destroy(name))
     for name in _netif_restarts(names - created, restored, cloned(restored)):
         ipv6 = f"ifconfig_{name}_ipv6"
         if ipv6 in keys and "accept_rtadv" not in restored.get(ipv6, "").split():
@@ -446,12 +474,19 @@ def _freebsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[S
         steps.append(
             Step(("service", "netif", "restart", name), f"{WHY}: {name} from the restored rc.conf")
         )
+        steps += _old_mac(
+            name, _freebsd_sets_mac(now, name), _freebsd_sets_mac(restored, name), live, "ether"
+        )
         # netif sets a description but never clears one.
         descr = f"ifconfig_{name}_descr"
         if now.get(descr) and not restored.get(descr):
             steps.append(_no_description(name))
     if names or any(ROUTING_RE.fullmatch(k) for k in keys):
         routing = next((s for s in forward if s.argv[:2] == ("service", "routing")), None)
+        if routing is not None and routing.argv[2:] == ("start",):
+            # As the deploy (freebsd.py _route_deletes): `start` only adds, and `route add`
+            # never replaces a route, so the run's routes go first or they stay.
+            steps += _freebsd_route_deletes(keys, now)
         steps.append(
             Step(
                 routing.argv if routing else ("service", "routing", "restart"),
@@ -462,6 +497,34 @@ def _freebsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[S
     if "hostname" in keys:
         steps += _hostname(live.hostname or restored.get("hostname"))
     return checks, steps + bhyve
+
+
+def _freebsd_sets_mac(values: dict[str, str], name: str) -> bool:
+    """Whether rc.conf's ifconfig_IF or an ifconfig_IF_aliasN sets ``name``'s MAC."""
+    keys = (k for k in values if re.fullmatch(rf"ifconfig_{name}(?:_alias[0-9]+)?", k))
+    return any(w in ("ether", "lladdr", "link") for k in keys for w in values[k].split())
+
+
+def _freebsd_route_deletes(keys: set[str], now: dict[str, str]) -> list[Step]:
+    """``route -n delete`` of each route the run's rc.conf added under a changed key."""
+    steps = []
+    for key in sorted(keys):
+        family = ("-inet6",) if key.startswith("ipv6_") else ()
+        if key in ("defaultrouter", "ipv6_defaultrouter"):
+            target: list[str] = ["default"]
+        elif re.fullmatch(r"(?:ipv6_)?route_.+", key) and now.get(key):
+            words = now[key].split()
+            target = words[:2] if words[0] in ("-host", "-net") else words[:1]
+        else:
+            continue
+        steps.append(
+            Step(
+                ("route", "-n", "delete", *family, *target),
+                f"{WHY}: rc.d/routing start never replaces the run's route",
+                True,
+            )
+        )
+    return steps
 
 
 def _inet6_addresses(values: dict[str, str], name: str) -> list[str]:
@@ -542,7 +605,15 @@ def _netbsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[St
             f"ifconfig_{name}"
         )
         if not configured and kind_of(name) != "physical":
-            steps.append(Step(("ifconfig", name, "destroy"), f"{WHY}: the run created {name}"))
+            steps.append(_destroy(name))
+    # As the deploy (netbsd.py): dhcpcd lets go of each interface the restored dhcpcd.conf
+    # denies it (a lease the run's `dhcp: true` gave would stay next to the restored static
+    # address and be renewed), and takes back, after them, those it may have again.
+    dhcpcd = sorted(set(ordered) | _denied_changes(files.get(DHCPCD_CONF)), key=_order)
+    if dhcpcd:
+        steps.append(
+            Step(("sh", IFUP, "release", *dhcpcd), f"{WHY}: dhcpcd -x where dhcpcd.conf denies")
+        )
     for name in ordered:
         swap = configs.get(name)
         configured = (swap is not None and swap.restored is not None) or restored.get(
@@ -560,11 +631,39 @@ def _netbsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[St
             new_lines += _lines(restored.get(f"ifconfig_{name}"))
             if _describes(old_lines) and not _describes(new_lines):
                 steps.append(_no_description(name))
+            steps += _old_mac(
+                name,
+                any(line.split()[0] == "link" for line in old_lines),
+                any(line.split()[0] == "link" for line in new_lines),
+                live,
+                "link",
+                "active",
+            )
     if replace_default:
         steps.append(Step(("sh", IFUP, "defaultroute"), f"{WHY}: rc.conf's default routes"))
+    if dhcpcd:
+        steps.append(
+            Step(("sh", IFUP, "bind", *dhcpcd), f"{WHY}: with dhcpcd=YES, dhcpcd takes them back")
+        )
     if "hostname" in keys:
         steps += _hostname(live.hostname or restored.get("hostname"))
     return checks, steps
+
+
+def _denied_changes(swap: Swap | None) -> set[str]:
+    """The interfaces named on a ``denyinterfaces`` line of one of the two dhcpcd.conf."""
+    if swap is None:
+        return set()
+    now, restored = (
+        {line for line in _lines(text) if line.split()[0] == "denyinterfaces"}
+        for text in (swap.now, swap.restored)
+    )
+    return {
+        word
+        for line in now ^ restored
+        for word in line.replace(",", " ").split()[1:]
+        if re.fullmatch(r"[a-z]+[0-9]+", word)
+    }
 
 
 Planner = Callable[[_Files, Sequence[Step], Live], tuple[list[Step], list[Step]]]

@@ -204,8 +204,10 @@ def test_netbsd_puts_the_default_route_back_after_reapplying_its_interface() -> 
     assert commands(plan.undo_steps) == [
         "route -q delete default",
         "route -q delete -host 198.51.100.1",
+        f"sh {LIB}/netbsd-ifup release vioif0",
         f"sh {LIB}/netbsd-ifup vioif0",
         f"sh {LIB}/netbsd-ifup defaultroute",
+        f"sh {LIB}/netbsd-ifup bind vioif0",
     ]
 
 

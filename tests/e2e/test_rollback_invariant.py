@@ -303,7 +303,7 @@ def test_a_hypervisor_and_its_guests_from_nothing_roll_back_to_nothing(like_fres
     before = records(inventory)
     planned = ok(bsdprov("plan", "--host", "hv1", "-i", inventory))
     assert "if rolled back, commands, in order:\n" in planned
-    assert "\n  ifconfig bridge1 destroy\n" in planned
+    assert "\n  ifconfig bridge1 destroy  # may fail\n" in planned
     out = ok(bsdprov("deploy", "--all", "-i", inventory, "--confirm-timeout", "30"))
     # A host whose files differ from the rendering only in comments is left as it is: no run.
     unchanged = {w[0] for w in map(str.split, out.splitlines()) if w[1:2] == ["unchanged"]}
@@ -313,7 +313,7 @@ def test_a_hypervisor_and_its_guests_from_nothing_roll_back_to_nothing(like_fres
     # anchor file it removes, the interfaces the run created destroyed.
     shown = preview.split("checks, on the new files before anything is activated:\n")[1]
     assert shown.startswith("  pfctl -nf /etc/pf.conf\ncommands, in order:\n"), shown
-    assert "\n  ifconfig bridge1 destroy\n" in shown
+    assert "\n  ifconfig bridge1 destroy  # may fail\n" in shown
     assert planned.split("if rolled back, commands, in order:\n")[1].split("\n\n")[0] in shown
     undone = bsdprov("rollback", "--all", "-i", inventory, "--confirm-timeout", "30")
     assert only_unchanged_failed(undone, unchanged), undone.stdout + undone.stderr
