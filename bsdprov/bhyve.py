@@ -24,6 +24,22 @@ GUEST_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 LOADERS = {"freebsd": "bhyveload", "openbsd": "uefi", "netbsd": "uefi"}
 VIRTIO_DRIVERS = {"openbsd": "vio", "freebsd": "vtnet", "netbsd": "vioif"}
 
+
+def nic_mac_mismatches(guest: Host) -> list[tuple[int, str, str, str]]:
+    """``(i, interface, its mac, vm.nics[i].mac)`` where the guest's interface sets another MAC
+    than its NIC. vmd's and vm-bhyve's NICs are virtio-net: the guest sees NIC i as unit i of
+    its OS's virtio driver (any driver when the guest's OS is not known)."""
+    assert guest.vm is not None
+    drivers = [VIRTIO_DRIVERS[guest.os]] if guest.os else list(VIRTIO_DRIVERS.values())
+    found = []
+    for i, nic in enumerate(guest.vm.nics):
+        for name in (f"{driver}{i}" for driver in drivers):
+            itf = guest.interfaces.get(name)
+            if nic.mac is not None and itf is not None and itf.mac not in (None, nic.mac):
+                found.append((i, name, str(itf.mac), nic.mac))
+    return found
+
+
 FIREWALL_REFUSED = (
     "per-VM firewall rules are not supported on bhyve guests: vm-bhyve creates each guest's tap "
     "when the guest starts (tapN by start order, in no interface group), so pf cannot name it "
@@ -143,21 +159,15 @@ def bhyve_guest_problems(
                     "give the guest its address in 'interfaces'",
                 )
             )
-    # vm-bhyve's NICs are virtio-net: NIC i is unit i of the guest OS's virtio driver.
-    drivers = [VIRTIO_DRIVERS[guest.os]] if guest.os else list(VIRTIO_DRIVERS.values())
-    for i, nic in enumerate(vm.nics):
-        for name in (f"{driver}{i}" for driver in drivers):
-            itf = guest.interfaces.get(name)
-            if nic.mac is None or itf is None or itf.mac is None or itf.mac == nic.mac:
-                continue
-            found.append(
-                (
-                    guest.name,
-                    ("interfaces", name, "mac"),
-                    f"{itf.mac} differs from vm.nics[{i}].mac {nic.mac}, the MAC bhyve gives "
-                    f"{name}; the provider accepts only the one it assigned: use one MAC",
-                )
+    for i, name, mac, nic_mac in nic_mac_mismatches(guest):
+        found.append(
+            (
+                guest.name,
+                ("interfaces", name, "mac"),
+                f"{mac} differs from vm.nics[{i}].mac {nic_mac}, the MAC bhyve gives "
+                f"{name}; the provider accepts only the one it assigned: use one MAC",
             )
+        )
     return found
 
 

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bsdprov.bhyve import bhyve_problems, loader_of
+from bsdprov.bhyve import bhyve_problems, loader_of, nic_mac_mismatches
 from bsdprov.model import (
     DEFAULT_VM_DISK_DIR,
     FirewallRule,
@@ -277,31 +277,18 @@ def guest_problems(hosts: Mapping[str, Host]) -> list[Problem]:
     return found + bhyve_problems(hosts)
 
 
-# vmd's NICs are virtio-net: the guest sees NIC i as unit i of its OS's virtio driver.
-VIRTIO_DRIVERS = {"openbsd": "vio", "freebsd": "vtnet", "netbsd": "vioif"}
-
-
 def _lladdr_problems(guest: Host) -> list[Problem]:
     """vm.conf's ``locked lladdr`` makes vmd drop every frame whose source is not the NIC's
     MAC (vm.conf(5)): the guest's interface must not set another one."""
-    vm = guest.vm
-    assert vm is not None
-    drivers = [VIRTIO_DRIVERS[guest.os]] if guest.os else list(VIRTIO_DRIVERS.values())
-    found: list[Problem] = []
-    for i, nic in enumerate(vm.nics):
-        for name in (f"{driver}{i}" for driver in drivers):
-            itf = guest.interfaces.get(name)
-            if nic.mac is None or itf is None or itf.mac is None or itf.mac == nic.mac:
-                continue
-            found.append(
-                (
-                    guest.name,
-                    ("interfaces", name, "mac"),
-                    f"{itf.mac} differs from vm.nics[{i}].mac {nic.mac}, which vm.conf locks "
-                    f"('locked lladdr'): vmd drops every frame {name} sends; use one MAC",
-                )
-            )
-    return found
+    return [
+        (
+            guest.name,
+            ("interfaces", name, "mac"),
+            f"{mac} differs from vm.nics[{i}].mac {nic_mac}, which vm.conf locks "
+            f"('locked lladdr'): vmd drops every frame {name} sends; use one MAC",
+        )
+        for i, name, mac, nic_mac in nic_mac_mismatches(guest)
+    ]
 
 
 def _lease_problems(guest: Host, hv: Host) -> list[Problem]:
