@@ -149,6 +149,13 @@ def cut_then_finish(ctx: Ctx, process: subprocess.Popen[str]) -> Answer:
     return finished(process)
 
 
+def reboot_then_kill(ctx: Ctx, process: subprocess.Popen[str]) -> Answer:
+    """The host restarts (lab.reboot: every process killed, booted from the installed files,
+    rc.local's hook last); the controller, cut off, is killed too."""
+    ctx.lab.reboot(ctx.name)
+    return killed(process)
+
+
 def cut_then_resume(ctx: Ctx, process: subprocess.Popen[str]) -> Answer:
     assert h.cut_connections(ctx.lab, ctx.name) >= 1, "no open connection to cut"
     return resumed(process)
@@ -216,6 +223,9 @@ STAGE_KILL = "controller killed (SIGKILL)"
 STAGE_CUT = "its SSH connection cut (the host's sshd killed)"
 TIMER = "the run goes on without it, nobody confirms: the timer rolls back; host old"
 GOES_ON = "the controller confirms over a new connection: changed, exit 0; host new"
+
+STAGE_REBOOT = "the host reboots"
+BOOT_HOOK = "the boot hook rolls the unconfirmed run back; host old"
 
 ROWS = [
     Row(
@@ -332,6 +342,30 @@ ROWS = [
         disk_full("/etc"),
         (("old", "failed", ExitCode.FAILED),),
         "failed.*(no space|No space)",
+    ),
+    Row(
+        "installed-reboot",
+        0,
+        f"{STAGE_REBOOT} at 'installed' (during the OS check)",
+        BOOT_HOOK,
+        at_tool("netstart", "/etc/netstart -n", reboot_then_kill),
+        (("old", "rolled-back", None),),
+    ),
+    Row(
+        "activating-reboot",
+        1,
+        f"{STAGE_REBOOT} at 'activating'",
+        BOOT_HOOK,
+        at_tool("service", "/usr/sbin/service netif", reboot_then_kill),
+        (("old", "rolled-back", None),),
+    ),
+    Row(
+        "awaiting-confirm-reboot",
+        0,
+        f"{STAGE_REBOOT} at 'awaiting-confirm'",
+        BOOT_HOOK,
+        at_awaiting_confirm(reboot_then_kill),
+        (("old", "rolled-back", None),),
     ),
 ]
 
