@@ -89,7 +89,8 @@ def render(rows: list[dict[str, Any]], how: str) -> str:
         "",
         "## Not covered here",
         "",
-        "- A reboot at each stage: TODO(#11), once the lab can reboot a host (`lab.reboot`).",
+        "- A reboot at 'locked' or 'backed-up' (before any file is installed: the run ends "
+        "failed with nothing to undo, tested on-host in tests/onhost) and while confirming.",
         "- The controller killed *while* its confirming command runs on the host (the window "
         "is a few milliseconds and no tool in it can be paused without changing txn.sh).",
         "- Separate pauses at `backed-up` (between the backup and the install): every command "
