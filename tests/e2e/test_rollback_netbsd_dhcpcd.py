@@ -25,6 +25,11 @@ from tests.e2e.test_rollback_invariant import (
 pytestmark = pytest.mark.e2e
 
 
+@pytest.mark.skip(
+    reason="needs a second NIC: it turns lab03's only (management) interface to DHCP, which now "
+    "drops the static address as a boot would (issue 10 review), so the lab host is locked out; "
+    "the rollback's release/bind steps are covered by tests/test_rollback_plan_dhcpcd.py"
+)
 def test_netbsd_rollback_of_a_switch_to_dhcp_releases_the_lease(
     lab: RunningLab, tmp_path: Path
 ) -> None:
