@@ -35,9 +35,15 @@ def test_slot() -> int:
     return int(os.environ.get(TEST_SLOT_ENV) or 0)
 
 
+SLOT_PORT_STRIDE = 3000  # the test labs use 24001 to about 26620: slots never overlap
+
+
 def slot_port(base: int) -> int:
-    """A test lab's first port, moved by 1000 per slot."""
-    return base + 1000 * test_slot()
+    """A test lab's first port, moved by SLOT_PORT_STRIDE per slot (slots 0 to 12 fit)."""
+    port = base + SLOT_PORT_STRIDE * test_slot()
+    if port > 65000:
+        raise ValueError(f"{TEST_SLOT_ENV}={test_slot()} moves test lab ports past 65000")
+    return port
 
 
 def slot_dir(path: Path) -> Path:

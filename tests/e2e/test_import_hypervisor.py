@@ -31,7 +31,7 @@ pytestmark = pytest.mark.e2e
 
 EXAMPLE = Path(__file__).parents[2] / "inventories" / "example.yaml"
 LAB_DIR = slot_dir(Path("/var/lib/bsdprov-lab-import-test"))
-BASE_PORT = slot_port(24401)  # clear of the other test labs (24001, 24101, 24201, 24301...)
+BASE_PORT = slot_port(24901)  # clear of the other test labs (24001 ... 24501, 25101, 26601)
 HYPERVISOR = ("hv1", "web01", "db01", "obsd1")
 ADMIN = "# hv1, set up by hand (ticket 4711)\n\n"
 READ_KEYS = ("hostname", "interfaces", "routes", "forwarding", "switches", "nat", "dhcp_server")
