@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bsdprov.boot_hook import RC_LOCAL, with_boot_hook
+from bsdprov.drift import Drift, compare, expected_live, live_section, outputs_by_command
 from bsdprov.errors import ApplyError, BsdprovError, ProbeError, TransportError, UsageError
 from bsdprov.lifecycle import VmOptions
 from bsdprov.model import OS_NAMES, Host
@@ -91,6 +92,7 @@ def gather(session: Transport, host: Host, guests: tuple[Guest, ...] = ()) -> Fa
         sysctls=sysctls,
         pf=any(spec.path == PF_CONF for spec in files),
         macs=[name for name, itf in host.interfaces.items() if itf.mac],
+        drift=live_section(live_commands(host, rendered)),
     )
     result = session.run_script(script, timeout=60)
     facts = parse_facts(result.stdout.encode("utf-8", "surrogateescape"), host.name)
@@ -100,6 +102,21 @@ def gather(session: Transport, host: Host, guests: tuple[Guest, ...] = ()) -> Fa
             f"runs {facts.os} {facts.release}; fix 'os' in the inventory"
         )
     return facts
+
+
+def live_commands(host: Host, rendered: list[Rendered]) -> tuple[tuple[str, ...], ...]:
+    """The read commands of every rendering's live facts, each once (the probe runs them
+    before it knows the OS when the inventory names none)."""
+    found = [argv for r in rendered for argv in expected_live(host, r).commands]
+    return tuple(dict.fromkeys(found))
+
+
+def live_drift(
+    host: Host, rendered: Rendered, facts: Facts, guests: tuple[Guest, ...]
+) -> tuple[Drift, ...]:
+    """How the running system the probe read differs from what ``rendered``'s files mean."""
+    commands = live_commands(host, renderings(host, guests))
+    return compare(expected_live(host, rendered), outputs_by_command(commands, facts.drift))
 
 
 def _commands(rendered: Rendered) -> list[tuple[str, ...]]:
@@ -142,7 +159,8 @@ def plan_one(
     choices = PlanOptions(
         VmOptions(options.restart_vms, options.purge_disks), uplink_hold(host, options)
     )
-    plan = plan_host(rendered, facts.files, facts.existing, choices)
+    drift = live_drift(host, rendered, facts, guests)
+    plan = plan_host(rendered, facts.files, facts.existing, choices, drift)
     return with_undo(with_boot_hook(plan, facts.files), facts.live), facts
 
 

@@ -132,13 +132,19 @@ def plan_text(outcomes: Iterable[Outcome]) -> str:
         if plan is None:
             out.append(f"== {outcome.host}: {outcome.status}: {outcome.reason}")
             continue
-        count = len(plan.changes)
-        head = f"{count} file{'s' if count != 1 else ''} to change" if count else "no changes"
-        out.append(f"== {outcome.host} ({plan.os}): {head}")
+        count, drifted = len(plan.changes), len(plan.drift)
+        heads = [f"{count} file{'s' if count != 1 else ''} to change"] if count else []
+        heads += [f"{_count(drifted, 'live difference')} to repair"] if drifted else []
+        out.append(f"== {outcome.host} ({plan.os}): {', '.join(heads) or 'no changes'}")
         out += [f"warning: {w}" for w in outcome.warnings]
         out += [f"note: {n}" for n in plan.notes]
+        if plan.drift:
+            # The files may be right while the running system is not: said apart from diffs.
+            out.append("running system differs from the files:")
+            out += [f"  {d.what}" for d in plan.drift]
         if plan.has_changes:
-            out.append(plan.diff().rstrip("\n"))
+            if plan.changes or not plan.drift:
+                out.append(plan.diff().rstrip("\n"))
             if plan.prepare:
                 out.append("made first, if missing (a rollback keeps them):")
                 out += [f"  {_command(s)}" for s in plan.prepare]
@@ -222,6 +228,9 @@ def plan_json(outcomes: Iterable[Outcome]) -> str:
             ]
             entry["prepare"] = [list(s.argv) for s in o.plan.prepare]
             entry["notes"] = list(o.plan.notes)
+            entry["drift"] = [
+                {"what": d.what, "repaired_by": list(d.triggers)} for d in o.plan.drift
+            ]
             entry["checks"] = [list(s.argv) for s in o.plan.checks]
             entry["commands"] = [list(s.argv) for s in o.plan.steps]
             entry["verify"] = [{"command": list(c.argv), "expect": c.expect} for c in o.plan.verify]

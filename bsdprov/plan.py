@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from bsdprov.drift import Drift
 from bsdprov.lifecycle import VM_CONF, VmOptions, bhyve_changes, vm_changes, with_vm_changes
 from bsdprov.render import FileSpec, Rendered, Step, VarsEdit, file_content
 from bsdprov.render.base import Check
@@ -95,10 +96,13 @@ class Plan:
     # What rolling this plan back runs, on the restored files (``rollback.with_undo``).
     undo_checks: tuple[Step, ...] = ()
     undo_steps: tuple[Step, ...] = ()
+    # How the running system differs from the files (bsdprov/drift.py); the steps above
+    # include those that repair it.
+    drift: tuple[Drift, ...] = ()
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.changes or self.prepare)
+        return bool(self.changes or self.prepare or self.drift)
 
     def diff(self) -> str:
         """Unified diffs headed ``a/<host>:<path>``, secrets masked; "no changes" if none."""
@@ -121,9 +125,12 @@ def plan_host(
     observed: Mapping[str, ObservedFile],
     existing: Iterable[str] = (),
     options: PlanOptions = PlanOptions(),
+    drift: Iterable[Drift] = (),
 ) -> Plan:
-    """Plan ``rendered`` against ``observed`` files (missing paths count as absent) and the
-    ``existing`` paths among ``rendered.creates``."""
+    """Plan ``rendered`` against ``observed`` files (missing paths count as absent), the
+    ``existing`` paths among ``rendered.creates`` and the running system's ``drift``: what
+    drifted re-runs the activation steps its triggers name, as a file change would."""
+    drift = tuple(drift)
     changes, notes = [], []
     for spec in rendered.files:
         before = observed.get(spec.path, ObservedFile(spec.path, None))
@@ -146,7 +153,10 @@ def plan_host(
     removals = _removals(rendered, observed)
     changes += [change for change, _ in removals]
     content_changes = [c for c in changes if c.meaningful]
-    steps = select_steps(rendered.steps, content_changes) + tuple(s for _, s in removals if s)
+    repairs = [trigger for d in drift for trigger in d.triggers]
+    steps = select_steps(rendered.steps, content_changes, repairs) + tuple(
+        s for _, s in removals if s
+    )
     vm_conf = next((c for c in content_changes if c.path == VM_CONF), None)
     if vm_conf is not None:
         vms = vm_changes(vm_conf.before.content, vm_conf.after, options.vms)
@@ -160,10 +170,18 @@ def plan_host(
     prepare = tuple(
         Step(c.argv, c.why, False, (c.path,)) for c in rendered.creates if c.path not in present
     )
-    checks = rendered.checks if changes or prepare else ()
-    verify = rendered.verify if content_changes or prepare else ()
+    checks = rendered.checks if changes or prepare or drift else ()
+    verify = rendered.verify if content_changes or prepare or drift else ()
     return Plan(
-        rendered.host, rendered.os, tuple(changes), checks, steps, verify, prepare, tuple(notes)
+        rendered.host,
+        rendered.os,
+        tuple(changes),
+        checks,
+        steps,
+        verify,
+        prepare,
+        tuple(notes),
+        drift=drift,
     )
 
 
@@ -198,13 +216,25 @@ def _removals(
     return found
 
 
-def select_steps(steps: Iterable[Step], changes: Iterable[FileChange] | None) -> tuple[Step, ...]:
-    """The steps the changes trigger, in order, each command once (None: everything changed)."""
+def select_steps(
+    steps: Iterable[Step], changes: Iterable[FileChange] | None, repairs: Iterable[str] = ()
+) -> tuple[Step, ...]:
+    """The steps the changes trigger, in order, each command once (None: everything changed).
+    ``repairs`` are triggers (``path`` or ``path#key``) of drifted live state: they select
+    steps as a change of that file (or key) would."""
     changes = None if changes is None else list(changes)
-    if changes == []:
+    repairs = list(repairs)
+    if changes == [] and not repairs:
         return ()
     paths = None if changes is None else {c.path for c in changes}
     keys = None if changes is None else {(c.path, k) for c in changes for k in c.changed_keys}
+    if paths is not None and keys is not None:
+        for trigger in repairs:
+            path, _, key = trigger.partition("#")
+            if key:
+                keys.add((path, key))
+            else:
+                paths.add(path)
     chosen: list[Step] = []
     seen: set[tuple[str, ...]] = set()
     for step in steps:

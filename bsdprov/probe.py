@@ -13,6 +13,8 @@ import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from bsdprov.drift import BEGIN as DRIFT_BEGIN
+from bsdprov.drift import END as DRIFT_END
 from bsdprov.errors import ProbeError
 from bsdprov.plan import ObservedFile
 from bsdprov.rollback import Live
@@ -53,6 +55,8 @@ class Facts:
     existing: frozenset[str] = frozenset()
     missing_tools: tuple[str, ...] = ()
     live: Live = Live()
+    # The drift section's outputs (bsdprov/drift.py): command number, lines, exit status.
+    drift: tuple[tuple[int, tuple[str, ...], int], ...] = ()
 
     @property
     def unfinished(self) -> tuple[RunState, ...]:
@@ -96,12 +100,13 @@ def probe_script(
     sysctls: Iterable[str] = (),
     pf: bool = False,
     macs: Iterable[str] = (),
+    drift: str = "",
 ) -> str:
     """The read-only script that reports uname, ``paths`` (and every file matching ``globs``)
     with their bytes, whether each of ``exists`` exists (disk images: never read), which of
     RUN_TOOLS and ``commands`` (the run's steps and checks) are missing, bsdprov's runs, and
     the running state a rollback puts back: the host name, the values of ``sysctls``, and
-    with ``pf`` whether pf is enabled."""
+    with ``pf`` whether pf is enabled; ``drift`` is drift.live_section's part."""
     quoted = " ".join(shlex.quote(p) for p in sorted(set(paths)))
     # A glob's words stay unquoted so the shell expands them; the renderers' patterns are
     # fixed directory paths with one "*".
@@ -132,6 +137,7 @@ def probe_script(
     return (
         PROBE_HEAD
         + live
+        + drift
         + f"""for f in {quoted} {patterns}; do
 	if [ -f "$f" ]; then
 		report "$f" "$f"
@@ -200,6 +206,7 @@ def parse_facts(output: bytes, host: str) -> Facts:
     sysctls: list[tuple[str, str]] = []
     pf: bool | None = None
     macs: list[tuple[str, str]] = []
+    drift: list[tuple[int, tuple[str, ...], int]] = []
     while data:
         line, _, data = data.partition(b"\n")
         words = line.decode("utf-8", "replace").split(" ")
@@ -252,6 +259,11 @@ def parse_facts(output: bytes, host: str) -> Facts:
             pf = words[2] == "Enabled"
         elif kind == "exists":
             existing.add(" ".join(words[1:]))
+        elif (
+            kind == DRIFT_BEGIN and len(words) == 2 and words[1].isdecimal() and words[1].isascii()
+        ):
+            block, data = _drift_block(data, words[1], host)
+            drift.append(block)
         else:
             raise ProbeError(f"host {host!r}: unexpected probe line {line[:120]!r}")
     else:
@@ -271,4 +283,22 @@ def parse_facts(output: bytes, host: str) -> Facts:
         frozenset(existing),
         tuple(missing),
         Live(hostname, tuple(sysctls), pf, tuple(macs)),
+        tuple(drift),
     )
+
+
+def _drift_block(
+    data: bytes, number: str, host: str
+) -> tuple[tuple[int, tuple[str, ...], int], bytes]:
+    """One command's output from the drift section, up to its ``drift-end N STATUS`` line."""
+    lines: list[str] = []
+    while data:
+        line, _, data = data.partition(b"\n")
+        text = line.decode("utf-8", "replace")
+        words = text.split(" ")
+        if words[0] == DRIFT_END and len(words) == 3 and words[1] == number:
+            if not words[2].isdecimal() or not words[2].isascii():
+                break
+            return (int(number), tuple(lines), int(words[2])), data
+        lines.append(text)
+    raise ProbeError(f"host {host!r}: the probe's live state output was cut short")

@@ -15,6 +15,7 @@ CORE = [
     "render",
     "plan.py",
     "probe.py",
+    "drift.py",
     "outcome.py",
     "output.py",
     "errors.py",
