@@ -10,11 +10,25 @@ from __future__ import annotations
 import shlex
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bsdprov.boot_hook import RC_LOCAL, with_boot_hook
-from bsdprov.drift import Drift, compare, expected_live, live_section, outputs_by_command
-from bsdprov.errors import ApplyError, BsdprovError, ProbeError, TransportError, UsageError
+from bsdprov.drift import (
+    Drift,
+    compare,
+    expected_live,
+    live_section,
+    outputs_by_command,
+    session_address_owner,
+)
+from bsdprov.errors import (
+    ApplyError,
+    BsdprovError,
+    ConnectError,
+    ProbeError,
+    TransportError,
+    UsageError,
+)
 from bsdprov.lifecycle import VmOptions
 from bsdprov.model import OS_NAMES, Host
 from bsdprov.outcome import Outcome, RunRecord, Status
@@ -152,6 +166,7 @@ def plan_one(
     host: Host,
     guests: tuple[Guest, ...] = (),
     options: DeployOptions = DeployOptions(),
+    reached: str | None = None,
 ) -> tuple[Plan, Facts]:
     """Probe the host and plan it: touches nothing."""
     facts = gather(session, host, guests)
@@ -161,7 +176,57 @@ def plan_one(
     )
     drift = live_drift(host, rendered, facts, guests)
     plan = plan_host(rendered, facts.files, facts.existing, choices, drift)
-    return with_undo(with_boot_hook(plan, facts.files), facts.live), facts
+    plan = with_undo(with_boot_hook(plan, facts.files), facts.live)
+    if reached is not None and plan.has_changes:
+        plan = replace(
+            plan,
+            notes=(
+                *plan.notes,
+                f"connected through previous_address {reached}: address {host.address} does "
+                f"not answer yet; the run is confirmed through {host.address} only"
+                + (
+                    ""
+                    if host.host_key
+                    else f" (its key must be in known_hosts for {host.address}, or pin host_key)"
+                ),
+            ),
+        )
+    return plan, facts
+
+
+# Why a connection failed that a moved address explains; auth or host-key failures mean
+# something answered there, and are never retried at another address.
+MOVED_CAUSES = ("dns", "refused", "timeout", "other")
+
+
+def reach(connect: Connector, host: Host) -> tuple[Transport, str | None]:
+    """A connection to ``address``, else (when it does not answer and the inventory gives
+    ``previous_address``) to the previous address, which the second value names."""
+    try:
+        return connect(host), None
+    except ConnectError as first:
+        previous = host.previous_address
+        if previous is None or first.cause not in MOVED_CAUSES:
+            raise
+        try:
+            return connect(host.model_copy(update={"address": previous})), previous
+        except ConnectError as second:
+            raise ConnectError(
+                f"{first}; previous_address {previous}: {second}",
+                host=host.name,
+                cause=second.cause,
+            ) from None
+
+
+def dropped_session_address(
+    host: Host, facts: Facts, plan: Plan, guests: tuple[Guest, ...] = ()
+) -> str | None:
+    """The interface whose live ``address`` (the one bsdprov connects through) this plan's
+    files no longer declare: no new connection to it could confirm the run."""
+    if not plan.has_changes or host.address is None:
+        return None
+    commands = live_commands(host, renderings(host, guests))
+    return session_address_owner(host, host.address, outputs_by_command(commands, facts.drift))
 
 
 def unfinished_warnings(facts: Facts) -> tuple[str, ...]:
@@ -226,16 +291,26 @@ def deploy_one(
     guests: tuple[Guest, ...] = (),
 ) -> Outcome:
     """Plan and, unless ``dry_run``, apply one host as one on-host transaction."""
-    session = connect(host)
+    session, reached = reach(connect, host)
     try:
-        plan, facts = plan_one(session, host, guests, options)
+        plan, facts = plan_one(session, host, guests, options, reached)
+        dropped = dropped_session_address(host, facts, plan, guests) if reached is None else None
+        lost = (
+            f"this deploy removes {host.address} from {dropped}, the address bsdprov connects "
+            "through, so no new connection could confirm it: give the new address as 'address' "
+            f"and {host.address} as 'previous_address' (docs/deploy.md#moving-the-management-"
+            "address)"
+        )
         if dry_run:
             status: Status = "changes" if plan.has_changes else "unchanged"
             warnings = unfinished_warnings(facts) + tuple(
                 f"the host lacks {tool}, which a deploy needs"
                 for tool in (missing_commands(plan, facts) if plan.has_changes else ())
             )
+            warnings += (lost,) if dropped else ()
             return Outcome(host.name, status, plan=plan, warnings=warnings)
+        if dropped:
+            raise ApplyError(f"host {host.name!r}: {lost}; nothing was changed")
         missing = missing_commands(plan, facts) if plan.has_changes else ()
         if missing:
             raise ApplyError(
@@ -248,10 +323,10 @@ def deploy_one(
             )
         if facts.unfinished:
             _roll_back_interrupted(session, facts)
-            plan, facts = plan_one(session, host, guests, options)
+            plan, facts = plan_one(session, host, guests, options, reached)
         failed = [r.run_id for r in facts.runs if r.state == "rollback-failed"]
         if failed and _resume_failed_rollbacks(session, host, failed):
-            plan, facts = plan_one(session, host, guests, options)
+            plan, facts = plan_one(session, host, guests, options, reached)
         if not plan.has_changes:
             return Outcome(host.name, "unchanged", plan=plan)
         return _transact(connect, session, host, plan, run_id, options, "deploy")
@@ -471,7 +546,28 @@ def _confirm(
         )
     return "unreachable", (
         f"no new SSH connection could confirm the run ({last_error}); if the run started, {timer}"
+        + _previous_report(connect, host, run_id)
     )
+
+
+def _previous_report(connect: Connector, host: Host, run_id: str) -> str:
+    """What the host says at ``previous_address`` when ``address`` never answered: read only
+    (a run is never confirmed through the address it moves away from)."""
+    previous = host.previous_address
+    if previous is None or previous == host.address:
+        return ""
+    try:
+        session = connect(host.model_copy(update={"address": previous}))
+    except TransportError:
+        return f"; previous_address {previous} does not answer either"
+    try:
+        script = f"sh {STATE_DIR}/runs/{shlex.quote(run_id)}/txn.sh wait {shlex.quote(run_id)} 0\n"
+        state, _, _ = _parse_state(session.run_script(script, timeout=30, check=False).stdout)
+    except TransportError:
+        state = "unknown"
+    finally:
+        session.close()
+    return f"; the host still answers at previous_address {previous} (run state {state})"
 
 
 def verify_one(

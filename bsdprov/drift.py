@@ -329,6 +329,25 @@ def outputs_by_command(
     return found
 
 
+def session_address_owner(
+    host: Host, address: str, outputs: Mapping[Command, Output]
+) -> str | None:
+    """The managed interface that shows ``address`` (the one bsdprov connects through) while
+    the inventory declares it on none: the run would take it away."""
+    try:
+        wanted = str(ip_address(address))
+    except ValueError:
+        return None  # a DNS name: where it points is not the probe's to know
+    if any(str(a.ip) == wanted for itf in host.interfaces.values() for a in itf.addresses):
+        return None
+    for name in host.interfaces:
+        output = outputs.get(("ifconfig", name))
+        shown = output.lines if output is not None and output.status == 0 else ()
+        if wanted in _addresses(shown, ("inet", "inet6")):
+            return name
+    return None
+
+
 def drift_summary(drift: Iterable[Drift]) -> str:
     return "; ".join(d.what for d in drift)
 

@@ -434,6 +434,9 @@ class Host(Strict):
 
     name: str
     address: SshAddress | None = None
+    # Where the host answered before a deploy that moves its management address to
+    # ``address``: reached only when ``address`` does not answer yet (docs/deploy.md).
+    previous_address: SshAddress | None = None
     port: StrictInt = Field(default=22, ge=1, le=65535)
     user: UserName = "root"
     become: Become = "none"
