@@ -544,30 +544,33 @@ def _confirm(
             f"the host answered, but run {run_id} stayed in state {seen} and was not "
             f"confirmed; {timer}"
         )
-    return "unreachable", (
-        f"no new SSH connection could confirm the run ({last_error}); if the run started, {timer}"
-        + _previous_report(connect, host, run_id)
-    )
+    unconfirmed = f"no new SSH connection could confirm the run ({last_error})"
+    state, reason, said = _previous_report(connect, host, run_id)
+    if state in FINAL_STATES:
+        # Read at the address the host moved from: the host's own verdict, e.g. its timer's.
+        return state, f"{reason}; {unconfirmed}; {said}"
+    return "unreachable", f"{unconfirmed}; if the run started, {timer}{'; ' + said if said else ''}"
 
 
-def _previous_report(connect: Connector, host: Host, run_id: str) -> str:
-    """What the host says at ``previous_address`` when ``address`` never answered: read only
-    (a run is never confirmed through the address it moves away from)."""
+def _previous_report(connect: Connector, host: Host, run_id: str) -> tuple[str, str, str]:
+    """The run's state and reason as the host reports them at ``previous_address`` when
+    ``address`` never answered, and a sentence saying so. Read only: a run is never confirmed
+    through the address it moves away from."""
     previous = host.previous_address
     if previous is None or previous == host.address:
-        return ""
+        return "unknown", "", ""
     try:
         session = connect(host.model_copy(update={"address": previous}))
     except TransportError:
-        return f"; previous_address {previous} does not answer either"
+        return "unknown", "", f"previous_address {previous} does not answer either"
     try:
         script = f"sh {STATE_DIR}/runs/{shlex.quote(run_id)}/txn.sh wait {shlex.quote(run_id)} 0\n"
-        state, _, _ = _parse_state(session.run_script(script, timeout=30, check=False).stdout)
+        state, reason, _ = _parse_state(session.run_script(script, timeout=30, check=False).stdout)
     except TransportError:
-        state = "unknown"
+        state, reason = "unknown", ""
     finally:
         session.close()
-    return f"; the host still answers at previous_address {previous} (run state {state})"
+    return state, reason, f"read at previous_address {previous}: run state {state}"
 
 
 def verify_one(

@@ -119,10 +119,28 @@ def test_a_move_that_never_answers_at_the_new_address_reports_the_previous_one(
     options = DeployOptions(confirm_timeout=0, step_timeout=0)
     outcome = deploy_one(network, moved(), "R1", options)
     assert outcome.status == "unreachable", outcome
-    assert "the host still answers at previous_address 192.0.2.10" in outcome.reason
-    assert "(run state awaiting-confirm)" in outcome.reason
+    assert "read at previous_address 192.0.2.10: run state awaiting-confirm" in outcome.reason
     # The report's connection only read the run's state.
     assert "confirm" not in network.sessions[-1].scripts[0].split("txn.sh")[1]
+
+
+def test_a_move_rolled_back_by_its_timer_is_reported_so_through_the_previous_address(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = iter(range(0, 10_000, 5))
+    monkeypatch.setattr(apply.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(apply.time, "sleep", lambda _: None)
+    network = Network(
+        {"192.0.2.20"},
+        [
+            "state=awaiting-confirm\nreason=\njournal:\n",
+            "state=rolled-back\nreason=not confirmed within 10s\n",
+        ],
+    )
+    outcome = deploy_one(network, moved(), "R1", DeployOptions(confirm_timeout=10))
+    assert outcome.status == "rolled-back", outcome
+    assert outcome.reason.startswith("not confirmed within 10s; no new SSH connection")
+    assert outcome.reason.endswith("read at previous_address 192.0.2.10: run state rolled-back")
 
 
 def test_a_deploy_that_removes_the_address_it_connects_through_is_refused() -> None:

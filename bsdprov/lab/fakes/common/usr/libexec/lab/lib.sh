@@ -14,7 +14,7 @@
 #   /var/lab/os        openbsd | freebsd | netbsd
 #   /var/lab/release   7.6 | 14.1-RELEASE | 10.0 ...
 #   /var/lab/hostname  the node name (uname -n, hostname, kern.hostname)
-#   /var/lab/mgmt      "IF ADDR": the management address that /usr/libexec/lab/reachable checks
+#   /var/lab/mgmt      "IF ADDR" lines: the management addresses /usr/libexec/lab/reachable checks
 #   /var/lab/machine   optional, default amd64
 #
 # State: /var/lab/state/ (plain text, one record per line, safe to cat)
