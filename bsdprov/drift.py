@@ -19,7 +19,8 @@ mimic them):
   P``, NetBSD ``vlan: N parent: P``;
 - sysctls of the managed ``/etc/sysctl.conf`` lines: ``sysctl -n NAME``;
 - pf anchors of the rendered ``/etc/pf.vm/NAME.conf`` files: ``pfctl -a vm/NAME -s rules`` is
-  not empty when the file has rules.
+  not empty when the file has rules;
+- VMs that should run: the rendering's verify checks (``vmctl status``, vm-bhyve ``vm list``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from ipaddress import ip_address
 
 from bsdprov.model import Host, Route, route_interface
 from bsdprov.render.base import FileSpec, LineEdit, Rendered, default_route, ordered_interfaces
+from bsdprov.render.bhyve import guest_conf
+from bsdprov.render.hypervisor import VM_CONF
 from bsdprov.render.openbsd import delayed_default
 
 BEGIN, END = "drift-begin", "drift-end"
@@ -226,7 +229,28 @@ def expected_live(host: Host, rendered: Rendered) -> LiveSpec:
                     (spec.path,),
                 )
             )
+    expected += _vms(host, rendered)
     return LiveSpec(tuple(expected), tuple(only))
+
+
+def _vms(host: Host, rendered: Rendered) -> list[Expected]:
+    """The VMs that should run, from the rendering's own verify checks (vmd: ``vmctl
+    status``; vm-bhyve: ``vm list``), each repaired by what starts it on a change of its
+    configuration: vm.conf's ``vmctl reload`` and ``vmctl start``, or bhyve-apply."""
+    found = []
+    for check in rendered.verify:
+        match = re.fullmatch(r"VM (\S+) runs", check.why)
+        if match is None:
+            continue
+        name = match.group(1)
+        if check.argv == ("vmctl", "status"):
+            triggers: tuple[str, ...] = (VM_CONF,)
+        elif host.bhyve is not None:
+            triggers = (guest_conf(host.bhyve.vm_dir, name),)
+        else:
+            continue
+        found.append(Expected(check.argv, (check.expect,), f"VM {name} running", triggers))
+    return found
 
 
 def _has_rules(text: str) -> bool:

@@ -4,14 +4,23 @@ running state, what differs, which steps repair it, and how plan shows it."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from bsdprov.apply import DeployOptions, deploy_one, live_commands
 from bsdprov.boot_hook import BOOT_HOOK
-from bsdprov.drift import Drift, Output, compare, expected_live, live_section, outputs_by_command
+from bsdprov.drift import (
+    Drift,
+    LiveSpec,
+    Output,
+    compare,
+    expected_live,
+    live_section,
+    outputs_by_command,
+)
 from bsdprov.errors import ProbeError
-from bsdprov.inventory import parse_inventory
+from bsdprov.inventory import load_inventory, parse_inventory
 from bsdprov.model import Host
 from bsdprov.outcome import Outcome
 from bsdprov.output import plan_json, plan_text
@@ -370,3 +379,36 @@ def test_a_deploy_with_drift_only_uploads_a_run_without_files() -> None:
     assert upload.files["manifest"] == b""
     assert b"sh /etc/netstart vio0" in upload.files["steps"]
     assert b"sh /etc/netstart vio1" not in upload.files["steps"]
+
+
+# --- VMs ---------------------------------------------------------------------------------------
+
+EXAMPLES = Path(__file__).parent.parent / "inventories"
+
+
+@pytest.mark.parametrize(("file", "hypervisor"), [("example.yaml", "hv1"), ("bhyve.yaml", None)])
+def test_a_vm_that_should_run_and_does_not_is_drift_repaired_by_what_starts_it(
+    file: str, hypervisor: str | None
+) -> None:
+    inventory = load_inventory(EXAMPLES / file)
+    name = hypervisor or next(n for n, h in inventory.hosts.items() if h.bhyve is not None)
+    h = inventory.hosts[name]
+    rendered = render_host(h, guests=inventory.guests(name))
+    spec = expected_live(h, rendered)
+    vms = [e for e in spec.expected if e.what.startswith("VM ")]
+    assert vms, "every enabled guest is a live fact"
+    first = vms[0]
+    running = {
+        e.argv: Output(tuple(e.what.split()[1] for e in vms), 0) for e in vms
+    }  # a status output that names no VM as running
+    found = compare(LiveSpec(tuple(vms)), running)
+    assert [d.what for d in found] == [f"{e.what} missing" for e in vms]
+    plan = plan_host(rendered, current_files(rendered), drift=found[:1])
+    commands = [" ".join(s.argv) for s in plan.steps]
+    guest = first.what.split()[1]
+    if hypervisor:
+        assert first.triggers == ("/etc/vm.conf",)
+        assert f"vmctl start {guest}" in commands
+        assert not any(c.startswith("vmctl stop") for c in commands), "a repair stops no VM"
+    else:
+        assert any("bhyve-apply" in c for c in commands), commands
