@@ -33,7 +33,7 @@ from bsdprov.render.hypervisor import SYSCTL_CONF
 from bsdprov.render.pf import PF_CONF
 from bsdprov.rollback import Swap, plan_undo, with_undo
 from bsdprov.run import RUN_ID_RE, RunSettings, build_run
-from bsdprov.transport import Transport
+from bsdprov.session import Reader, Transport
 from bsdprov.verify import CheckResult, parse_verify, verify_script
 from bsdprov.vmd import Guest, uplink_interface
 
@@ -72,7 +72,7 @@ def renderings(host: Host, guests: tuple[Guest, ...] = ()) -> list[Rendered]:
     return found
 
 
-def gather(session: Transport, host: Host, guests: tuple[Guest, ...] = ()) -> Facts:
+def gather(session: Reader, host: Host, guests: tuple[Guest, ...] = ()) -> Facts:
     """One exec: uname, the managed files and bsdprov's runs on the host."""
     rendered = renderings(host, guests)
     files = [spec for r in rendered for spec in r.files]
@@ -93,7 +93,7 @@ def gather(session: Transport, host: Host, guests: tuple[Guest, ...] = ()) -> Fa
         macs=[name for name, itf in host.interfaces.items() if itf.mac],
     )
     result = session.run_script(script, timeout=60)
-    facts = parse_facts(result.stdout.encode("utf-8", "surrogateescape"), host.name)
+    facts = parse_facts(result.stdout, host.name)
     if host.os is not None and facts.os != host.os:
         raise ProbeError(
             f"host {host.name!r}: the inventory says os {host.os!r} but the host "
@@ -131,7 +131,7 @@ def uplink_hold(host: Host, options: DeployOptions) -> dict[str, str]:
 
 
 def plan_one(
-    session: Transport,
+    session: Reader,
     host: Host,
     guests: tuple[Guest, ...] = (),
     options: DeployOptions = DeployOptions(),
@@ -183,7 +183,7 @@ def _resume_failed_rollbacks(session: Transport, host: Host, run_ids: list[str])
         txn = shlex.quote(f"{STATE_DIR}/runs/{run_id}/txn.sh")
         answer = session.run_script(
             f"sh {txn} resume {shlex.quote(run_id)}\n", timeout=600, check=False
-        ).stdout
+        ).stdout_text
         head, _, remaining = answer.partition("remaining:\n")
         state, reason, _ = _parse_state(head)
         if state == "unknown":
@@ -199,25 +199,33 @@ def _resume_failed_rollbacks(session: Transport, host: Host, run_ids: list[str])
     return resumed
 
 
+def plan_outcome(
+    session: Reader,
+    host: Host,
+    guests: tuple[Guest, ...] = (),
+    options: DeployOptions = DeployOptions(),
+) -> Outcome:
+    """What a deploy would do (a dry run): the plan, and what would stop or slow the deploy."""
+    plan, facts = plan_one(session, host, guests, options)
+    status: Status = "changes" if plan.has_changes else "unchanged"
+    warnings = unfinished_warnings(facts) + tuple(
+        f"the host lacks {tool}, which a deploy needs"
+        for tool in (missing_commands(plan, facts) if plan.has_changes else ())
+    )
+    return Outcome(host.name, status, plan=plan, warnings=warnings)
+
+
 def deploy_one(
     connect: Connector,
     host: Host,
     run_id: str,
     options: DeployOptions,
-    dry_run: bool = False,
     guests: tuple[Guest, ...] = (),
 ) -> Outcome:
-    """Plan and, unless ``dry_run``, apply one host as one on-host transaction."""
+    """Plan and apply one host as one on-host transaction (``plan_outcome`` is the dry run)."""
     session = connect(host)
     try:
         plan, facts = plan_one(session, host, guests, options)
-        if dry_run:
-            status: Status = "changes" if plan.has_changes else "unchanged"
-            warnings = unfinished_warnings(facts) + tuple(
-                f"the host lacks {tool}, which a deploy needs"
-                for tool in (missing_commands(plan, facts) if plan.has_changes else ())
-            )
-            return Outcome(host.name, status, plan=plan, warnings=warnings)
         missing = missing_commands(plan, facts) if plan.has_changes else ()
         if missing:
             raise ApplyError(
@@ -265,11 +273,11 @@ def _transact(
         session.close()
         state, reason = _confirm(connect, host, run_id, timeout, options.step_timeout)
         return Outcome(host.name, STATUS_OF_STATE.get(state, "failed"), reason, plan, run_id)
-    answer = parse_start(result.stdout)
+    answer = parse_start(result.stdout_text)
     state, reason = answer.state, answer.reason
     if answer.not_started:
         state, reason = "failed", f"the run did not start on the host: {answer.not_started}"
-        said = [line for line in result.stderr.splitlines() if line.strip()]
+        said = [line for line in result.stderr_text.splitlines() if line.strip()]
         if result.exit_code and said:
             reason += f" ({said[-1].strip()})"
     elif state == "awaiting-confirm" or (state not in FINAL_STATES and answer.alive):
@@ -280,7 +288,7 @@ def _transact(
         # the host is reachable, rather than leave it to the next deploy.
         why = f"txn.sh start stopped at state {state}{answer.exit_detail} with no process left"
         undone = session.run_script(_rollback_script(run_id, why), timeout=600, check=False)
-        state, reason, _ = _parse_state(undone.stdout)
+        state, reason, _ = _parse_state(undone.stdout_text)
         reason = reason or why
     status = STATUS_OF_STATE.get(state, "failed")
     return Outcome(host.name, status, reason, plan, run_id, journal=answer.journal)
@@ -434,10 +442,10 @@ def _confirm(
             continue
         finally:
             session.close()
-        state, reason, _ = _parse_state(result.stdout)
+        state, reason, _ = _parse_state(result.stdout_text)
         if state in FINAL_STATES:
             return state, reason
-        if state == "unknown" and f"no run {run_id}" in result.stderr:
+        if state == "unknown" and f"no run {run_id}" in result.stderr_text:
             return "failed", f"the host has no run {run_id}: it never started; nothing was changed"
         seen = state
         time.sleep(1)
@@ -457,24 +465,24 @@ def _confirm(
 
 
 def verify_one(
-    session: Transport, host: Host, guests: tuple[Guest, ...] = ()
+    session: Reader, host: Host, guests: tuple[Guest, ...] = ()
 ) -> tuple[CheckResult, ...]:
     """Run every verify check of the host's rendering (read-only) and report each."""
     answer = session.run_script(PROBE_HEAD + "echo 'BSDPROV-PROBE-END'\n", timeout=30).stdout
-    facts = parse_facts(answer.encode("utf-8", "surrogateescape"), host.name)
+    facts = parse_facts(answer, host.name)
     checks = render_host(host, facts.os, facts.release, guests).verify
-    output = session.run_script(verify_script(checks), timeout=120, check=False).stdout
+    output = session.run_script(verify_script(checks), timeout=120, check=False).stdout_text
     return parse_verify(output, checks, host.name)
 
 
 # --- history and rollback ----------------------------------------------------------------------
 
 
-def history_one(session: Transport) -> list[RunRecord]:
+def history_one(session: Reader) -> list[RunRecord]:
     """The runs recorded on the host, oldest first."""
     answer = session.run_script(f"[ -f {TXN} ] && sh {TXN} history || true\n", timeout=30)
     records = []
-    for line in answer.stdout.splitlines():
+    for line in answer.stdout_text.splitlines():
         fields = line.split("\t")
         if len(fields) == 7:
             run_id, state, started, user, kind, targets, reason = fields
@@ -520,10 +528,10 @@ fi
 """
 
 
-def rollback_plan(session: Transport, host: Host, run_id: str) -> Plan:
+def rollback_plan(session: Reader, host: Host, run_id: str) -> Plan:
     """A plan that puts back the files as they were before ``run_id``, with the checks and
     steps planned for that run's rollback; rolling it back in turn runs ``run_id``'s own."""
-    answer = session.run_script(_run_script(run_id), timeout=60).stdout
+    answer = session.run_script(_run_script(run_id), timeout=60).stdout_text
     if answer.startswith("BSDPROV-NO-RUN"):
         raise ApplyError(
             f"host {host.name!r}: no run {run_id!r} with a backup; 'bsdprov history' lists the runs"
@@ -568,10 +576,10 @@ def rollback_plan(session: Transport, host: Host, run_id: str) -> Plan:
     )
 
 
-def _observe(session: Transport, host: Host, paths: list[str]) -> dict[str, ObservedFile]:
+def _observe(session: Reader, host: Host, paths: list[str]) -> dict[str, ObservedFile]:
     """The current state of exactly ``paths`` (one exec)."""
     answer = session.run_script(probe_script(paths), timeout=60).stdout
-    return parse_facts(answer.encode("utf-8", "surrogateescape"), host.name).files
+    return parse_facts(answer, host.name).files
 
 
 def _steps(text: str) -> tuple[Step, ...]:
@@ -587,32 +595,46 @@ def _steps(text: str) -> tuple[Step, ...]:
     return tuple(steps)
 
 
+def _run_to_undo(runs: list[RunRecord], run_id: str | None, host: Host) -> str:
+    """``run_id``, or by default the last applied run."""
+    if run_id is not None:
+        return run_id
+    applied = [r for r in runs if r.state == "applied"]
+    if not applied:
+        raise ApplyError(f"host {host.name!r}: no applied run to roll back")
+    return applied[-1].run_id
+
+
+def _rollback_preview(session: Reader, host: Host, run_id: str) -> Outcome:
+    plan = rollback_plan(session, host, run_id)
+    status: Status = "changes" if plan.has_changes else "unchanged"
+    return Outcome(host.name, status, f"rollback of {run_id}", plan)
+
+
+def rollback_outcome(session: Reader, host: Host, run_id: str | None) -> Outcome:
+    """What rolling back ``run_id`` (default: the last applied run) would do (a dry run)."""
+    return _rollback_preview(session, host, _run_to_undo(history_one(session), run_id, host))
+
+
 def rollback_one(
     connect: Connector,
     host: Host,
     run_id: str | None,
     new_run_id: str,
     options: DeployOptions,
-    dry_run: bool = False,
 ) -> Outcome:
     """Undo ``run_id`` (default: the last applied run) through a new transaction."""
     session = connect(host)
     try:
         runs = history_one(session)
-        if not dry_run:
-            _resume_failed_rollbacks(
-                session, host, [r.run_id for r in runs if r.state == "rollback-failed"]
-            )
-            runs = history_one(session)
-        if run_id is None:
-            applied = [r for r in runs if r.state == "applied"]
-            if not applied:
-                raise ApplyError(f"host {host.name!r}: no applied run to roll back")
-            run_id = applied[-1].run_id
-        plan = rollback_plan(session, host, run_id)
-        if dry_run or not plan.has_changes:
-            status: Status = "changes" if plan.has_changes else "unchanged"
-            return Outcome(host.name, status, f"rollback of {run_id}", plan)
+        _resume_failed_rollbacks(
+            session, host, [r.run_id for r in runs if r.state == "rollback-failed"]
+        )
+        run_id = _run_to_undo(history_one(session), run_id, host)
+        preview = _rollback_preview(session, host, run_id)
+        if preview.plan is None or not preview.plan.has_changes:
+            return preview
+        plan = preview.plan
         return _transact(connect, session, host, plan, new_run_id, options, f"rollback-of-{run_id}")
     finally:
         session.close()
@@ -626,5 +648,7 @@ __all__ = [
     "deploy_one",
     "history_one",
     "plan_one",
+    "plan_outcome",
     "rollback_one",
+    "rollback_outcome",
 ]

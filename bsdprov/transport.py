@@ -1,4 +1,4 @@
-"""SSH to managed hosts: the ``Reader``/``Transport`` seams and their Fabric/Paramiko version.
+"""SSH to managed hosts: the Fabric/Paramiko `Transport` (the seam itself is `bsdprov.session`).
 
 This is the only module that imports fabric or paramiko. ``connect`` resolves how to reach a host
 (inventory first, then ssh_config, then defaults), verifies its host key against known_hosts and
@@ -32,7 +32,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import paramiko
 from fabric import Config, Connection
@@ -41,13 +41,13 @@ from paramiko.ssh_exception import NoValidConnectionsError
 
 from bsdprov.errors import ConnectCause, ConnectError, RemoteCommandError, TransportError
 from bsdprov.model import Host
+from bsdprov.session import SHELL, CommandResult, decode, result_error
 
 # paramiko logs failed handshakes with tracebacks on stderr; bsdprov reports one message.
 logging.getLogger("paramiko").addHandler(logging.NullHandler())
 logging.getLogger("paramiko").propagate = False
 
 SSH_CONFIG_ENV = "BSDPROV_SSH_CONFIG"
-SHELL = "/bin/sh -s"
 # Printed by the script's first line: its absence means the remote shell (or doas/sudo in front
 # of it) never ran the script, which tells "could not become root" from "the script failed".
 STARTED_MARKER = "bsdprov-started"
@@ -56,37 +56,6 @@ _BECOME_PATH = "$PATH:/usr/local/bin:/usr/pkg/bin"
 _PASSWORD_HINTS = ("password", "authenticat", "terminal is required", "tty", "askpass")
 # Host key algorithms that verify a key of each known_hosts key type.
 _ALGORITHMS_BY_KEY_TYPE = {"ssh-rsa": ("rsa-sha2-512", "rsa-sha2-256", "ssh-rsa")}
-
-
-@dataclass(frozen=True, slots=True)
-class CommandResult:
-    """What a remote script produced.
-
-    ``stdout`` and ``stderr`` are decoded as UTF-8 with ``surrogateescape``, so
-    ``text.encode("utf-8", "surrogateescape")`` gives back the exact bytes.
-    """
-
-    stdout: str
-    stderr: str
-    exit_code: int
-
-
-class Reader(Protocol):
-    """Read-only access to a host: run probe scripts. Planning code gets only this."""
-
-    def run_script(
-        self, script: str, *, timeout: float | None = None, check: bool = True
-    ) -> CommandResult: ...
-
-
-class Transport(Reader, Protocol):
-    """Read and write access to a host: what ``apply`` gets."""
-
-    def put_files(self, files: Mapping[str, bytes], directory: str, mode: int = 0o600) -> None: ...
-
-    def home(self) -> str: ...
-
-    def close(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,17 +82,6 @@ def fingerprint(key: paramiko.PKey) -> str:
 
 def _describe(key: paramiko.PKey) -> str:
     return f"{key.get_name()} key {fingerprint(key)}"
-
-
-def result_error(result: CommandResult, *, host: str, where: str, what: str) -> RemoteCommandError:
-    """The error for a script that exited non-zero (shared with ``testing.FakeTransport``)."""
-    return RemoteCommandError(
-        f"{where}: {what!r} exited with status {result.exit_code}",
-        host=host,
-        what=what,
-        status=result.exit_code,
-        stderr=result.stderr,
-    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -808,10 +766,6 @@ def _remote_command(become: str) -> str:
     return f"/bin/sh -c 'PATH={_BECOME_PATH}; export PATH; exec {become} -n {SHELL}'"
 
 
-def _decode(data: bytes | bytearray) -> str:
-    return data.decode("utf-8", "surrogateescape")
-
-
 class SSHTransport:
     """An open SSH connection to one host (a ``Transport``); use as a context manager.
 
@@ -884,17 +838,17 @@ class SSHTransport:
         except TimeoutError:
             status = None
         except _CONNECT_ERRORS as exc:
-            raise self._error(f"connection lost: {exc}", stderr=_decode(stderr)) from None
+            raise self._error(f"connection lost: {exc}", stderr=decode(bytes(stderr))) from None
         finally:
             channel.close()
         if status is None:
             raise self._error(
-                f"{self.what!r} did not finish within {timeout:g} s", stderr=_decode(stderr)
+                f"{self.what!r} did not finish within {timeout:g} s", stderr=decode(bytes(stderr))
             )
         marker = (STARTED_MARKER + "\n").encode()
         if not stdout.startswith(marker):
-            raise self._not_started(status, _decode(stderr))
-        result = CommandResult(_decode(stdout[len(marker) :]), _decode(stderr), status)
+            raise self._not_started(status, decode(bytes(stderr)))
+        result = CommandResult(bytes(stdout[len(marker) :]), bytes(stderr), status)
         if check and status != 0:
             raise result_error(result, host=self.host.name, where=self.where, what=self.what)
         return result

@@ -11,8 +11,7 @@ import pytest
 import bsdprov.transport
 from bsdprov.adopt.script import import_script
 from bsdprov.errors import ExitCode
-from bsdprov.testing import FakeTransport
-from bsdprov.transport import CommandResult
+from bsdprov.testing import FakeTransport, answer
 from tests.test_tasks import run
 
 PROBE = """BSDPROV-PROBE 1
@@ -33,7 +32,7 @@ RC = (
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> FakeTransport:
     output = PROBE.format(size=len(RC.encode()), rc=RC)
-    transport = FakeTransport([CommandResult(output, "", 0)])
+    transport = FakeTransport([answer(output)])
     monkeypatch.setattr(bsdprov.transport, "connect", lambda host, hosts, options: transport)
     return transport
 

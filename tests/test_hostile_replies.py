@@ -27,8 +27,8 @@ from bsdprov.fleet import run_fleet
 from bsdprov.inventory import load_inventory
 from bsdprov.probe import parse_facts, parse_mode
 from bsdprov.render.base import Check
-from bsdprov.testing import FakeTransport
-from bsdprov.transport import CommandResult
+from bsdprov.session import CommandResult
+from bsdprov.testing import FakeTransport, answer
 from bsdprov.verify import MARK, parse_verify
 
 EXAMPLE = load_inventory(Path(__file__).parent.parent / "inventories" / "example.yaml")
@@ -73,7 +73,7 @@ BYTES = st.binary(max_size=400)
 
 
 def ok(stdout: str) -> CommandResult:
-    return CommandResult(stdout, "", 0)
+    return answer(stdout)
 
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])

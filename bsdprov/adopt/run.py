@@ -53,7 +53,7 @@ def import_live(
         result = session.run_script(import_script(), timeout=60)
     finally:
         session.close()
-    facts, sizes = parse_import(result.stdout.encode("utf-8", "surrogateescape"), name)
+    facts, sizes = parse_import(result.stdout, name)
     files = {p: f.content for p, f in facts.files.items() if f.content is not None}
     modes = {p: (f.mode, f.owner, f.group) for p, f in facts.files.items() if f.content is not None}
     imported = import_host(
