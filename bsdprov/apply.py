@@ -14,20 +14,21 @@ from dataclasses import dataclass
 
 from bsdprov.boot_hook import RC_LOCAL, with_boot_hook
 from bsdprov.errors import ApplyError, BsdprovError, ProbeError, TransportError, UsageError
-from bsdprov.lifecycle import VmOptions
-from bsdprov.model import OS_NAMES, Host
-from bsdprov.outcome import Outcome, RunRecord, Status
-from bsdprov.plan import FileChange, ObservedFile, Plan, PlanOptions, plan_host
-from bsdprov.probe import (
+from bsdprov.facts import (
     FINAL_STATES,
     PROBE_HEAD,
     PROBE_PATH,
     RUN_TOOLS,
     STATE_DIR,
     Facts,
+    ObservedFile,
     parse_facts,
     probe_script,
 )
+from bsdprov.lifecycle import VmOptions
+from bsdprov.model import OS_NAMES, Host
+from bsdprov.outcome import Outcome, RunRecord, Status
+from bsdprov.plan import FileChange, Plan, PlanOptions, plan_host
 from bsdprov.render import LineEdit, Rendered, Step, render_host
 from bsdprov.render.hypervisor import SYSCTL_CONF
 from bsdprov.render.pf import PF_CONF

@@ -14,7 +14,7 @@ import pytest
 from bsdprov import apply
 from bsdprov.apply import DeployOptions, deploy_one, parse_start, plan_outcome
 from bsdprov.errors import ApplyError, ConnectError, ProbeError
-from bsdprov.probe import MAX_FILE_BYTES, parse_facts, probe_script
+from bsdprov.facts import MAX_FILE_BYTES, parse_facts, probe_script
 from bsdprov.session import CommandResult
 from bsdprov.testing import FakeTransport, answer
 from tests.test_apply import FRESH_OPENBSD, OBSD1, Connections, ok

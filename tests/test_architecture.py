@@ -14,7 +14,7 @@ CORE = [
     "verify.py",
     "render",
     "plan.py",
-    "probe.py",
+    "facts.py",
     "outcome.py",
     "output.py",
     "errors.py",

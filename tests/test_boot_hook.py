@@ -6,8 +6,9 @@ from pathlib import Path
 
 from bsdprov.apply import plan_outcome
 from bsdprov.boot_hook import BOOT_HOOK, RC_LOCAL, with_boot_hook
+from bsdprov.facts import ObservedFile
 from bsdprov.inventory import load_inventory
-from bsdprov.plan import ObservedFile, Plan
+from bsdprov.plan import Plan
 from bsdprov.run import RunSettings, build_run
 from bsdprov.testing import FakeTransport, answer
 

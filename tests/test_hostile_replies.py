@@ -23,9 +23,9 @@ from bsdprov.apply import (
     rollback_plan,
 )
 from bsdprov.errors import ProbeError
+from bsdprov.facts import parse_facts, parse_mode
 from bsdprov.fleet import run_fleet
 from bsdprov.inventory import load_inventory
-from bsdprov.probe import parse_facts, parse_mode
 from bsdprov.render.base import Check
 from bsdprov.session import CommandResult
 from bsdprov.testing import FakeTransport, answer

@@ -30,7 +30,7 @@
 # process does. A process that lost the run writes no state (set_state refuses), and a rollback
 # first stops the activation still running (take_over), so files are never restored under it.
 #
-# Tools the run needs, besides the shell's builtins (bsdprov/probe.py RUN_TOOLS lists the same,
+# Tools the run needs, besides the shell's builtins (bsdprov/facts.py RUN_TOOLS lists the same,
 # so the probe names any the host lacks before a run starts): awk cat chmod chown cksum cp cut
 # date dd df grep head ls mkdir mv nohup rm sed sleep sync tail tr wc; ps where it takes -p.
 # Every line of checks/steps/verify is shell-quoted by the controller (python shlex.join).

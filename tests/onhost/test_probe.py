@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bsdprov.errors import ProbeError
-from bsdprov.probe import parse_facts, parse_mode, probe_script
+from bsdprov.facts import parse_facts, parse_mode, probe_script
 from tests.onhost.harness import SHELLS
 
 pytestmark = pytest.mark.onhost
