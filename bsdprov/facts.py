@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 from bsdprov.errors import ProbeError
 
+# Where txn.sh keeps its runs and lock (its BASE); the run protocol (run.py) builds on it.
 STATE_DIR = "/var/db/bsdprov"
 BEGIN, END = "BSDPROV-PROBE 1", "BSDPROV-PROBE-END"
 UNAME_OS = {"FreeBSD": "freebsd", "OpenBSD": "openbsd", "NetBSD": "netbsd"}
-FINAL_STATES = ("applied", "failed", "rolled-back", "rollback-failed")
 # The commands a run needs on the host besides the shell's builtins: remote/txn.sh's and the
 # controller's start script's (keep in step with the list at the top of txn.sh). The probe
 # names any the host lacks, so a run never starts to fail silently.
@@ -81,11 +81,6 @@ class Facts:
     existing: frozenset[str] = frozenset()
     missing_tools: tuple[str, ...] = ()
     live: Live = Live()
-
-    @property
-    def unfinished(self) -> tuple[HostRun, ...]:
-        """Runs that started changing the host and have not reached a final state."""
-        return tuple(r for r in self.runs if r.state not in FINAL_STATES)
 
 
 # The start of every script whose output ``parse_facts`` reads: a sane PATH, the header, the OS,
@@ -214,6 +209,12 @@ def parse_mode(permissions: str) -> int:
 
 def parse_facts(output: bytes, host: str) -> Facts:
     """Parse the probe's output; anything unexpected is a ``ProbeError`` naming the host."""
+    return parse_facts_and_rest(output, host)[0]
+
+
+def parse_facts_and_rest(output: bytes, host: str) -> tuple[Facts, bytes]:
+    """``parse_facts``, and what follows the probe's end line (another reply's part, which a
+    file's bytes cannot be mistaken for: each file is read by its size)."""
     start = output.find(BEGIN.encode())
     if start < 0:
         raise ProbeError(f"host {host!r}: the probe printed no header; got {output[:200]!r}")
@@ -289,7 +290,7 @@ def parse_facts(output: bytes, host: str) -> Facts:
             f"host {host!r}: unsupported system {' '.join(uname)!r} "
             "(bsdprov manages FreeBSD, OpenBSD and NetBSD)"
         )
-    return Facts(
+    facts = Facts(
         UNAME_OS[uname[0]],
         uname[1],
         uname[2],
@@ -300,3 +301,4 @@ def parse_facts(output: bytes, host: str) -> Facts:
         tuple(missing),
         Live(hostname, tuple(sysctls), pf, tuple(macs)),
     )
+    return facts, data

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from bsdprov import apply
-from bsdprov.apply import DeployOptions, deploy_one, parse_start, plan_outcome
+from bsdprov.apply import DeployOptions, deploy_one, plan_outcome
 from bsdprov.errors import ApplyError, ConnectError, ProbeError
 from bsdprov.facts import MAX_FILE_BYTES, parse_facts, probe_script
+from bsdprov.run import clean_uploads_script, parse_start
 from bsdprov.session import CommandResult
 from bsdprov.testing import FakeTransport, answer
 from tests.test_apply import FRESH_OPENBSD, OBSD1, Connections, ok
@@ -148,7 +149,7 @@ def test_a_killed_upload_is_cleaned_by_the_next_run(tmp_path: Path) -> None:
     for directory in (stale, fresh, own):
         (directory / "files").mkdir(parents=True)
     subprocess.run(["touch", "-d", "10 minutes ago", str(stale), str(own)], check=True)
-    script = apply._clean_uploads_script(str(uploads), "R1")
+    script = clean_uploads_script(str(uploads), "R1")
     subprocess.run(["dash", "-c", script], check=True)
     assert sorted(p.name for p in uploads.iterdir()) == ["R1", "R9"], (
         "the stale upload goes; this run's and a concurrent fresh one stay"

@@ -12,6 +12,10 @@
 #   sh txn.sh boot           from rc.local: roll back a run a reboot left unconfirmed
 #   sh txn.sh history        one line per run: id state started user kind targets
 #
+# States (bsdprov/run.py RunState): none locked backed-up installed activating awaiting-confirm
+# rolling-back; final: applied failed rolled-back rollback-failed. RUN/state holds one; none is
+# what a run with no state file reads as.
+#
 # RUN is a run id; its directory /var/db/bsdprov/runs/RUN holds what the controller uploaded:
 #   manifest   "put NAME MODE OWNER GROUP BEFORE TARGET" or "remove - - - - BEFORE TARGET";
 #              BEFORE is "absent" or "CRC:SIZE" (POSIX cksum) of the target when planned

@@ -34,10 +34,10 @@ from pathlib import Path
 
 import yaml
 
-from bsdprov.facts import FINAL_STATES
 from bsdprov.lab.paths import LabPaths
 from bsdprov.lab.pytest_plugin import RunningLab
 from bsdprov.lab.state import load_state
+from bsdprov.run import FINAL_STATES
 
 IFACE = {"openbsd": "vio0", "freebsd": "vtnet0", "netbsd": "vioif0"}
 HOST_FILES = {
