@@ -126,7 +126,7 @@ def _fleet(
 
 
 def _connector(inventory: Inventory, ssh_config: str | None) -> Connector:
-    from bsdprov.transport import ConnectOptions, connect
+    from bsdprov.ssh.transport import ConnectOptions, connect
 
     options = ConnectOptions(ssh_config=ssh_config)
     return lambda host: connect(host, inventory.hosts, options)
@@ -390,7 +390,7 @@ def trust(
     one the host's console shows (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub)."""
     if not host:
         raise UsageError("trust needs --host NAME")
-    from bsdprov.transport import ConnectOptions, trust_host
+    from bsdprov.ssh.transport import ConnectOptions, trust_host
 
     loaded = load_inventory(inventory_path(inventory))
     target = loaded.select(host)

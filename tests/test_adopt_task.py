@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import bsdprov.transport
+import bsdprov.ssh.transport
 from bsdprov.adopt.script import import_script
 from bsdprov.errors import ExitCode
 from bsdprov.testing import FakeTransport, answer
@@ -33,7 +33,7 @@ RC = (
 def fake(monkeypatch: pytest.MonkeyPatch) -> FakeTransport:
     output = PROBE.format(size=len(RC.encode()), rc=RC)
     transport = FakeTransport([answer(output)])
-    monkeypatch.setattr(bsdprov.transport, "connect", lambda host, hosts, options: transport)
+    monkeypatch.setattr(bsdprov.ssh.transport, "connect", lambda host, hosts, options: transport)
     return transport
 
 

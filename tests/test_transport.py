@@ -28,16 +28,10 @@ from bsdprov.errors import (
 )
 from bsdprov.model import Host
 from bsdprov.session import CommandResult
+from bsdprov.ssh.config import ConnectOptions, resolve
+from bsdprov.ssh.host_keys import fingerprint, read_known_hosts
+from bsdprov.ssh.transport import SSHTransport, connect, trust_host
 from bsdprov.testing import FakeTransport, answer, timed_out
-from bsdprov.transport import (
-    ConnectOptions,
-    SSHTransport,
-    connect,
-    fingerprint,
-    read_known_hosts,
-    resolve,
-    trust_host,
-)
 from tests.transport_helpers import (
     SSHD,
     MockServer,

@@ -36,7 +36,7 @@ def lost_comments(before: str, after: str) -> str | None:
 def import_live(
     name: str, address: str | None, inventory: str, ssh_config: str | None, write: bool
 ) -> str:
-    from bsdprov.transport import ConnectOptions, connect
+    from bsdprov.ssh.transport import ConnectOptions, connect
 
     path = Path(inventory)
     exists = path.exists()
