@@ -26,10 +26,20 @@ def typecheck(c: Context) -> None:
     c.run(f"{PY} -m mypy", pty=False)
 
 
-@task(help={"update_specs": "rewrite the golden spec files from the current output"})
-def test(c: Context, update_specs: bool = False) -> None:
-    """Run the whole test suite."""
-    c.run(f"{PY} -m pytest" + (" --update-specs" if update_specs else ""), pty=False)
+@task(
+    help={
+        "update_specs": "rewrite the golden spec files from the current output",
+        "workers": "test processes (pytest-xdist); each test file runs whole in one of them",
+    }
+)
+def test(c: Context, update_specs: bool = False, workers: int = 2) -> None:
+    """Run the whole test suite. Most of its time is spent waiting on lab hosts (timers,
+    confirm windows), so two workers halve it even on two cores; each worker has its own test
+    slot, hence its own labs (bsdprov/lab/pytest_plugin.py)."""
+    if update_specs:
+        c.run(f"{PY} -m pytest --update-specs", pty=False)
+        return
+    c.run(f"{PY} -m pytest -n {workers} --dist loadfile", pty=False)
 
 
 @task(lint, typecheck, test)

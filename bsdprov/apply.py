@@ -21,43 +21,55 @@ from bsdprov.drift import (
     outputs_by_command,
     session_address_owner,
 )
-from bsdprov.errors import (
-    ApplyError,
-    BsdprovError,
-    ConnectError,
-    ProbeError,
-    TransportError,
-    UsageError,
+from bsdprov.errors import ApplyError, BsdprovError, ConnectError, ProbeError, TransportError
+from bsdprov.facts import (
+    PROBE_HEAD,
+    PROBE_PATH,
+    RUN_TOOLS,
+    Facts,
+    ObservedFile,
+    parse_facts,
+    probe_script,
 )
 from bsdprov.lifecycle import VmOptions
 from bsdprov.model import OS_NAMES, Host
 from bsdprov.outcome import Outcome, RunRecord, Status
-from bsdprov.plan import FileChange, ObservedFile, Plan, PlanOptions, plan_host
-from bsdprov.probe import (
-    FINAL_STATES,
-    PROBE_HEAD,
-    PROBE_PATH,
-    RUN_TOOLS,
-    STATE_DIR,
-    Facts,
-    parse_facts,
-    probe_script,
-)
-from bsdprov.render import LineEdit, Rendered, Step, render_host
+from bsdprov.plan import FileChange, Plan, PlanOptions, plan_host
+from bsdprov.render import LineEdit, Rendered, render_host
 from bsdprov.render.hypervisor import SYSCTL_CONF
 from bsdprov.render.pf import PF_CONF
 from bsdprov.rollback import Swap, plan_undo, with_undo
-from bsdprov.run import RUN_ID_RE, RunSettings, build_run
-from bsdprov.transport import Transport
+from bsdprov.run import (
+    FINAL_STATES,
+    RunSettings,
+    RunState,
+    backup_script,
+    build_run,
+    confirm_script,
+    history_script,
+    interrupted_rollback_script,
+    parse_backup,
+    parse_history,
+    parse_resume,
+    parse_start,
+    parse_state,
+    resume_script,
+    rollback_script,
+    run_dir,
+    start_script,
+    unfinished,
+)
+from bsdprov.session import Reader, Transport
 from bsdprov.verify import CheckResult, parse_verify, verify_script
 from bsdprov.vmd import Guest, uplink_interface
 
-TXN = f"{STATE_DIR}/txn.sh"
+# What a run's final state means in the report; any other state is a failure ("unreachable"
+# is _confirm's word for a host no new connection reached).
 STATUS_OF_STATE: dict[str, Status] = {
-    "applied": "changed",
-    "failed": "failed",
-    "rolled-back": "rolled-back",
-    "rollback-failed": "failed",
+    RunState.APPLIED: "changed",
+    RunState.FAILED: "failed",
+    RunState.ROLLED_BACK: "rolled-back",
+    RunState.ROLLBACK_FAILED: "failed",
     "unreachable": "unreachable",
 }
 
@@ -87,7 +99,7 @@ def renderings(host: Host, guests: tuple[Guest, ...] = ()) -> list[Rendered]:
     return found
 
 
-def gather(session: Transport, host: Host, guests: tuple[Guest, ...] = ()) -> Facts:
+def gather(session: Reader, host: Host, guests: tuple[Guest, ...] = ()) -> Facts:
     """One exec: uname, the managed files and bsdprov's runs on the host."""
     rendered = renderings(host, guests)
     files = [spec for r in rendered for spec in r.files]
@@ -109,7 +121,7 @@ def gather(session: Transport, host: Host, guests: tuple[Guest, ...] = ()) -> Fa
         drift=live_section(live_commands(host, rendered)),
     )
     result = session.run_script(script, timeout=60)
-    facts = parse_facts(result.stdout.encode("utf-8", "surrogateescape"), host.name)
+    facts = parse_facts(result.stdout, host.name)
     if host.os is not None and facts.os != host.os:
         raise ProbeError(
             f"host {host.name!r}: the inventory says os {host.os!r} but the host "
@@ -162,7 +174,7 @@ def uplink_hold(host: Host, options: DeployOptions) -> dict[str, str]:
 
 
 def plan_one(
-    session: Transport,
+    session: Reader,
     host: Host,
     guests: tuple[Guest, ...] = (),
     options: DeployOptions = DeployOptions(),
@@ -237,20 +249,15 @@ def unfinished_warnings(facts: Facts) -> tuple[str, ...]:
             if r.alive
             else "its process is gone; the next deploy rolls it back first"
         )
-        for r in facts.unfinished
+        for r in unfinished(facts.runs)
     )
 
 
 def _roll_back_interrupted(session: Transport, facts: Facts) -> None:
     """Undo runs whose process died (killed, or a --no-confirm run cut off) before planning."""
-    for run in facts.unfinished:
+    for run in unfinished(facts.runs):
         if not run.alive:
-            txn = shlex.quote(f"{STATE_DIR}/runs/{run.run_id}/txn.sh")
-            script = (
-                f"sh {txn} rollback {shlex.quote(run.run_id)} "
-                "'interrupted: no bsdprov process was left'\n"
-            )
-            session.run_script(script, timeout=600, check=False)
+            session.run_script(interrupted_rollback_script(run.run_id), timeout=600, check=False)
 
 
 def _resume_failed_rollbacks(session: Transport, host: Host, run_ids: list[str]) -> bool:
@@ -262,24 +269,47 @@ def _resume_failed_rollbacks(session: Transport, host: Host, run_ids: list[str])
     """
     resumed = False
     for run_id in run_ids:
-        # The id comes from the host's reply: quoted like every host-supplied value.
-        txn = shlex.quote(f"{STATE_DIR}/runs/{run_id}/txn.sh")
-        answer = session.run_script(
-            f"sh {txn} resume {shlex.quote(run_id)}\n", timeout=600, check=False
-        ).stdout
-        head, _, remaining = answer.partition("remaining:\n")
-        state, reason, _ = _parse_state(head)
-        if state == "unknown":
+        answer = session.run_script(resume_script(run_id), timeout=600, check=False)
+        state, reason, left = parse_resume(answer.stdout_text)
+        if state == RunState.UNKNOWN:
             continue
-        left = [line for line in remaining.splitlines() if line.strip()]
-        if state == "rollback-failed" and left:
+        if state == RunState.ROLLBACK_FAILED and left:
             raise ApplyError(
                 f"host {host.name!r}: run {run_id}'s rollback failed half-way and cannot be "
                 f"finished: {reason}; fix the cause on the host and run again, or remove "
-                f"{STATE_DIR}/runs/{run_id}/remaining to go on without those steps"
+                f"{run_dir(run_id)}/remaining to go on without those steps"
             )
-        resumed = resumed or state == "rolled-back"
+        resumed = resumed or state == RunState.ROLLED_BACK
     return resumed
+
+
+def plan_outcome(
+    session: Reader,
+    host: Host,
+    guests: tuple[Guest, ...] = (),
+    options: DeployOptions = DeployOptions(),
+    reached: str | None = None,
+) -> Outcome:
+    """What a deploy would do (a dry run): the plan, and what would stop or slow the deploy.
+    ``reached`` is the previous address the session went to (``reach``), if any."""
+    plan, facts = plan_one(session, host, guests, options, reached)
+    status: Status = "changes" if plan.has_changes else "unchanged"
+    warnings = unfinished_warnings(facts) + tuple(
+        f"the host lacks {tool}, which a deploy needs"
+        for tool in (missing_commands(plan, facts) if plan.has_changes else ())
+    )
+    dropped = dropped_session_address(host, facts, plan, guests) if reached is None else None
+    warnings += (_session_address_lost(host, dropped),) if dropped else ()
+    return Outcome(host.name, status, plan=plan, warnings=warnings)
+
+
+def _session_address_lost(host: Host, interface: str) -> str:
+    return (
+        f"this deploy removes {host.address} from {interface}, the address bsdprov connects "
+        "through, so no new connection could confirm it: give the new address as 'address' "
+        f"and {host.address} as 'previous_address' (docs/deploy.md#moving-the-management-"
+        "address)"
+    )
 
 
 def deploy_one(
@@ -287,29 +317,15 @@ def deploy_one(
     host: Host,
     run_id: str,
     options: DeployOptions,
-    dry_run: bool = False,
     guests: tuple[Guest, ...] = (),
 ) -> Outcome:
-    """Plan and, unless ``dry_run``, apply one host as one on-host transaction."""
+    """Plan and apply one host as one on-host transaction (``plan_outcome`` is the dry run)."""
     session, reached = reach(connect, host)
     try:
         plan, facts = plan_one(session, host, guests, options, reached)
         dropped = dropped_session_address(host, facts, plan, guests) if reached is None else None
-        lost = (
-            f"this deploy removes {host.address} from {dropped}, the address bsdprov connects "
-            "through, so no new connection could confirm it: give the new address as 'address' "
-            f"and {host.address} as 'previous_address' (docs/deploy.md#moving-the-management-"
-            "address)"
-        )
-        if dry_run:
-            status: Status = "changes" if plan.has_changes else "unchanged"
-            warnings = unfinished_warnings(facts) + tuple(
-                f"the host lacks {tool}, which a deploy needs"
-                for tool in (missing_commands(plan, facts) if plan.has_changes else ())
-            )
-            warnings += (lost,) if dropped else ()
-            return Outcome(host.name, status, plan=plan, warnings=warnings)
         if dropped:
+            lost = _session_address_lost(host, dropped)
             raise ApplyError(f"host {host.name!r}: {lost}; nothing was changed")
         missing = missing_commands(plan, facts) if plan.has_changes else ()
         if missing:
@@ -317,14 +333,14 @@ def deploy_one(
                 f"host {host.name!r} lacks commands a run needs: {', '.join(missing)} "
                 f"(looked for in {PROBE_PATH}); install them first, nothing was changed"
             )
-        if any(r.alive for r in facts.unfinished):
+        if any(r.alive for r in unfinished(facts.runs)):
             raise ApplyError(
                 f"host {host.name!r}: {unfinished_warnings(facts)[0]}; deploy again once it is done"
             )
-        if facts.unfinished:
+        if unfinished(facts.runs):
             _roll_back_interrupted(session, facts)
             plan, facts = plan_one(session, host, guests, options, reached)
-        failed = [r.run_id for r in facts.runs if r.state == "rollback-failed"]
+        failed = [r.run_id for r in facts.runs if r.state == RunState.ROLLBACK_FAILED]
         if failed and _resume_failed_rollbacks(session, host, failed):
             plan, facts = plan_one(session, host, guests, options, reached)
         if not plan.has_changes:
@@ -351,155 +367,32 @@ def _transact(
     wait = max(timeout, 60) + options.step_timeout
     try:
         result = session.run_script(
-            _start_script(uploads, run_id, wait), timeout=wait + 30, check=False
+            start_script(uploads, run_id, wait), timeout=wait + 30, check=False
         )
     except TransportError:
         # The change may have cut this very connection: only a new one can tell.
         session.close()
         state, reason = _confirm(connect, host, run_id, timeout, options.step_timeout)
         return Outcome(host.name, STATUS_OF_STATE.get(state, "failed"), reason, plan, run_id)
-    answer = parse_start(result.stdout)
+    answer = parse_start(result.stdout_text)
     state, reason = answer.state, answer.reason
     if answer.not_started:
         state, reason = "failed", f"the run did not start on the host: {answer.not_started}"
-        said = [line for line in result.stderr.splitlines() if line.strip()]
+        said = [line for line in result.stderr_text.splitlines() if line.strip()]
         if result.exit_code and said:
             reason += f" ({said[-1].strip()})"
-    elif state == "awaiting-confirm" or (state not in FINAL_STATES and answer.alive):
+    elif state == RunState.AWAITING_CONFIRM or (state not in FINAL_STATES and answer.alive):
         session.close()
         state, reason = _confirm(connect, host, run_id, timeout, options.step_timeout)
     elif state not in FINAL_STATES:
         # start stopped half-way and nothing works on the run any more: undo it now, while
         # the host is reachable, rather than leave it to the next deploy.
         why = f"txn.sh start stopped at state {state}{answer.exit_detail} with no process left"
-        undone = session.run_script(_rollback_script(run_id, why), timeout=600, check=False)
-        state, reason, _ = _parse_state(undone.stdout)
+        undone = session.run_script(rollback_script(run_id, why), timeout=600, check=False)
+        state, reason, _ = parse_state(undone.stdout_text)
         reason = reason or why
     status = STATUS_OF_STATE.get(state, "failed")
     return Outcome(host.name, status, reason, plan, run_id, journal=answer.journal)
-
-
-def _clean_uploads_script(uploads: str, run_id: str) -> str:
-    """Remove uploads a killed controller left (older than 2 minutes: a concurrent
-    controller's fresh upload stays); -mindepth, -maxdepth and -mmin are in every BSD's find."""
-    return (
-        f"find {shlex.quote(uploads)} -mindepth 1 -maxdepth 1 -type d -mmin +2 "
-        f"! -name {shlex.quote(run_id)} -exec rm -rf {{}} + 2>/dev/null || :\n"
-    )
-
-
-def _start_script(uploads: str, run_id: str, wait: int) -> str:
-    run = shlex.quote(f"{STATE_DIR}/runs/{run_id}")
-    upload = shlex.quote(f"{uploads}/{run_id}")
-    quoted_id = shlex.quote(run_id)
-    # start exits once the run awaits its confirmation or is final, so waiting for it replaces
-    # polling the state (which cost a busy host processes); nohup keeps it going if this
-    # session drops, and txn.sh wait still reports (and polls, should start have been killed;
-    # it returns at once when no process works on the run). start's stderr goes to a file, not
-    # to this session, which may be cut by the very change it makes.
-    return f"""set -e
-umask 077
-{_clean_uploads_script(uploads, run_id)}mkdir -p {STATE_DIR}/runs
-chmod 700 {STATE_DIR}
-rm -rf {run}
-if ! err=$(cp -R {upload} {run} 2>&1); then
-	rm -rf {run} {upload}
-	free=$(df -P -k {STATE_DIR} | awk 'NR == 2 {{ print $4 }}')
-	if [ "${{free:-0}}" -lt 64 ]; then
-		echo "start-error=no space left on {STATE_DIR} ($free KB free): cannot copy the run there"
-	else
-		printf 'start-error=cannot copy the run into {STATE_DIR}: %s\\n' "$err" | head -n 1
-	fi
-	exit 0
-fi
-rm -rf {upload}
-started=0
-nohup sh {run}/txn.sh start {quoted_id} </dev/null >/dev/null 2>{run}/start.err &
-wait $! || started=$?
-sh {run}/txn.sh wait {quoted_id} {wait}
-echo "start-exit=$started"
-[ ! -s {run}/start.err ] || sed 's/^/start-stderr=/' {run}/start.err | tail -n 3
-printf 'state-dir-free=%s\\n' "$(df -P -k {STATE_DIR} | awk 'NR == 2 {{ print $4 }}')"
-"""
-
-
-def _rollback_script(run_id: str, why: str) -> str:
-    run = shlex.quote(f"{STATE_DIR}/runs/{run_id}")
-    run_id = shlex.quote(run_id)
-    return (
-        f"sh {run}/txn.sh rollback {run_id} {shlex.quote(why)} >/dev/null 2>&1 || :\n"
-        f"sh {run}/txn.sh wait {run_id} 0\n"
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class StartAnswer:
-    """What the start script printed: txn.sh wait's report, then how start itself ended."""
-
-    state: str
-    reason: str
-    journal: str
-    alive: bool
-    exit: int | None
-    stderr: tuple[str, ...]
-    error: str
-    free_kb: int | None
-
-    @property
-    def exit_detail(self) -> str:
-        said = "; ".join(self.stderr)
-        if self.exit in (None, 0) and not said:
-            return ""
-        return f" (exit {self.exit}{': ' + said if said else ''})"
-
-    @property
-    def not_started(self) -> str:
-        """Why txn.sh start never recorded a state, or "" when it did."""
-        if self.error:
-            return self.error
-        if self.state not in ("none", "unknown"):
-            return ""
-        said = f": {'; '.join(self.stderr)}" if self.stderr else ""
-        if self.exit in (126, 127):
-            return f"a command is missing on the host (exit {self.exit}){said}"
-        if self.free_kb is not None and self.free_kb < 64:
-            return f"no space left on {STATE_DIR} ({self.free_kb} KB free){said}"
-        return f"txn.sh start recorded no state{self.exit_detail}; nothing was changed"
-
-
-def parse_start(text: str) -> StartAnswer:
-    head, _, journal = text.partition("journal:\n")
-    fields: dict[str, str] = {}
-    stderr: list[str] = []
-    lines = head.splitlines()
-    # What follows the journal (start's own lines) is the script's, not the journal's.
-    body, tail = journal, ""
-    marker = journal.find("start-exit=")
-    if marker >= 0:
-        body, tail = journal[:marker], journal[marker:]
-    for line in lines + tail.splitlines():
-        key, _, value = line.partition("=")
-        if key == "start-stderr":
-            stderr.append(value)
-        elif key:
-            fields.setdefault(key, value)
-    exit_text = fields.get("start-exit", "")
-    free = fields.get("state-dir-free", "")
-    return StartAnswer(
-        fields.get("state") or "unknown",
-        fields.get("reason", ""),
-        body,
-        fields.get("alive") == "yes",
-        int(exit_text) if exit_text.isdigit() else None,
-        tuple(stderr),
-        fields.get("start-error", ""),
-        int(free) if free.isdigit() else None,
-    )
-
-
-def _parse_state(answer: str) -> tuple[str, str, str]:
-    parsed = parse_start(answer)
-    return parsed.state, parsed.reason, parsed.journal
 
 
 def _confirm(
@@ -519,18 +412,16 @@ def _confirm(
             time.sleep(2)
             continue
         try:
-            result = session.run_script(
-                f"sh {TXN} confirm {shlex.quote(run_id)}\n", timeout=30, check=False
-            )
+            result = session.run_script(confirm_script(run_id), timeout=30, check=False)
         except TransportError as exc:
             last_error = str(exc)
             continue
         finally:
             session.close()
-        state, reason, _ = _parse_state(result.stdout)
+        state, reason, _ = parse_state(result.stdout_text)
         if state in FINAL_STATES:
             return state, reason
-        if state == "unknown" and f"no run {run_id}" in result.stderr:
+        if state == RunState.UNKNOWN and f"no run {run_id}" in result.stderr_text:
             return "failed", f"the host has no run {run_id}: it never started; nothing was changed"
         seen = state
         time.sleep(1)
@@ -558,98 +449,52 @@ def _previous_report(connect: Connector, host: Host, run_id: str) -> tuple[str, 
     through the address it moves away from."""
     previous = host.previous_address
     if previous is None or previous == host.address:
-        return "unknown", "", ""
+        return RunState.UNKNOWN, "", ""
     try:
         session = connect(host.model_copy(update={"address": previous}))
     except TransportError:
-        return "unknown", "", f"previous_address {previous} does not answer either"
+        return RunState.UNKNOWN, "", f"previous_address {previous} does not answer either"
     try:
-        script = f"sh {STATE_DIR}/runs/{shlex.quote(run_id)}/txn.sh wait {shlex.quote(run_id)} 0\n"
-        state, reason, _ = _parse_state(session.run_script(script, timeout=30, check=False).stdout)
+        script = f"sh {shlex.quote(run_dir(run_id) + '/txn.sh')} wait {shlex.quote(run_id)} 0\n"
+        state, reason, _ = parse_state(
+            session.run_script(script, timeout=30, check=False).stdout_text
+        )
     except TransportError:
-        state, reason = "unknown", ""
+        state, reason = RunState.UNKNOWN, ""
     finally:
         session.close()
     return state, reason, f"read at previous_address {previous}: run state {state}"
 
 
 def verify_one(
-    session: Transport, host: Host, guests: tuple[Guest, ...] = ()
+    session: Reader, host: Host, guests: tuple[Guest, ...] = ()
 ) -> tuple[CheckResult, ...]:
     """Run every verify check of the host's rendering (read-only) and report each."""
     answer = session.run_script(PROBE_HEAD + "echo 'BSDPROV-PROBE-END'\n", timeout=30).stdout
-    facts = parse_facts(answer.encode("utf-8", "surrogateescape"), host.name)
+    facts = parse_facts(answer, host.name)
     checks = render_host(host, facts.os, facts.release, guests).verify
-    output = session.run_script(verify_script(checks), timeout=120, check=False).stdout
+    output = session.run_script(verify_script(checks), timeout=120, check=False).stdout_text
     return parse_verify(output, checks, host.name)
 
 
 # --- history and rollback ----------------------------------------------------------------------
 
 
-def history_one(session: Transport) -> list[RunRecord]:
+def history_one(session: Reader) -> list[RunRecord]:
     """The runs recorded on the host, oldest first."""
-    answer = session.run_script(f"[ -f {TXN} ] && sh {TXN} history || true\n", timeout=30)
-    records = []
-    for line in answer.stdout.splitlines():
-        fields = line.split("\t")
-        if len(fields) == 7:
-            run_id, state, started, user, kind, targets, reason = fields
-            records.append(
-                RunRecord(
-                    run_id,
-                    state,
-                    started,
-                    user,
-                    kind,
-                    tuple(t for t in targets.split(",") if t and t != "-"),
-                    reason,
-                )
-            )
-    return records
+    return parse_history(session.run_script(history_script(), timeout=30).stdout_text)
 
 
-def _run_script(run_id: str) -> str:
-    """Print a run's backup (as the probe prints files), its steps and checks, and the
-    checks and steps planned for its rollback (runs from before they were planned have none)."""
-    if not RUN_ID_RE.fullmatch(run_id):
-        raise UsageError(f"{run_id!r} is not a run id such as 20261123T151733Z-e33f37")
-    run = f"{STATE_DIR}/runs/{run_id}"
-    return f"""[ -f {run}/backup/index ] || {{ echo 'BSDPROV-NO-RUN'; exit 0; }}
-{PROBE_HEAD}while read -r presence n target; do
-	if [ "$presence" = present ]; then
-		report "{run}/backup/$n" "$target"
-	else
-		printf 'absent %s\\n' "$target"
-	fi
-done <{run}/backup/index
-echo 'BSDPROV-PROBE-END'
-echo 'steps:'
-cat {run}/steps
-echo 'checks:'
-cat {run}/checks
-if [ -f {run}/undo-steps ]; then
-	echo 'undo-steps:'
-	cat {run}/undo-steps
-	echo 'undo-checks:'
-	cat {run}/undo-checks
-fi
-"""
-
-
-def rollback_plan(session: Transport, host: Host, run_id: str) -> Plan:
+def rollback_plan(session: Reader, host: Host, run_id: str) -> Plan:
     """A plan that puts back the files as they were before ``run_id``, with the checks and
     steps planned for that run's rollback; rolling it back in turn runs ``run_id``'s own."""
-    answer = session.run_script(_run_script(run_id), timeout=60).stdout
-    if answer.startswith("BSDPROV-NO-RUN"):
+    answer = session.run_script(backup_script(run_id), timeout=60).stdout
+    reply = parse_backup(answer, host.name)
+    if reply is None:
         raise ApplyError(
             f"host {host.name!r}: no run {run_id!r} with a backup; 'bsdprov history' lists the runs"
         )
-    facts_text, _, rest = answer.partition("steps:\n")
-    steps_text, _, rest = rest.partition("checks:\n")
-    checks_text, has_undo, rest = rest.partition("undo-steps:\n")
-    undo_steps_text, _, undo_checks_text = rest.partition("undo-checks:\n")
-    backup = parse_facts(facts_text.encode("utf-8", "surrogateescape"), host.name)
+    backup = reply.backup
     current = _observe(session, host, list(backup.files))
     changes = []
     for path, old in backup.files.items():
@@ -666,9 +511,9 @@ def rollback_plan(session: Transport, host: Host, run_id: str) -> Plan:
                     old.group or "wheel",
                 )
             )
-    forward_checks, forward_steps = _steps(checks_text), _steps(steps_text)
-    if has_undo:
-        checks, steps = _steps(undo_checks_text), _steps(undo_steps_text)
+    forward_checks, forward_steps = reply.checks, reply.steps
+    if reply.undo_checks is not None and reply.undo_steps is not None:
+        checks, steps = reply.undo_checks, reply.undo_steps
     else:
         swaps = [Swap(c.path, c.before.content, c.after) for c in changes]
         undo = plan_undo(backup.os, swaps, forward_steps)
@@ -685,23 +530,31 @@ def rollback_plan(session: Transport, host: Host, run_id: str) -> Plan:
     )
 
 
-def _observe(session: Transport, host: Host, paths: list[str]) -> dict[str, ObservedFile]:
+def _observe(session: Reader, host: Host, paths: list[str]) -> dict[str, ObservedFile]:
     """The current state of exactly ``paths`` (one exec)."""
     answer = session.run_script(probe_script(paths), timeout=60).stdout
-    return parse_facts(answer.encode("utf-8", "surrogateescape"), host.name).files
+    return parse_facts(answer, host.name).files
 
 
-def _steps(text: str) -> tuple[Step, ...]:
-    steps = []
-    for line in text.splitlines():
-        may_fail = line.startswith("- ")
-        try:
-            argv = tuple(shlex.split(line[2:] if may_fail else line))
-        except ValueError as exc:
-            raise ProbeError(f"the run's command {line[:120]!r} cannot be read: {exc}") from None
-        if argv:
-            steps.append(Step(argv, "as the rolled-back run did it", may_fail))
-    return tuple(steps)
+def _run_to_undo(runs: list[RunRecord], run_id: str | None, host: Host) -> str:
+    """``run_id``, or by default the last applied run."""
+    if run_id is not None:
+        return run_id
+    applied = [r for r in runs if r.state == RunState.APPLIED]
+    if not applied:
+        raise ApplyError(f"host {host.name!r}: no applied run to roll back")
+    return applied[-1].run_id
+
+
+def _rollback_preview(session: Reader, host: Host, run_id: str) -> Outcome:
+    plan = rollback_plan(session, host, run_id)
+    status: Status = "changes" if plan.has_changes else "unchanged"
+    return Outcome(host.name, status, f"rollback of {run_id}", plan)
+
+
+def rollback_outcome(session: Reader, host: Host, run_id: str | None) -> Outcome:
+    """What rolling back ``run_id`` (default: the last applied run) would do (a dry run)."""
+    return _rollback_preview(session, host, _run_to_undo(history_one(session), run_id, host))
 
 
 def rollback_one(
@@ -710,26 +563,19 @@ def rollback_one(
     run_id: str | None,
     new_run_id: str,
     options: DeployOptions,
-    dry_run: bool = False,
 ) -> Outcome:
     """Undo ``run_id`` (default: the last applied run) through a new transaction."""
     session = connect(host)
     try:
         runs = history_one(session)
-        if not dry_run:
-            _resume_failed_rollbacks(
-                session, host, [r.run_id for r in runs if r.state == "rollback-failed"]
-            )
-            runs = history_one(session)
-        if run_id is None:
-            applied = [r for r in runs if r.state == "applied"]
-            if not applied:
-                raise ApplyError(f"host {host.name!r}: no applied run to roll back")
-            run_id = applied[-1].run_id
-        plan = rollback_plan(session, host, run_id)
-        if dry_run or not plan.has_changes:
-            status: Status = "changes" if plan.has_changes else "unchanged"
-            return Outcome(host.name, status, f"rollback of {run_id}", plan)
+        _resume_failed_rollbacks(
+            session, host, [r.run_id for r in runs if r.state == RunState.ROLLBACK_FAILED]
+        )
+        run_id = _run_to_undo(history_one(session), run_id, host)
+        preview = _rollback_preview(session, host, run_id)
+        if preview.plan is None or not preview.plan.has_changes:
+            return preview
+        plan = preview.plan
         return _transact(connect, session, host, plan, new_run_id, options, f"rollback-of-{run_id}")
     finally:
         session.close()
@@ -743,5 +589,7 @@ __all__ = [
     "deploy_one",
     "history_one",
     "plan_one",
+    "plan_outcome",
     "rollback_one",
+    "rollback_outcome",
 ]

@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from bsdprov.plan import FileChange, ObservedFile, Plan
+from bsdprov.facts import ObservedFile
+from bsdprov.plan import FileChange, Plan
 
 RC_LOCAL = "/etc/rc.local"
 # The text every bsdprov release has written: a host that has it already needs no change.

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from bsdprov.drift import Drift
+from bsdprov.facts import ObservedFile
 from bsdprov.lifecycle import VM_CONF, VmOptions, bhyve_changes, vm_changes, with_vm_changes
 from bsdprov.render import FileSpec, Rendered, Step, VarsEdit, file_content
 from bsdprov.render.base import Check
@@ -34,17 +35,6 @@ UNCHANGED_COMMENTS = "differs only in comments: left as is"
 def mask_secrets(text: str) -> str:
     """Replace secret values (wpakey, wgkey, carp pass, ...) with asterisks."""
     return SECRET_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}********", text)
-
-
-@dataclass(frozen=True, slots=True)
-class ObservedFile:
-    """A file as the probe found it; ``content`` None means it does not exist."""
-
-    path: str
-    content: str | None
-    mode: int | None = None
-    owner: str | None = None
-    group: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

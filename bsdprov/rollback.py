@@ -22,6 +22,7 @@ import shlex
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from bsdprov.facts import Live
 from bsdprov.lifecycle import VmOptions, bhyve_undo, vm_blocks, vm_changes, with_vm_changes
 from bsdprov.model import kind_of
 from bsdprov.plan import FileChange, Plan, shell_values
@@ -43,21 +44,8 @@ RC_CONF = "/etc/rc.conf"
 WHY = "the rollback"
 
 
-@dataclass(frozen=True, slots=True)
-class Live:
-    """Running state the probe read before a run, which no file records."""
-
-    hostname: str | None = None
-    sysctls: tuple[tuple[str, str], ...] = ()
-    pf_enabled: bool | None = None
-    # The link-level address of each interface the inventory gives a MAC, before the run.
-    macs: tuple[tuple[str, str], ...] = ()
-
-    def sysctl(self, name: str) -> str | None:
-        return next((value for key, value in self.sysctls if key == name), None)
-
-    def mac(self, name: str) -> str | None:
-        return next((value for key, value in self.macs if key == name), None)
+# No running state read (a plan from files alone): nothing of it is put back.
+UNKNOWN_LIVE = Live()
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,14 +71,14 @@ def swaps_of(changes: Iterable[FileChange]) -> tuple[Swap, ...]:
     return tuple(Swap(c.path, c.after, c.before.content) for c in changes)
 
 
-def with_undo(plan: Plan, live: Live = Live()) -> Plan:
+def with_undo(plan: Plan, live: Live = UNKNOWN_LIVE) -> Plan:
     """``plan`` with the checks and steps that would roll it back."""
     undo = plan_undo(plan.os, swaps_of(plan.changes), plan.steps, live)
     return dataclasses.replace(plan, undo_checks=undo.checks, undo_steps=undo.steps)
 
 
 def plan_undo(
-    os: str, swaps: Sequence[Swap], forward: Sequence[Step] = (), live: Live = Live()
+    os: str, swaps: Sequence[Swap], forward: Sequence[Step] = (), live: Live = UNKNOWN_LIVE
 ) -> Undo:
     """The checks and steps that make the running system match ``swaps``' restored files.
 

@@ -20,7 +20,10 @@ from bsdprov.apply import (
     DeployOptions,
     deploy_one,
     history_one,
+    plan_outcome,
+    reach,
     rollback_one,
+    rollback_outcome,
     verify_one,
 )
 from bsdprov.errors import BsdprovError, UsageError
@@ -124,7 +127,7 @@ def _fleet(
 
 
 def _connector(inventory: Inventory, ssh_config: str | None) -> Connector:
-    from bsdprov.transport import ConnectOptions, connect
+    from bsdprov.ssh.transport import ConnectOptions, connect
 
     options = ConnectOptions(ssh_config=ssh_config)
     return lambda host: connect(host, inventory.hosts, options)
@@ -237,11 +240,16 @@ def _plan_all(
 ) -> list[Outcome]:
     connect = _connector(loaded, ssh_config)
     options = options or DeployOptions(user=_operator())
-    return run_fleet(
-        names,
-        lambda n: deploy_one(connect, loaded.hosts[n], "", options, True, loaded.guests(n)),
-        parallel,
-    )
+
+    def one(name: str) -> Outcome:
+        host = loaded.hosts[name]
+        session, reached = reach(connect, host)  # previous_address when address is not there yet
+        try:
+            return plan_outcome(session, host, loaded.guests(name), options, reached)
+        finally:
+            session.close()
+
+    return run_fleet(names, one, parallel)
 
 
 @task(help=DEPLOY_HELP)
@@ -279,9 +287,7 @@ def deploy(
         outcomes = run_staged(
             loaded,
             names,
-            lambda n: deploy_one(
-                connect, loaded.hosts[n], _run_id(), options, False, loaded.guests(n)
-            ),
+            lambda n: deploy_one(connect, loaded.hosts[n], _run_id(), options, loaded.guests(n)),
             parallel,
             serial,
             max_fail,
@@ -322,11 +328,17 @@ def rollback(
     run = _checked_run_id(run)
     loaded, names = _fleet(inventory, host, group, all)
     connect = _connector(loaded, ssh_config)
-    outcomes = run_fleet(
-        names,
-        lambda n: rollback_one(connect, loaded.hosts[n], run, _run_id(), options, dry_run),
-        parallel,
-    )
+
+    def one(name: str) -> Outcome:
+        if not dry_run:
+            return rollback_one(connect, loaded.hosts[name], run, _run_id(), options)
+        session = connect(loaded.hosts[name])
+        try:
+            return rollback_outcome(session, loaded.hosts[name], run)
+        finally:
+            session.close()
+
+    outcomes = run_fleet(names, one, parallel)
     if dry_run:
         sys.stdout.write(plan_json(outcomes) if json else plan_text(outcomes))
     else:
@@ -380,7 +392,7 @@ def trust(
     one the host's console shows (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub)."""
     if not host:
         raise UsageError("trust needs --host NAME")
-    from bsdprov.transport import ConnectOptions, trust_host
+    from bsdprov.ssh.transport import ConnectOptions, trust_host
 
     loaded = load_inventory(inventory_path(inventory))
     target = loaded.select(host)

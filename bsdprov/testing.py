@@ -11,9 +11,18 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from bsdprov.errors import RemoteCommandError
-from bsdprov.transport import SHELL, CommandResult, result_error
+from bsdprov.session import SHELL, CommandResult, result_error
 
 Answer = CommandResult | BaseException
+
+
+def answer(stdout: str = "", stderr: str = "", exit_code: int = 0) -> CommandResult:
+    """A canned ``CommandResult`` from text (encoded as a host's bytes would be)."""
+    return CommandResult(
+        stdout.encode("utf-8", "surrogateescape"),
+        stderr.encode("utf-8", "surrogateescape"),
+        exit_code,
+    )
 
 
 @dataclass(frozen=True, slots=True)

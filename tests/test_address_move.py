@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 
 from bsdprov import apply
-from bsdprov.apply import DeployOptions, deploy_one
+from bsdprov.apply import DeployOptions, deploy_one, plan_outcome
 from bsdprov.errors import ApplyError, ConnectError
 from bsdprov.inventory import parse_inventory
 from bsdprov.model import Host
 from bsdprov.render import render_host
-from bsdprov.testing import FakeTransport
-from bsdprov.transport import CommandResult
+from bsdprov.session import CommandResult
+from bsdprov.testing import FakeTransport, answer
 from tests.test_drift import applied, probe_reply
 
 MOVED = """
@@ -43,7 +43,7 @@ def old_host(script: str, host: Host) -> CommandResult:
     old = parse_inventory(
         MOVED.format(previous="").replace("192.0.2.20/24", "192.0.2.10/24"), "i.yaml"
     ).hosts["gw"]
-    return CommandResult(probe_reply(render_host(old), applied("openbsd"), script), "", 0)
+    return answer(probe_reply(render_host(old), applied("openbsd"), script), "", 0)
 
 
 class Network:
@@ -64,7 +64,7 @@ class Network:
         def respond(script: str) -> CommandResult:
             if "BSDPROV-PROBE 1" in script:
                 return old_host(script, host)
-            return CommandResult(self.answers.pop(0), "", 0)
+            return answer(self.answers.pop(0), "", 0)
 
         fake = FakeTransport(respond=respond)
         self.sessions.append(fake)
@@ -146,7 +146,7 @@ def test_a_move_rolled_back_by_its_timer_is_reported_so_through_the_previous_add
 def test_a_deploy_that_removes_the_address_it_connects_through_is_refused() -> None:
     host = moved(previous="").model_copy(update={"address": "192.0.2.10"})
     network = Network(set(), [])
-    plan_only = deploy_one(network, host, "R1", DeployOptions(), dry_run=True)
+    plan_only = plan_outcome(network(host), host)
     assert any("removes 192.0.2.10 from vio0" in w for w in plan_only.warnings)
     with pytest.raises(ApplyError, match="as 'previous_address'.*nothing was changed"):
         deploy_one(network, host, "R2", DeployOptions())

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-import bsdprov.transport
+import bsdprov.ssh.transport
 from bsdprov.adopt.script import import_script
 from bsdprov.errors import ExitCode
-from bsdprov.testing import FakeTransport
-from bsdprov.transport import CommandResult
+from bsdprov.testing import FakeTransport, answer
 from tests.test_tasks import run
 
 PROBE = """BSDPROV-PROBE 1
@@ -33,8 +32,8 @@ RC = (
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> FakeTransport:
     output = PROBE.format(size=len(RC.encode()), rc=RC)
-    transport = FakeTransport([CommandResult(output, "", 0)])
-    monkeypatch.setattr(bsdprov.transport, "connect", lambda host, hosts, options: transport)
+    transport = FakeTransport([answer(output)])
+    monkeypatch.setattr(bsdprov.ssh.transport, "connect", lambda host, hosts, options: transport)
     return transport
 
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from bsdprov.apply import DeployOptions, deploy_one
+from bsdprov.apply import DeployOptions, deploy_one, plan_outcome
 from bsdprov.errors import ApplyError, ProbeError
 from bsdprov.inventory import load_inventory
 from bsdprov.model import Host
-from bsdprov.testing import FakeTransport
-from bsdprov.transport import CommandResult
+from bsdprov.session import CommandResult
+from bsdprov.testing import FakeTransport, answer
 
 EXAMPLE = load_inventory(Path(__file__).parent.parent / "inventories" / "example.yaml")
 OBSD1 = EXAMPLE.hosts["obsd1"]
@@ -23,7 +23,7 @@ FRESH_OPENBSD = (
 
 
 def ok(stdout: str) -> CommandResult:
-    return CommandResult(stdout, "", 0)
+    return answer(stdout)
 
 
 class Connections:
@@ -60,7 +60,7 @@ def test_deploy_probes_uploads_starts_then_confirms_over_a_new_connection() -> N
 
 def test_dry_run_only_reads() -> None:
     first = FakeTransport([ok(FRESH_OPENBSD)])
-    outcome = deploy_one(Connections(first), OBSD1, "R1", DeployOptions(), dry_run=True)
+    outcome = plan_outcome(first, OBSD1)
     assert outcome.status == "changes" and outcome.plan is not None
     assert len(first.scripts) == 1 and first.uploads == []
 

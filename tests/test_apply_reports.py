@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from bsdprov import apply
-from bsdprov.apply import DeployOptions, deploy_one, parse_start
+from bsdprov.apply import DeployOptions, deploy_one, plan_outcome
 from bsdprov.errors import ApplyError, ConnectError, ProbeError
-from bsdprov.probe import MAX_FILE_BYTES, parse_facts, probe_script
-from bsdprov.testing import FakeTransport
-from bsdprov.transport import CommandResult
+from bsdprov.facts import MAX_FILE_BYTES, parse_facts, probe_script
+from bsdprov.run import clean_uploads_script, parse_start
+from bsdprov.session import CommandResult
+from bsdprov.testing import FakeTransport, answer
 from tests.test_apply import FRESH_OPENBSD, OBSD1, Connections, ok
 
 
@@ -119,9 +120,7 @@ def test_a_missing_tool_refuses_the_deploy_and_warns_in_the_plan() -> None:
     probe = FRESH_OPENBSD.replace("BSDPROV-PROBE-END", "missing nohup\nBSDPROV-PROBE-END")
     with pytest.raises(ApplyError, match=r"lacks commands a run needs: nohup \(looked for in /"):
         deploy_one(Connections(FakeTransport([ok(probe)])), OBSD1, "R1", DeployOptions())
-    planned = deploy_one(
-        Connections(FakeTransport([ok(probe)])), OBSD1, "R1", DeployOptions(), dry_run=True
-    )
+    planned = plan_outcome(FakeTransport([ok(probe)]), OBSD1)
     assert "the host lacks nohup, which a deploy needs" in planned.warnings
 
 
@@ -150,7 +149,7 @@ def test_a_killed_upload_is_cleaned_by_the_next_run(tmp_path: Path) -> None:
     for directory in (stale, fresh, own):
         (directory / "files").mkdir(parents=True)
     subprocess.run(["touch", "-d", "10 minutes ago", str(stale), str(own)], check=True)
-    script = apply._clean_uploads_script(str(uploads), "R1")
+    script = clean_uploads_script(str(uploads), "R1")
     subprocess.run(["dash", "-c", script], check=True)
     assert sorted(p.name for p in uploads.iterdir()) == ["R1", "R9"], (
         "the stale upload goes; this run's and a concurrent fresh one stay"
@@ -171,7 +170,7 @@ def test_the_start_answer_keeps_the_journal_apart_from_starts_own_lines() -> Non
 
 
 def test_a_start_script_that_failed_outright_shows_its_error() -> None:
-    failed = CommandResult("", "mkdir: /var/db/bsdprov/runs: Read-only file system\n", 1)
+    failed = answer("", "mkdir: /var/db/bsdprov/runs: Read-only file system\n", 1)
     first = FakeTransport([ok(FRESH_OPENBSD), failed])
     outcome = deploy_one(Connections(first), OBSD1, "R1", DeployOptions())
     assert outcome.status == "failed"
@@ -187,6 +186,8 @@ def test_a_command_the_steps_need_is_named_and_one_they_do_not_need_is_not() -> 
     with pytest.raises(ApplyError, match=r"lacks commands a run needs: ifconfig \("):
         deploy_one(Connections(fake), OBSD1, "R1", DeployOptions())
     assert "ifconfig" in fake.scripts[0].split("for t in ")[1].split(";")[0]
-    unused = FakeTransport([ok(probe.format("vmctl")), ok(start_answer("none", exit=127).stdout)])
+    unused = FakeTransport(
+        [ok(probe.format("vmctl")), ok(start_answer("none", exit=127).stdout_text)]
+    )
     outcome = deploy_one(Connections(unused), OBSD1, "R1", DeployOptions())
     assert "lacks commands" not in outcome.reason, "vmctl is not needed by this plan"

@@ -14,7 +14,7 @@ CORE = [
     "verify.py",
     "render",
     "plan.py",
-    "probe.py",
+    "facts.py",
     "drift.py",
     "outcome.py",
     "output.py",
@@ -68,6 +68,8 @@ def test_core_never_prints_or_opens_files() -> None:
 
 
 def test_inventory_reads_only_through_load_inventory() -> None:
-    source = (PACKAGE / "inventory.py").read_text()
-    assert source.count("read_text(") == 1
-    assert imported_roots(PACKAGE / "inventory.py") & FORBIDDEN == set()
+    parts = sorted((PACKAGE / "inventory").glob("*.py"))
+    reads = {p.name: p.read_text().count("read_text(") for p in parts}
+    assert reads == {p.name: int(p.name == "__init__.py") for p in parts}
+    for part in parts:
+        assert imported_roots(part) & FORBIDDEN == set(), part

@@ -11,10 +11,11 @@ import pytest
 import yaml
 
 from bsdprov.errors import InventoryError
+from bsdprov.facts import ObservedFile
 from bsdprov.fleet import hypervisor_stages
 from bsdprov.inventory import Inventory, load_inventory, parse_inventory
 from bsdprov.lifecycle import VmOptions
-from bsdprov.plan import ObservedFile, Plan, PlanOptions, plan_host
+from bsdprov.plan import Plan, PlanOptions, plan_host
 from bsdprov.render import file_content, render_host
 from bsdprov.render.bhyve import BHYVE_APPLY
 from bsdprov.rollback import with_undo

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bsdprov.apply import DeployOptions, deploy_one
+from bsdprov.apply import plan_outcome
 from bsdprov.boot_hook import BOOT_HOOK, RC_LOCAL, with_boot_hook
+from bsdprov.facts import ObservedFile
 from bsdprov.inventory import load_inventory
-from bsdprov.plan import ObservedFile, Plan
+from bsdprov.plan import Plan
 from bsdprov.run import RunSettings, build_run
-from bsdprov.testing import FakeTransport
-from bsdprov.transport import CommandResult
+from bsdprov.testing import FakeTransport, answer
 
 EXAMPLE = load_inventory(Path(__file__).parent.parent / "inventories" / "example.yaml")
 FRESH_OPENBSD = (
@@ -20,8 +20,8 @@ FRESH_OPENBSD = (
 
 
 def plan_of(probe: str) -> Plan:
-    fake = FakeTransport([CommandResult(probe, "", 0)])
-    outcome = deploy_one(lambda host: fake, EXAMPLE.hosts["obsd1"], "R1", DeployOptions(), True)
+    fake = FakeTransport([answer(probe)])
+    outcome = plan_outcome(fake, EXAMPLE.hosts["obsd1"])
     assert outcome.plan is not None
     assert "/etc/rc.local" in fake.scripts[0], "the probe reads rc.local"
     return outcome.plan

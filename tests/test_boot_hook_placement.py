@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from bsdprov.boot_hook import BOOT_HOOK, RC_LOCAL, hooked_rc_local, with_boot_hook
-from bsdprov.plan import FileChange, ObservedFile, Plan
+from bsdprov.facts import ObservedFile
+from bsdprov.plan import FileChange, Plan
 
 
 def hook_runs(rc_local: str, tmp_path: Path) -> bool:

@@ -20,16 +20,15 @@ from bsdprov.drift import (
     outputs_by_command,
 )
 from bsdprov.errors import ProbeError
+from bsdprov.facts import BEGIN, END, parse_facts, probe_script
 from bsdprov.inventory import load_inventory, parse_inventory
 from bsdprov.model import Host
 from bsdprov.outcome import Outcome
 from bsdprov.output import plan_json, plan_text
 from bsdprov.plan import ObservedFile, plan_host, select_steps
-from bsdprov.probe import BEGIN, END, parse_facts, probe_script
 from bsdprov.render import FileSpec, VarsEdit, file_content, render_host
 from bsdprov.render.base import Rendered
-from bsdprov.testing import FakeTransport
-from bsdprov.transport import CommandResult
+from bsdprov.testing import FakeTransport, answer
 
 INVENTORY = """
 hosts:
@@ -344,9 +343,7 @@ def test_a_deploy_with_nothing_to_change_or_repair_is_one_connection_and_one_exe
 
     def connect(_: Host) -> FakeTransport:
         fake = FakeTransport(
-            respond=lambda script: CommandResult(
-                probe_reply(rendered, applied("openbsd"), script), "", 0
-            )
+            respond=lambda script: answer(probe_reply(rendered, applied("openbsd"), script), "", 0)
         )
         opened.append(fake)
         return fake
@@ -363,7 +360,7 @@ def test_a_deploy_with_drift_only_uploads_a_run_without_files() -> None:
     outputs[("route", "-n", "get", "-inet6", "default")] = Output(("not in table",), 1)
     answers = iter(["probe", "state=awaiting-confirm\nreason=\njournal:\n"])
     first = FakeTransport(
-        respond=lambda script: CommandResult(
+        respond=lambda script: answer(
             probe_reply(rendered, outputs, script)
             if next(answers) == "probe"
             else "state=awaiting-confirm\nreason=\njournal:\n",
@@ -371,7 +368,7 @@ def test_a_deploy_with_drift_only_uploads_a_run_without_files() -> None:
             0,
         )
     )
-    second = FakeTransport([CommandResult("state=applied\nreason=confirmed\n", "", 0)])
+    second = FakeTransport([answer("state=applied\nreason=confirmed\n", "", 0)])
     connections = iter([first, second])
     outcome = deploy_one(lambda _: next(connections), h, "R1", DeployOptions())
     assert outcome.status == "changed"

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bsdprov.facts import ObservedFile
 from bsdprov.inventory import load_inventory
 from bsdprov.model import Host
-from bsdprov.plan import ObservedFile, plan_host
+from bsdprov.plan import plan_host
 from bsdprov.render import file_content, render_host
 
 SPECS = Path(__file__).parent / "specs" / "render" / "freebsd"

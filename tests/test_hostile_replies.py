@@ -16,19 +16,18 @@ from hypothesis import strategies as st
 
 from bsdprov.apply import (
     DeployOptions,
-    _parse_state,
-    _steps,
     deploy_one,
     history_one,
     rollback_plan,
 )
 from bsdprov.errors import ProbeError
+from bsdprov.facts import parse_facts, parse_mode
 from bsdprov.fleet import run_fleet
 from bsdprov.inventory import load_inventory
-from bsdprov.probe import parse_facts, parse_mode
 from bsdprov.render.base import Check
-from bsdprov.testing import FakeTransport
-from bsdprov.transport import CommandResult
+from bsdprov.run import parse_state, parse_steps
+from bsdprov.session import CommandResult
+from bsdprov.testing import FakeTransport, answer
 from bsdprov.verify import MARK, parse_verify
 
 EXAMPLE = load_inventory(Path(__file__).parent.parent / "inventories" / "example.yaml")
@@ -73,7 +72,7 @@ BYTES = st.binary(max_size=400)
 
 
 def ok(stdout: str) -> CommandResult:
-    return CommandResult(stdout, "", 0)
+    return answer(stdout)
 
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
@@ -93,10 +92,10 @@ def test_the_verify_parser_raises_only_probe_error(output: str) -> None:
 @settings(max_examples=300)
 @given(st.one_of(LINES, BYTES.map(lambda b: b.decode("latin-1"))))
 def test_state_history_and_step_readers_raise_only_probe_error(output: str) -> None:
-    _parse_state(output)
+    parse_state(output)
     history_one(FakeTransport([ok(output)]))
     with contextlib.suppress(ProbeError):
-        _steps(output)
+        parse_steps(output)
 
 
 @settings(max_examples=200)

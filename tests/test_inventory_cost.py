@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from bsdprov import inventory
 from bsdprov.errors import InventoryError
 from bsdprov.inventory import SUGGESTION_BUDGET, parse_inventory
+from bsdprov.inventory.checks import jump_host_problems
 
 
 def test_did_you_mean_work_is_bounded_per_parse(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -51,12 +51,12 @@ def test_a_long_chain_of_jump_hosts_is_walked_once() -> None:
         f"h{i}": SimpleNamespace(via=f"h{i + 1}" if i < n else None) for i in range(n + 1)
     }
     start = time.monotonic()
-    found = inventory._jump_host_problems(hosts, set(hosts))
+    found = jump_host_problems(hosts, set(hosts))
     assert found == []
     assert time.monotonic() - start < 5  # was cubic: hours for 3000 hosts
 
     hosts["h3000"] = SimpleNamespace(via="h2999")  # close a loop at the end of the chain
-    found = inventory._jump_host_problems(hosts, set(hosts))
+    found = jump_host_problems(hosts, set(hosts))
     loops = dict(found)
     assert loops["h2999"] == "jump hosts form a loop: h2999 -> h3000 -> h2999"
     assert loops["h0"].startswith("jump hosts form a loop: h0 -> h1 -> h2 -> ")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bsdprov.facts import ObservedFile
 from bsdprov.inventory import load_inventory, parse_inventory
-from bsdprov.plan import ObservedFile, mask_secrets, plan_host
+from bsdprov.plan import mask_secrets, plan_host
 from bsdprov.render import file_content, render_host
 
 EXAMPLE = load_inventory(Path(__file__).parent.parent / "inventories" / "example.yaml")

@@ -3,7 +3,8 @@ lines (an admin's file, without bsdprov's header) is left as it is: no change, n
 
 from __future__ import annotations
 
-from bsdprov.plan import ObservedFile, plan_host
+from bsdprov.facts import ObservedFile
+from bsdprov.plan import plan_host
 from bsdprov.render import file_content, render_host
 from tests.test_plan import EXAMPLE, applied
 

@@ -6,15 +6,15 @@ from __future__ import annotations
 import contextlib
 
 from bsdprov.apply import DeployOptions, deploy_one, rollback_one
-from bsdprov.testing import FakeTransport
-from bsdprov.transport import CommandResult
+from bsdprov.session import CommandResult
+from bsdprov.testing import FakeTransport, answer
 from tests.test_hostile_replies import HEAD, OBSD1, RUN_ID
 
 EVIL = "x;touch${IFS}/tmp/p"
 
 
 def ok(stdout: str) -> CommandResult:
-    return CommandResult(stdout, "", 0)
+    return answer(stdout)
 
 
 def resume_scripts(session: FakeTransport) -> list[str]:

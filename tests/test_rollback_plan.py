@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from bsdprov.facts import Live, ObservedFile
 from bsdprov.inventory import load_inventory
 from bsdprov.outcome import Outcome
 from bsdprov.output import plan_json, plan_text
-from bsdprov.plan import ObservedFile, Plan, plan_host
+from bsdprov.plan import Plan, plan_host
 from bsdprov.render import render_host
 from bsdprov.render.base import Step
-from bsdprov.rollback import Live, Swap, plan_undo, with_undo
+from bsdprov.rollback import Swap, plan_undo, with_undo
 from bsdprov.run import RunSettings, build_run
 
 EXAMPLE = load_inventory(Path(__file__).parent.parent / "inventories" / "example.yaml")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bsdprov.probe import BEGIN, END, parse_facts, probe_script
-from bsdprov.rollback import Live, Swap, plan_undo
+from bsdprov.facts import BEGIN, END, Live, parse_facts, probe_script
+from bsdprov.rollback import Swap, plan_undo
 
 LIVE = Live(macs=(("em0", "52:54:00:00:00:01"),))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bsdprov.probe import RUN_TOOLS
+from bsdprov.facts import RUN_TOOLS
 
 TXN = Path(__file__).parents[1] / "bsdprov" / "remote" / "txn.sh"
 # Reserved words and the builtins txn.sh uses.

@@ -27,17 +27,11 @@ from bsdprov.errors import (
     TransportError,
 )
 from bsdprov.model import Host
-from bsdprov.testing import FakeTransport, timed_out
-from bsdprov.transport import (
-    CommandResult,
-    ConnectOptions,
-    SSHTransport,
-    connect,
-    fingerprint,
-    read_known_hosts,
-    resolve,
-    trust_host,
-)
+from bsdprov.session import CommandResult
+from bsdprov.ssh.config import ConnectOptions, resolve
+from bsdprov.ssh.host_keys import fingerprint, read_known_hosts
+from bsdprov.ssh.transport import SSHTransport, connect, trust_host
+from bsdprov.testing import FakeTransport, answer, timed_out
 from tests.transport_helpers import (
     SSHD,
     MockServer,
@@ -120,21 +114,21 @@ def trusted(site: Site) -> Site:
 def test_exit_code_stdout_and_stderr_pass_through(trusted: Site) -> None:
     with trusted.connect() as session:
         result = session.run_script("echo out; echo err >&2; exit 3\n", check=False)
-    assert result == CommandResult("out\n", "err\n", 3)
+    assert result == CommandResult(b"out\n", b"err\n", 3)
 
 
 def test_script_goes_on_stdin_to_bin_sh(trusted: Site) -> None:
     script = "x='a b'\nif [ -n \"$x\" ]; then\n  printf '%s|' $x\nfi\n"
     with trusted.connect() as session:
         result = session.run_script(script)
-    assert result.stdout == "a|b|"
+    assert result.stdout_text == "a|b|"
     assert trusted.server.commands == ["/bin/sh -s"], "the script never travels as the command"
 
 
 def test_output_bytes_survive_decoding(trusted: Site) -> None:
     with trusted.connect() as session:
         result = session.run_script("printf 'caf\\351 \\303\\251\\n'\n")
-    assert result.stdout.encode("utf-8", "surrogateescape") == b"caf\xe9 \xc3\xa9\n"
+    assert result.stdout == b"caf\xe9 \xc3\xa9\n"
 
 
 def test_non_zero_exit_raises_with_the_last_ten_stderr_lines(trusted: Site) -> None:
@@ -158,7 +152,7 @@ def test_timeout_raises_and_the_connection_stays_usable(trusted: Site) -> None:
             session.run_script("echo partial >&2; sleep 30\n", timeout=0.5)
         assert time.monotonic() - started < 5
         assert caught.value.status is None
-        assert session.run_script("echo again\n").stdout == "again\n"
+        assert session.run_script("echo again\n").stdout_text == "again\n"
 
 
 def test_become_doas_runs_the_shell_behind_doas_n(
@@ -174,7 +168,7 @@ def test_become_doas_runs_the_shell_behind_doas_n(
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
     with trusted.connect(trusted.host(become="doas")) as session:
         result = session.run_script("echo as-root\n")
-    assert result.stdout == "as-root\n"
+    assert result.stdout_text == "as-root\n"
     assert (bin_dir / "doas.args").read_text() == "-n /bin/sh -s\n"
     assert trusted.server.commands[0].startswith("/bin/sh -c '")
 
@@ -281,7 +275,7 @@ def test_fingerprint_is_what_openssh_prints(tmp_path: Path) -> None:
 def test_pinned_key_is_enough_without_known_hosts(site: Site) -> None:
     host = site.host(host_key=public_text(site.host_key))
     with site.connect(host) as session:
-        assert session.run_script("echo ok\n").stdout == "ok\n"
+        assert session.run_script("echo ok\n").stdout_text == "ok\n"
     assert not site.known_hosts.exists(), "a pinned key is not copied into known_hosts"
 
 
@@ -314,7 +308,7 @@ def test_known_hosts_bracketed_port_entry_is_honoured(site: Site, hashed: bool) 
     site.known_hosts.write_text(f"# comment\n\nother.example {public_text(new_key()[0])}\n")
     site.trust(name=name)
     with site.connect() as session:
-        assert session.run_script("echo ok\n").stdout == "ok\n"
+        assert session.run_script("echo ok\n").stdout_text == "ok\n"
 
 
 def test_known_hosts_mismatch_is_refused_with_how_to_fix(site: Site) -> None:
@@ -487,7 +481,7 @@ def test_ssh_config_hostname_port_user_identityfile(site: Site, tmp_path: Path) 
     (tmp_path / "kh_from_config").write_text(f"{site.key_name} {public_text(site.host_key)}\n")
     host = Host.model_validate({"name": "web01", "ssh_config": str(config)})
     with connect(host, {"web01": host}, ConnectOptions(connect_timeout=5)) as session:
-        assert session.run_script("echo ok\n").stdout == "ok\n"
+        assert session.run_script("echo ok\n").stdout_text == "ok\n"
     assert site.server.auth_attempts == ["carol"]
 
 
@@ -500,7 +494,7 @@ def test_ssh_config_from_the_environment(
     site.trust()
     host = Host.model_validate({"name": "web01"})
     with connect(host, {"web01": host}, site.options()) as session:
-        assert session.run_script("echo ok\n").stdout == "ok\n"
+        assert session.run_script("echo ok\n").stdout_text == "ok\n"
 
 
 def test_inventory_keys_beat_ssh_config(site: Site, tmp_path: Path) -> None:
@@ -525,7 +519,7 @@ def test_via_connects_through_the_jump_host(trusted: Site, tmp_path: Path) -> No
     web = trusted.host("web01", via="bastion")
     hosts = {"bastion": bastion, "web01": web}
     with connect(web, hosts, trusted.options()) as session:
-        assert session.run_script("echo hop\n").stdout == "hop\n"
+        assert session.run_script("echo hop\n").stdout_text == "hop\n"
         assert session.jump is not None and session.jump.channels_opened == 1
         assert "via 'bastion'" in session.where
     assert trusted.server.forwards == [("127.0.0.1", trusted.port)]
@@ -538,7 +532,7 @@ def test_ssh_config_proxyjump_reaches_an_inventory_host(trusted: Site, tmp_path:
     bastion = trusted.host("bastion")
     web = trusted.host("web01", ssh_config=str(config))
     with connect(web, {"bastion": bastion, "web01": web}, trusted.options()) as session:
-        assert session.run_script("echo hop\n").stdout == "hop\n"
+        assert session.run_script("echo hop\n").stdout_text == "hop\n"
     assert trusted.server.forwards == [("127.0.0.1", trusted.port)]
 
 
@@ -565,7 +559,7 @@ def test_ssh_config_proxycommand(trusted: Site, tmp_path: Path) -> None:
     )
     host = Host.model_validate({"name": "web01", "ssh_config": str(config)})
     with connect(host, {"web01": host}, trusted.options()) as session:
-        assert session.run_script("echo relayed\n").stdout == "relayed\n"
+        assert session.run_script("echo relayed\n").stdout_text == "relayed\n"
 
 
 def test_jump_host_failure_names_both_hosts(site: Site) -> None:
@@ -599,17 +593,17 @@ def test_proxyjump_spec_with_user_and_port(site: Site, tmp_path: Path) -> None:
 
 def test_fake_transport_records_and_answers() -> None:
     fake = FakeTransport(
-        [CommandResult("a\n", "", 0), CommandResult("", "boom\n", 1), timed_out("web01")],
-        respond=lambda script: CommandResult(script.upper(), "", 0),
+        [answer("a\n"), answer("", "boom\n", 1), timed_out("web01")],
+        respond=lambda script: answer(script.upper()),
         host="web01",
     )
-    assert fake.run_script("one").stdout == "a\n"
+    assert fake.run_script("one").stdout_text == "a\n"
     with pytest.raises(RemoteCommandError) as caught:
         fake.run_script("two")
     assert caught.value.status == 1 and caught.value.stderr_tail == ("boom",)
     with pytest.raises(RemoteCommandError, match="did not finish"):
         fake.run_script("three", timeout=1)
-    assert fake.run_script("four").stdout == "FOUR"
+    assert fake.run_script("four").stdout_text == "FOUR"
     fake.put_files({"f": b"x"}, "/tmp/run", mode=0o640)
     assert fake.scripts == ["one", "two", "three", "four"]
     assert fake.timeouts == [None, None, 1, None]
@@ -667,7 +661,7 @@ def test_real_sshd_end_to_end(sshd: RealSite, tmp_path: Path) -> None:
     assert trust_host(host, hosts, sshd.options()) == f"ssh-ed25519 {fingerprint(sshd.host_key)}"
     with connect(host, hosts, sshd.options()) as session:
         result = session.run_script("echo out; echo err >&2; cat /dev/null; exit 4\n", check=False)
-        assert result == CommandResult("out\n", "err\n", 4)
+        assert result == CommandResult(b"out\n", b"err\n", 4)
         with pytest.raises(RemoteCommandError, match="did not finish"):
             session.run_script("sleep 30\n", timeout=0.5)
         assert session.home() == "/root"
@@ -684,7 +678,7 @@ def test_real_sshd_via_jump_host_and_pinned_key(sshd: RealSite) -> None:
     bastion = sshd.host("bastion", host_key=pinned)
     web = sshd.host("web01", via="bastion", host_key=pinned)
     with connect(web, {"bastion": bastion, "web01": web}, sshd.options()) as session:
-        assert session.run_script("echo through\n").stdout == "through\n"
+        assert session.run_script("echo through\n").stdout_text == "through\n"
         assert session.jump is not None and session.jump.channels_opened == 1
 
 

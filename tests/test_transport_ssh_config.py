@@ -6,7 +6,7 @@ from pathlib import Path
 
 from paramiko.config import SSHConfig
 
-from bsdprov.transport import _lookup
+from bsdprov.ssh.config import _lookup
 
 CONFIG = """\
 User everyone

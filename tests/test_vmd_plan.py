@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from bsdprov.apply import DeployOptions, uplink_hold
+from bsdprov.facts import ObservedFile
 from bsdprov.fleet import hypervisor_stages, run_staged
 from bsdprov.inventory import load_inventory, parse_inventory
 from bsdprov.lifecycle import VmOptions, vm_changes
 from bsdprov.outcome import Outcome
-from bsdprov.plan import ObservedFile, PlanOptions, plan_host
+from bsdprov.plan import PlanOptions, plan_host
 from bsdprov.render.base import Check, Creation, FileSpec, OwnedGlob, Rendered, Step
 from bsdprov.render.hypervisor import PURGE_DISK, VMD_STEP
 from bsdprov.verify import parse_verify, verify_script

@@ -18,14 +18,9 @@ from bsdprov.adopt.common import COMMENT, Entry, Note, content_lines
 from bsdprov.adopt.entry import build_entry, clean
 from bsdprov.adopt.vmd import VMD_PATHS
 from bsdprov.errors import UsageError
+from bsdprov.facts import ObservedFile
 from bsdprov.model import Host, Vm
-from bsdprov.plan import (
-    UNCHANGED_COMMENTS,
-    FileChange,
-    ObservedFile,
-    mask_secrets,
-    plan_host,
-)
+from bsdprov.plan import UNCHANGED_COMMENTS, FileChange, mask_secrets, plan_host
 from bsdprov.render import FileEdit, FileSpec, Rendered, file_content, render_host
 from bsdprov.render.hypervisor import DHCPD_CONF, VM_CONF
 from bsdprov.render.pf import ANCHOR_DIR, PF_CONF, PF_INCLUDED

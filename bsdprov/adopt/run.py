@@ -36,7 +36,7 @@ def lost_comments(before: str, after: str) -> str | None:
 def import_live(
     name: str, address: str | None, inventory: str, ssh_config: str | None, write: bool
 ) -> str:
-    from bsdprov.transport import ConnectOptions, connect
+    from bsdprov.ssh.transport import ConnectOptions, connect
 
     path = Path(inventory)
     exists = path.exists()
@@ -53,7 +53,7 @@ def import_live(
         result = session.run_script(import_script(), timeout=60)
     finally:
         session.close()
-    facts, sizes = parse_import(result.stdout.encode("utf-8", "surrogateescape"), name)
+    facts, sizes = parse_import(result.stdout, name)
     files = {p: f.content for p, f in facts.files.items() if f.content is not None}
     modes = {p: (f.mode, f.owner, f.group) for p, f in facts.files.items() if f.content is not None}
     imported = import_host(

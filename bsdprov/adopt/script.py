@@ -9,7 +9,7 @@ file's. Pure: the script is text, and parsing its output is a function.
 from __future__ import annotations
 
 from bsdprov.adopt import IMPORT_GLOBS, IMPORT_PATHS
-from bsdprov.probe import END, Facts, parse_facts, probe_script
+from bsdprov.facts import END, Facts, parse_facts, probe_script
 from bsdprov.render.hypervisor import VM_CONF
 
 QCOW2_MAGIC = b"QFI\xfb"

@@ -31,8 +31,10 @@ TEST_SLOT_ENV = "BSDPROV_TEST_SLOT"
 
 
 def test_slot() -> int:
-    """This checkout's test slot (``$BSDPROV_TEST_SLOT``, 0 when unset)."""
-    return int(os.environ.get(TEST_SLOT_ENV) or 0)
+    """This test process's slot: ``$BSDPROV_TEST_SLOT`` (0 when unset), plus the pytest-xdist
+    worker's number, so the workers of one run never share a lab either."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, ... under pytest -n
+    return int(os.environ.get(TEST_SLOT_ENV) or 0) + (int(worker[2:]) if worker else 0)
 
 
 SLOT_PORT_STRIDE = 3000  # the test labs use 24001 to about 26620: slots never overlap

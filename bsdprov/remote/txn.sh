@@ -12,6 +12,10 @@
 #   sh txn.sh boot           from rc.local: roll back a run a reboot left unconfirmed
 #   sh txn.sh history        one line per run: id state started user kind targets
 #
+# States (bsdprov/run.py RunState): none locked backed-up installed activating awaiting-confirm
+# rolling-back; final: applied failed rolled-back rollback-failed. RUN/state holds one; none is
+# what a run with no state file reads as.
+#
 # RUN is a run id; its directory /var/db/bsdprov/runs/RUN holds what the controller uploaded:
 #   manifest   "put NAME MODE OWNER GROUP BEFORE TARGET" or "remove - - - - BEFORE TARGET";
 #              BEFORE is "absent" or "CRC:SIZE" (POSIX cksum) of the target when planned
@@ -30,7 +34,7 @@
 # process does. A process that lost the run writes no state (set_state refuses), and a rollback
 # first stops the activation still running (take_over), so files are never restored under it.
 #
-# Tools the run needs, besides the shell's builtins (bsdprov/probe.py RUN_TOOLS lists the same,
+# Tools the run needs, besides the shell's builtins (bsdprov/facts.py RUN_TOOLS lists the same,
 # so the probe names any the host lacks before a run starts): awk cat chmod chown cksum cp cut
 # date dd df grep head ls mkdir mv nohup rm sed sleep sync tail tr wc; ps where it takes -p.
 # Every line of checks/steps/verify is shell-quoted by the controller (python shlex.join).

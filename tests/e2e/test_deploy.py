@@ -259,7 +259,7 @@ def test_a_file_changed_since_the_plan_stops_the_run(
 ) -> None:
     from bsdprov.apply import DeployOptions, _transact, plan_one
     from bsdprov.inventory import load_inventory
-    from bsdprov.transport import ConnectOptions, connect
+    from bsdprov.ssh.transport import ConnectOptions, connect
 
     name = fresh.names[2]
     inventory = load_inventory(

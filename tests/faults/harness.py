@@ -37,7 +37,7 @@ import yaml
 from bsdprov.lab.paths import LabPaths
 from bsdprov.lab.pytest_plugin import RunningLab
 from bsdprov.lab.state import load_state
-from bsdprov.probe import FINAL_STATES
+from bsdprov.run import FINAL_STATES
 
 IFACE = {"openbsd": "vio0", "freebsd": "vtnet0", "netbsd": "vioif0"}
 HOST_FILES = {

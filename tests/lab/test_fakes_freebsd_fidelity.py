@@ -13,8 +13,9 @@ from collections.abc import Callable
 
 import pytest
 
+from bsdprov.facts import ObservedFile
 from bsdprov.inventory import parse_inventory
-from bsdprov.plan import ObservedFile, plan_host
+from bsdprov.plan import plan_host
 from bsdprov.render import file_content, render_host
 from tests.lab import test_fakes as harness
 from tests.lab.test_fakes import Host

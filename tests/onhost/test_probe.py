@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from bsdprov.errors import ProbeError
-from bsdprov.probe import parse_facts, parse_mode, probe_script
+from bsdprov.facts import parse_facts, parse_mode, probe_script
+from bsdprov.run import unfinished
 from tests.onhost.harness import SHELLS
 
 pytestmark = pytest.mark.onhost
@@ -82,7 +83,7 @@ def test_runs_and_lock_are_reported() -> None:
         b"run 20261123T2-cd activating alive\nlock 20261123T2-cd\nBSDPROV-PROBE-END\n"
     )
     facts = parse_facts(out, "h")
-    assert [r.run_id for r in facts.unfinished] == ["20261123T2-cd"]
+    assert [r.run_id for r in unfinished(facts.runs)] == ["20261123T2-cd"]
     assert facts.lock == "20261123T2-cd"
 
 

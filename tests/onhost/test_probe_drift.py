@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bsdprov.drift import Output, live_section, outputs_by_command
-from bsdprov.probe import parse_facts, probe_script
+from bsdprov.facts import parse_facts, probe_script
 from tests.onhost.harness import SHELLS
 
 pytestmark = pytest.mark.onhost

@@ -227,8 +227,9 @@ def test_a_run_built_from_a_real_plan_applies(host: Host) -> None:
     """build_run's manifest, fingerprints and modes are what txn.sh expects."""
     from dataclasses import replace
 
+    from bsdprov.facts import ObservedFile
     from bsdprov.inventory import parse_inventory
-    from bsdprov.plan import ObservedFile, plan_host
+    from bsdprov.plan import plan_host
     from bsdprov.render import render_host
     from bsdprov.run import RunSettings, build_run
 

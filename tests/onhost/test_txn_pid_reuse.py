@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bsdprov.probe import parse_facts, probe_script
+from bsdprov.facts import parse_facts, probe_script
 from tests.onhost.harness import SHELLS, Host
 from tests.onhost.test_txn_faults import NEW, OLD, TARGET, host
 

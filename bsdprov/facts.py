@@ -1,4 +1,4 @@
-"""The facts probe: one read-only sh script per host, and a pure parser of what it prints.
+"""Facts about a host: the probe (one read-only sh script) and a pure parser of what it prints.
 
 The script reports the OS (``uname``), every path the host's rendering manages (size, mode,
 owner, then the exact bytes) and bsdprov's own state on the host: a run awaiting confirmation,
@@ -16,13 +16,11 @@ from dataclasses import dataclass
 from bsdprov.drift import BEGIN as DRIFT_BEGIN
 from bsdprov.drift import END as DRIFT_END
 from bsdprov.errors import ProbeError
-from bsdprov.plan import ObservedFile
-from bsdprov.rollback import Live
 
+# Where txn.sh keeps its runs and lock (its BASE); the run protocol (run.py) builds on it.
 STATE_DIR = "/var/db/bsdprov"
 BEGIN, END = "BSDPROV-PROBE 1", "BSDPROV-PROBE-END"
 UNAME_OS = {"FreeBSD": "freebsd", "OpenBSD": "openbsd", "NetBSD": "netbsd"}
-FINAL_STATES = ("applied", "failed", "rolled-back", "rollback-failed")
 # The commands a run needs on the host besides the shell's builtins: remote/txn.sh's and the
 # controller's start script's (keep in step with the list at the top of txn.sh). The probe
 # names any the host lacks, so a run never starts to fail silently.
@@ -36,7 +34,37 @@ MAX_FILE_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
-class RunState:
+class ObservedFile:
+    """A file as the probe found it; ``content`` None means it does not exist."""
+
+    path: str
+    content: str | None
+    mode: int | None = None
+    owner: str | None = None
+    group: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Live:
+    """Running state the probe read before a run, which no file records."""
+
+    hostname: str | None = None
+    sysctls: tuple[tuple[str, str], ...] = ()
+    pf_enabled: bool | None = None
+    # The link-level address of each interface the inventory gives a MAC, before the run.
+    macs: tuple[tuple[str, str], ...] = ()
+
+    def sysctl(self, name: str) -> str | None:
+        return next((value for key, value in self.sysctls if key == name), None)
+
+    def mac(self, name: str) -> str | None:
+        return next((value for key, value in self.macs if key == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class HostRun:
+    """A run directory the probe found on the host; ``state`` is as the host wrote it."""
+
     run_id: str
     state: str
     alive: bool = False
@@ -50,18 +78,13 @@ class Facts:
     release: str
     machine: str
     files: dict[str, ObservedFile]
-    runs: tuple[RunState, ...]
+    runs: tuple[HostRun, ...]
     lock: str | None
     existing: frozenset[str] = frozenset()
     missing_tools: tuple[str, ...] = ()
     live: Live = Live()
     # The drift section's outputs (bsdprov/drift.py): command number, lines, exit status.
     drift: tuple[tuple[int, tuple[str, ...], int], ...] = ()
-
-    @property
-    def unfinished(self) -> tuple[RunState, ...]:
-        """Runs that started changing the host and have not reached a final state."""
-        return tuple(r for r in self.runs if r.state not in FINAL_STATES)
 
 
 # The start of every script whose output ``parse_facts`` reads: a sane PATH, the header, the OS,
@@ -192,12 +215,18 @@ def parse_mode(permissions: str) -> int:
 
 def parse_facts(output: bytes, host: str) -> Facts:
     """Parse the probe's output; anything unexpected is a ``ProbeError`` naming the host."""
+    return parse_facts_and_rest(output, host)[0]
+
+
+def parse_facts_and_rest(output: bytes, host: str) -> tuple[Facts, bytes]:
+    """``parse_facts``, and what follows the probe's end line (another reply's part, which a
+    file's bytes cannot be mistaken for: each file is read by its size)."""
     start = output.find(BEGIN.encode())
     if start < 0:
         raise ProbeError(f"host {host!r}: the probe printed no header; got {output[:200]!r}")
     data = output[start + len(BEGIN) + 1 :]
     files: dict[str, ObservedFile] = {}
-    runs: list[RunState] = []
+    runs: list[HostRun] = []
     lock = None
     existing: set[str] = set()
     missing: list[str] = []
@@ -236,7 +265,7 @@ def parse_facts(output: bytes, host: str) -> Facts:
         elif kind == "other":
             raise ProbeError(f"host {host!r}: {' '.join(words[1:])} exists but is not a file")
         elif kind == "run" and len(words) == 4:
-            runs.append(RunState(words[1], words[2], words[3] == "alive"))
+            runs.append(HostRun(words[1], words[2], words[3] == "alive"))
         elif kind == "lock" and len(words) == 2:
             lock = words[1]
         elif kind == "toolarge" and len(words) >= 3 and words[1].isdigit():
@@ -273,7 +302,7 @@ def parse_facts(output: bytes, host: str) -> Facts:
             f"host {host!r}: unsupported system {' '.join(uname)!r} "
             "(bsdprov manages FreeBSD, OpenBSD and NetBSD)"
         )
-    return Facts(
+    facts = Facts(
         UNAME_OS[uname[0]],
         uname[1],
         uname[2],
@@ -285,6 +314,7 @@ def parse_facts(output: bytes, host: str) -> Facts:
         Live(hostname, tuple(sysctls), pf, tuple(macs)),
         tuple(drift),
     )
+    return facts, data
 
 
 def _drift_block(
