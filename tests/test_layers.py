@@ -30,6 +30,7 @@ CORE = (
     "bsdprov.lifecycle",
     "bsdprov.render",
     "bsdprov.facts",
+    "bsdprov.drift",
     "bsdprov.plan",
     "bsdprov.boot_hook",
     "bsdprov.rollback",
