@@ -311,7 +311,12 @@ def test_fault_switches_fail_and_hang_a_command(make_host: Callable[..., Host]) 
     assert host.calls()[-1] == ["/sbin/route", "-n", "get", "default"]
     host.write("/var/lab/faults/fail/pfctl", "")
     assert host.run("pfctl -sr").err == "pfctl: injected failure\n"
+    # hang and fail-once stand for a run's command: they act only while a run holds the lock.
     host.write("/var/lab/faults/hang/uname", "1")
+    start = time.monotonic()
+    assert host.ok("uname -s") == "OpenBSD\n"
+    assert time.monotonic() - start < 1, "no run: the probe's call does not hang"
+    host.write("/var/db/bsdprov/lock/run", "R1\n")
     start = time.monotonic()
     assert host.ok("uname -s") == "OpenBSD\n"
     assert time.monotonic() - start >= 1

@@ -46,6 +46,9 @@
 #                              stderr and exits 1. rcctl start|restart X also fails for fail/X.
 #   /var/lab/faults/fail-once/CMD  as fail/CMD, for the next call only (the switch is removed):
 #                              a deploy's activation fails, its rollback's re-activation works
+#   hang/CMD and fail-once/CMD stand for a run's command failing: they act only while a
+#   bsdprov run holds its lock (/var/db/bsdprov/lock/run), so the read-only probe before the
+#   run (which reads ifconfig and route for drift) neither hangs on them nor uses them up.
 #
 # Portability: POSIX sh run by dash, busybox ash and mksh (OpenBSD's ksh family); awk, sed and
 # grep features are those busybox has. No `local`: each function's variables carry its own
@@ -102,7 +105,9 @@ lab_begin() {
 
 # lab_faults NAME: hang and/or fail as the switches for NAME say.
 lab_faults() {
-	if [ -f "$LAB/faults/hang/$1" ]; then
+	_ft_run=
+	[ -f "${LAB_ROOT:-}/var/db/bsdprov/lock/run" ] && _ft_run=1
+	if [ -n "$_ft_run" ] && [ -f "$LAB/faults/hang/$1" ]; then
 		_ft_s=$(cat "$LAB/faults/hang/$1")
 		case $_ft_s in '' | *[!0-9]*) _ft_s=86400 ;; esac
 		sleep "$_ft_s"
@@ -112,7 +117,7 @@ lab_faults() {
 		printf '%s\n' "${_ft_m:-$1: injected failure}" >&2
 		exit 1
 	fi
-	if [ -f "$LAB/faults/fail-once/$1" ]; then
+	if [ -n "$_ft_run" ] && [ -f "$LAB/faults/fail-once/$1" ]; then
 		_ft_m=$(cat "$LAB/faults/fail-once/$1")
 		rm -f "$LAB/faults/fail-once/$1"
 		printf '%s\n' "${_ft_m:-$1: injected failure}" >&2
