@@ -3,10 +3,13 @@ running state, what differs, which steps repair it, and how plan shows it."""
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bsdprov.apply import DeployOptions, deploy_one, live_commands
 from bsdprov.boot_hook import BOOT_HOOK
@@ -409,3 +412,49 @@ def test_a_vm_that_should_run_and_does_not_is_drift_repaired_by_what_starts_it(
         assert not any(c.startswith("vmctl stop") for c in commands), "a repair stops no VM"
     else:
         assert any("bhyve-apply" in c for c in commands), commands
+
+
+# --- hostile replies -----------------------------------------------------------------------------
+
+DRIFT_WORDS = st.sampled_from(
+    [
+        "drift-begin",
+        "drift-end",
+        "0",
+        "1",
+        "2",
+        "-1",
+        "x",
+        "inet",
+        "inet6",
+        "192.0.2.10",
+        "fe80::1%vio0",
+        "2001:db8::10/64",
+        "gateway:",
+        "destination:",
+        "\t",
+        "",
+        "BSDPROV-PROBE-END",
+    ]
+)
+DRIFT_LINES = st.lists(st.lists(DRIFT_WORDS, max_size=5).map(" ".join), max_size=12).map("\n".join)
+
+
+@functools.cache
+def openbsd_spec() -> tuple[tuple[tuple[str, ...], ...], LiveSpec]:
+    h = host("openbsd")
+    rendered = render_host(h)
+    return live_commands(h, [rendered]), expected_live(h, rendered)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(DRIFT_LINES)
+def test_a_hostile_live_section_is_a_probe_error_or_plain_drift(text: str) -> None:
+    commands, spec = openbsd_spec()
+    output = f"{BEGIN}\nuname OpenBSD 7.6 amd64\n{text}\n{END}\n".encode()
+    try:
+        facts = parse_facts(output, "gw")
+    except ProbeError:
+        return
+    found = compare(spec, outputs_by_command(commands, facts.drift))
+    assert all(isinstance(d, Drift) and d.what for d in found)
