@@ -275,8 +275,16 @@ def hang_once(
     run normally."""
     switch = fault(lab, name, "hang", tool, f"{seconds}\n")
 
+    marker = switch.with_name(switch.name + ".reached")  # made by the call that hangs
+
     def when_reached() -> None:
-        wait_for(reached(lab, name, prefix), 60, f"{name}: a call of {prefix!r}")
+        # A call of the run, not the probe's read before it (the switch acts within a run).
+        wait_for(
+            lambda: marker.exists() and reached(lab, name, prefix)(),
+            60,
+            f"{name}: a call of {prefix!r} in the run",
+        )
+        marker.unlink()
         # The fake logs its call before it reads the switch: give it time to read it.
         time.sleep(0.5)
         switch.unlink()

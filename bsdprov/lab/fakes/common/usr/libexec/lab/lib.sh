@@ -48,7 +48,8 @@
 #                              a deploy's activation fails, its rollback's re-activation works
 #   hang/CMD and fail-once/CMD stand for a run's command failing: they act only while a
 #   bsdprov run holds its lock (/var/db/bsdprov/lock/run), so the read-only probe before the
-#   run (which reads ifconfig and route for drift) neither hangs on them nor uses them up.
+#   run (which reads ifconfig and route for drift) neither hangs on them nor uses them up. A
+#   call that hangs first creates hang/CMD.reached.
 #
 # Portability: POSIX sh run by dash, busybox ash and mksh (OpenBSD's ksh family); awk, sed and
 # grep features are those busybox has. No `local`: each function's variables carry its own
@@ -109,6 +110,8 @@ lab_faults() {
 	[ -f "${LAB_ROOT:-}/var/db/bsdprov/lock/run" ] && _ft_run=1
 	if [ -n "$_ft_run" ] && [ -f "$LAB/faults/hang/$1" ]; then
 		_ft_s=$(cat "$LAB/faults/hang/$1")
+		# Says a run's call reached the switch (a test waits for it, then removes the switch).
+		: >"$LAB/faults/hang/$1.reached" 2>/dev/null || :
 		case $_ft_s in '' | *[!0-9]*) _ft_s=86400 ;; esac
 		sleep "$_ft_s"
 	fi
