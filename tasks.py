@@ -22,7 +22,7 @@ def lint(c: Context) -> None:
 
 @task
 def typecheck(c: Context) -> None:
-    """Run mypy --strict on the package."""
+    """Run mypy --strict on the package, the benchmarks and the tests."""
     c.run(f"{PY} -m mypy", pty=False)
 
 

@@ -60,7 +60,7 @@ def test_a_confirmation_that_gets_through_late_still_counts() -> None:
     clock = FakeClock()
     first = FakeTransport([ok(FRESH_OPENBSD), ok(AWAITING)])
     answering = FakeTransport([ok("state=applied\nreason=confirmed over a new SSH connection\n")])
-    tries = [REFUSED, REFUSED, answering]
+    tries: list[ConnectError | FakeTransport] = [REFUSED, REFUSED, answering]
 
     def connect(host: Host) -> FakeTransport:
         if not first.scripts:

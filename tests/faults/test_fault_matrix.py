@@ -94,7 +94,9 @@ def at_upload(then: Callable[[Ctx, subprocess.Popen[str]], Answer]) -> Act:
         # A killed upload leaves its directory behind: wait for this run's.
         old = set(uploads.iterdir()) if uploads.exists() else set()
         process = ctx.start()
-        h.wait_for(lambda: uploads.exists() and set(uploads.iterdir()) - old, 60, "the upload")
+        h.wait_for(
+            lambda: uploads.exists() and bool(set(uploads.iterdir()) - old), 60, "the upload"
+        )
         return then(ctx, process)
 
     return act
