@@ -2,7 +2,9 @@
 
 The host does the work (``remote/txn.sh``); this module probes, plans, uploads the run, starts
 it detached, waits, and confirms over a *new* connection, which is what proves access survived.
-Straight-line: every decision is in the pure core (render, plan, run, probe).
+Straight-line: every decision is in the pure core (render, plan, facts, and run: the on-host
+run protocol). Planning, verify and history need only a ``Reader``; applying needs a
+``Transport``.
 """
 
 from __future__ import annotations
