@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from bsdprov.inventory import Inventory
 from bsdprov.model import Host
-from bsdprov.outcome import Outcome, RunRecord
+from bsdprov.outcome import HostChecks, Outcome, RunRecord
 from bsdprov.plan import file_diff, mask_secrets, select_steps
 from bsdprov.render import FileEdit, LineEdit, Rendered, Step, VarsEdit, file_content
 from bsdprov.verify import CheckResult
@@ -259,11 +259,12 @@ def verify_text(host: str, results: Iterable[CheckResult]) -> str:
     return "\n".join(out) + "\n"
 
 
-def verify_json(reports: Iterable[tuple[str, tuple[CheckResult, ...] | None, str]]) -> str:
+def verify_json(reports: Iterable[HostChecks]) -> str:
     """The versioned object of ``bsdprov verify --json``: per host, each check and its result."""
     hosts = []
-    for name, results, error in reports:
-        entry: dict[str, object] = {"name": name, "error": error or None}
+    for report in reports:
+        results = report.results
+        entry: dict[str, object] = {"name": report.host, "error": str(report.error or "") or None}
         entry["checks"] = [
             {
                 "command": list(r.check.argv),
@@ -274,6 +275,6 @@ def verify_json(reports: Iterable[tuple[str, tuple[CheckResult, ...] | None, str
             }
             for r in results or ()
         ]
-        entry["passed"] = results is not None and all(r.passed for r in results)
+        entry["passed"] = report.passed
         hosts.append(entry)
     return json.dumps({"format_version": FORMAT_VERSION, "hosts": hosts}, indent=2) + "\n"

@@ -75,7 +75,7 @@ def test_render_text_shows_files_modes_and_commands(capsys: pytest.CaptureFixtur
 
 def test_render_json_is_the_documented_object(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(
-        capsys, "render", "--host", "fbsd1", "--host", "web01", "--json", "-i", EXAMPLE
+        capsys, "render", "--host", "fbsd1,web01", "--json", "-i", EXAMPLE
     )
     assert code == 0
     document = json.loads(out)
