@@ -157,10 +157,10 @@ def operator_name() -> str:
 class Rollout:
     """How a fleet operation goes through its hosts, and who it says it is.
 
-    ``parallel`` hosts at once; with ``serial``, in batches of that many, starting no further
-    batch once more than ``max_fail`` hosts failed. ``progress`` hears of each host as it
-    finishes (from worker threads, one call at a time per host). ``run_id`` makes the id of
-    each run started on a host; ``operator`` is recorded in it.
+    ``parallel`` hosts at once; with ``serial`` (deploy only), in batches of that many,
+    starting no further batch once more than ``max_fail`` hosts failed. ``progress`` hears of
+    each host as it finishes, on the calling thread. ``run_id`` makes the id of each run
+    started on a host; ``operator`` is recorded in it.
     """
 
     parallel: int = 10
@@ -168,7 +168,8 @@ class Rollout:
     max_fail: int = 0
     progress: Callable[[HostProgress], None] | None = None
     operator: str = field(default_factory=operator_name)
-    run_id: Callable[[], str] = new_run_id
+    run_id: Callable[[], str] | None = None
+    """None: ``new_run_id``."""
 
     def __post_init__(self) -> None:
         for name in ("parallel", "serial", "max_fail"):
@@ -177,6 +178,9 @@ class Rollout:
             if value < low:
                 flag = name.replace("_", "-")
                 raise UsageError(f"--{flag} {value}: give a whole number of at least {low}")
+
+    def _next_run_id(self) -> str:
+        return (self.run_id or new_run_id)()
 
     def _on_outcome(self) -> Callable[[Outcome, int, int], None] | None:
         progress = self.progress
@@ -309,7 +313,9 @@ def deploy(
     return run_staged(
         loaded,
         names,
-        lambda n: deploy_one(opened, loaded.hosts[n], rollout.run_id(), chosen, loaded.guests(n)),
+        lambda n: deploy_one(
+            opened, loaded.hosts[n], rollout._next_run_id(), chosen, loaded.guests(n)
+        ),
         rollout.parallel,
         rollout.serial,
         rollout.max_fail,
@@ -343,7 +349,7 @@ def _rollback(
 
     def one(name: str) -> Outcome:
         if not dry_run:
-            return rollback_one(opened, loaded.hosts[name], run, rollout.run_id(), chosen)
+            return rollback_one(opened, loaded.hosts[name], run, rollout._next_run_id(), chosen)
         with _session(opened, loaded.hosts[name]) as session:
             return rollback_outcome(session, loaded.hosts[name], run)
 

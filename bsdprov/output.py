@@ -30,6 +30,17 @@ def _command(step: Step) -> str:
     return shlex.join(step.argv)
 
 
+def _step_object(step: Step) -> dict[str, object]:
+    """A step for a tool reading the JSON: its argv, whether it may fail without stopping the
+    run, why it runs and what triggers it (paths, or ``PATH#KEY-GLOB``; empty: any change)."""
+    return {
+        "argv": list(step.argv),
+        "may_fail": step.may_fail,
+        "why": step.why,
+        "trigger": list(step.triggers),
+    }
+
+
 def render_text(rendered: Rendered) -> str:
     """A host's files with path, mode and owner, then its checks and commands."""
     release = f" {rendered.release}" if rendered.release else ""
@@ -85,6 +96,7 @@ def render_json(hosts: Iterable[Rendered]) -> str:
                 ],
                 "checks": [list(step.argv) for step in r.checks],
                 "commands": [list(step.argv) for step in select_steps(r.steps, None)],
+                "steps": [_step_object(step) for step in select_steps(r.steps, None)],
             }
             for r in hosts
         ],
@@ -224,10 +236,12 @@ def plan_json(outcomes: Iterable[Outcome]) -> str:
             entry["notes"] = list(o.plan.notes)
             entry["checks"] = [list(s.argv) for s in o.plan.checks]
             entry["commands"] = [list(s.argv) for s in o.plan.steps]
+            entry["steps"] = [_step_object(s) for s in o.plan.steps]
             entry["verify"] = [{"command": list(c.argv), "expect": c.expect} for c in o.plan.verify]
             entry["rollback"] = {
                 "checks": [list(s.argv) for s in o.plan.undo_checks],
                 "commands": [list(s.argv) for s in o.plan.undo_steps],
+                "steps": [_step_object(s) for s in o.plan.undo_steps],
             }
         hosts.append(entry)
     return json.dumps({"format_version": FORMAT_VERSION, "hosts": hosts}, indent=2) + "\n"

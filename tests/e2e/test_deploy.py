@@ -125,7 +125,7 @@ def test_plan_shows_diffs_and_commands_and_touches_nothing(
     before = snapshot(fresh, name)
     inventory = edited(fresh, tmp_path, lambda d: add_alias(d, name, "203.0.113.10/32"))
     planned = bsdprov("plan", "--host", name, "-i", inventory, "--detailed-exitcode")
-    assert planned.returncode == 2, planned.stdout + planned.stderr
+    assert planned.returncode == ExitCode.CHANGES_PENDING, planned.stdout + planned.stderr
     assert f"--- a/{name}:/etc/hostname.vio0\n+++ b/{name}:/etc/hostname.vio0\n" in planned.stdout
     assert "+inet alias 203.0.113.10 255.255.255.255\n" in planned.stdout
     assert "  sh /etc/netstart vio0\n" in planned.stdout
