@@ -20,7 +20,7 @@ from bench.stats import Sample, render_results, summarise
 from bsdprov.errors import BsdprovError
 from bsdprov.lab.manager import down_lab
 
-TOOLS = ("bsdprov", "pyinfra", "ansible", "fabric", "floor")
+TOOLS = ("bsdprov", "pyinfra", "ansible", "fabric", "floor", "start")
 WORK = Path("/var/lib/bsdprov-bench")
 
 

@@ -1,4 +1,4 @@
-"""Samples, their summaries, ratios, the targets of issue 6 and the rendered RESULTS.md.
+"""Samples, their summaries, ratios, the targets of issues 6 and 12 and the rendered RESULTS.md.
 
 Pure: samples in, text out. The runner stores samples as JSON, so the file can be
 re-rendered without re-running (``python -m bench --render-only``).
@@ -14,6 +14,10 @@ FLOOR = "paramiko floor"
 PEERS = ("fabric minimal", "pyinfra", "ansible")
 BSDPROV = ("bsdprov deploy", "bsdprov plan")
 CHANGES, NO_CHANGE, READ = "changes", "no change", "uname only"
+# Issue 12's start-up figures: a command that does no SSH at all, against the import that the
+# paramiko floor (and every live bsdprov command) pays before its first connection.
+START = "start-up"
+VERSION, IMPORT_PARAMIKO = "bsdprov --version", "import paramiko"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +75,8 @@ def summarise(samples: Iterable[Sample]) -> list[Summary]:
     return result
 
 
-_VARIANT_ORDER = (*BSDPROV, *PEERS, FLOOR, "openssh floor")
-_RUN_ORDER = (CHANGES, NO_CHANGE, READ)
+_VARIANT_ORDER = (*BSDPROV, *PEERS, FLOOR, "openssh floor", VERSION, IMPORT_PARAMIKO)
+_RUN_ORDER = (CHANGES, NO_CHANGE, READ, START)
 
 
 def _order(hosts: int, run: str, variant: str) -> tuple[int, int, int, str]:
@@ -158,6 +162,30 @@ def targets(summaries: Sequence[Summary], at: int = 50) -> list[Target]:
     return found
 
 
+def startup_targets(summaries: Sequence[Summary], at: int = 20) -> list[Target]:
+    """Issue 12's targets, judged on medians measured in the same run."""
+    plan = find(summaries, "bsdprov plan", at, NO_CHANGE)
+    ratio = _ratio(plan, floor_of(summaries, at))
+    found = [
+        Target(
+            f"bsdprov plan, no change, {at} hosts: ≤ 1.5× the paramiko floor "
+            "(interpreter start included in both)",
+            None if ratio is None else ratio <= 1.5,
+            _fmt(ratio),
+        )
+    ]
+    version = find(summaries, VERSION, at, START)
+    ratio = _ratio(version, find(summaries, IMPORT_PARAMIKO, at, START))
+    found.append(
+        Target(
+            "`bsdprov --version`: ≤ 0.5× the time of `python -c 'import paramiko'`",
+            None if ratio is None else ratio <= 0.5,
+            _fmt(ratio) + (f" ({version.median:.3f} s)" if version is not None else ""),
+        )
+    )
+    return found
+
+
 def _scaling(summaries: Sequence[Summary]) -> list[Target]:
     """Time per host at the largest size is no worse than at 100 hosts (linear or better)."""
     found = []
@@ -221,6 +249,10 @@ def render_results(
         lines += ["", *_ratio_table(summaries, hosts), ""]
     lines += ["## Targets (issue 6)", ""]
     for target in targets(summaries):
+        mark = {True: "met", False: "**not met**", None: "not measured"}[target.met]
+        lines.append(f"- {target.what}: {mark} ({target.detail})")
+    lines += ["", "## Targets (issue 12: start-up)", ""]
+    for target in startup_targets(summaries):
         mark = {True: "met", False: "**not met**", None: "not measured"}[target.met]
         lines.append(f"- {target.what}: {mark} ({target.detail})")
     lines += ["", notes.strip(), ""]
