@@ -80,7 +80,8 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def _loaded_modules(*argv: str) -> set[str]:
-    """The top-level modules a fresh interpreter has loaded after ``bsdprov ARGV``."""
+    """The modules a fresh interpreter has loaded after ``bsdprov ARGV``: top-level names, and
+    bsdprov's own in full."""
     child = (
         "import sys\n"
         "from bsdprov.cli import main\n"
@@ -88,7 +89,7 @@ def _loaded_modules(*argv: str) -> set[str]:
         f"    main({list(argv)!r})\n"
         "except SystemExit:\n"
         "    pass\n"
-        "names = sorted({m.split('.')[0] for m in sys.modules})\n"
+        "names = sorted({m if m.startswith('bsdprov') else m.split('.')[0] for m in sys.modules})\n"
         "sys.stderr.write('\\nLOADED ' + ' '.join(names))\n"
     )
     done = subprocess.run(
@@ -111,7 +112,8 @@ def _loaded_modules(*argv: str) -> set[str]:
 def test_offline_commands_never_import_the_ssh_stack(argv: tuple[str, ...]) -> None:
     loaded = _loaded_modules(*argv)
     assert "bsdprov" in loaded
-    assert not loaded & {"paramiko", "fabric", "cryptography", "nacl"}
+    assert not loaded & {"paramiko", "fabric", "cryptography", "nacl", "bsdprov.transport"}
+    assert "bsdprov.lab.manager" not in loaded, "the lab loads only for the lab's tasks"
 
 
 def test_version_imports_neither_invoke_nor_the_model() -> None:
