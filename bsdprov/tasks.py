@@ -178,7 +178,8 @@ def deploy(
     ssh = api.SSHOptions(ssh_config=ssh_config)
     loaded, names = _fleet(inventory, host, group, all)
     if dry_run:
-        planned = api.plan(loaded, names, options=options, rollout=rollout, ssh=ssh)
+        quiet = api.Rollout(parallel=parallel)  # a plan reports at the end, as 'plan' does
+        planned = api.plan(loaded, names, options=options, rollout=quiet, ssh=ssh)
         sys.stdout.write(plan_json(planned) if json else plan_text(planned))
         _exit(api.exit_code(planned))
         return

@@ -206,8 +206,8 @@ def test_a_rolled_back_deploy_exits_4_and_shows_the_journal(fleet: Fleet, bsdpro
 
 def test_deploy_dry_run_uploads_nothing(fleet: Fleet, bsdprov: Run) -> None:
     fleet.add("web01")
-    code, out, _ = bsdprov("deploy", "--host", "web01", "--dry-run")
-    assert code == 0 and "3 files to change" in out
+    code, out, err = bsdprov("deploy", "--host", "web01", "--dry-run")
+    assert (code, err) == (0, "") and "3 files to change" in out
     assert fleet.hosts["web01"].uploads == 0
 
 
