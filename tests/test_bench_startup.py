@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bench.runner import Step, verify
 from bench.stats import (
     FLOOR,
@@ -11,6 +13,8 @@ from bench.stats import (
     START,
     VERSION,
     Sample,
+    merged,
+    parse_results,
     render_results,
     startup_targets,
     summarise,
@@ -57,3 +61,24 @@ def test_a_startup_step_that_printed_the_wrong_thing_gets_no_time() -> None:
     assert verify(None, None, version, "Usage: bsdprov\n") != []  # type: ignore[arg-type]
     assert verify(None, None, imported, "") == []  # type: ignore[arg-type]
     assert verify(None, None, imported, "ModuleNotFoundError") != []  # type: ignore[arg-type]
+
+
+def test_a_merged_run_keeps_the_rows_it_did_not_measure() -> None:
+    old = [sample("bsdprov plan", 50, NO_CHANGE, 1.4), sample(FLOOR, 50, READ, 1.0)]
+    text = render_results(summarise(old), "m", "v", "notes", "invoke bench --hosts 50 --reps 3")
+    earlier, command = parse_results(text)
+    assert earlier == summarise(old) and command == "invoke bench --hosts 50 --reps 3"
+    new = summarise([sample(FLOOR, 50, READ, 0.9), sample(VERSION, 20, START, 0.05)])
+    rows = merged(earlier, new)
+    assert [(s.variant, s.hosts, s.median) for s in rows] == [
+        (VERSION, 20, 0.05),
+        ("bsdprov plan", 50, 1.4),
+        (FLOOR, 50, 0.9),
+    ]
+
+
+def test_the_committed_results_read_back() -> None:
+    text = (Path(__file__).parent.parent / "bench" / "RESULTS.md").read_text()
+    rows, command = parse_results(text)
+    assert command.startswith("invoke bench --hosts ")
+    assert {s.hosts for s in rows} >= {50} and len(rows) >= 10
