@@ -64,6 +64,7 @@ __all__ = [
     "deploy",
     "exit_code",
     "history",
+    "names_of",
     "new_run_id",
     "operator_name",
     "plan",
@@ -204,10 +205,16 @@ def check(inventory: InventoryLike) -> Inventory:
     return load(inventory)
 
 
-def render(inventory: InventoryLike, hosts: Sequence[str] = ()) -> list[Rendered]:
+def names_of(hosts: str | Sequence[str]) -> list[str]:
+    """Host names from a list or a ``"a,b"`` string, each once, in the order given."""
+    given = hosts.split(",") if isinstance(hosts, str) else hosts
+    return list(dict.fromkeys(name.strip() for name in given if name.strip()))
+
+
+def render(inventory: InventoryLike, hosts: str | Sequence[str] = ()) -> list[Rendered]:
     """Render hosts offline (every host when ``hosts`` is empty); needs ``os:`` per host."""
     loaded = load(inventory)
-    names = list(hosts) or list(loaded.hosts)
+    names = names_of(hosts) or list(loaded.hosts)
     for name in names:
         loaded.select(name)
     return [render_host(loaded.hosts[n], guests=loaded.guests(n)) for n in names]
@@ -221,8 +228,8 @@ def select_hosts(
     everything: bool = False,
 ) -> list[str]:
     """Host names from exactly one of: ``hosts`` (a list, or ``"a,b"``), a group, every host."""
-    given = hosts if hosts is None or isinstance(hosts, str) else ",".join(hosts)
-    return fleet_select(load(inventory), given, group, everything)
+    given = None if hosts is None else ",".join(names_of(hosts))
+    return names_of(fleet_select(load(inventory), given, group, everything))
 
 
 # --- live ---------------------------------------------------------------------------------------
@@ -241,10 +248,13 @@ def ssh_connector(inventory: Inventory, ssh: SSHOptions) -> Connector:
 
 
 def _live(
-    inventory: InventoryLike, hosts: Sequence[str], connect: Connector | None, ssh: SSHOptions
+    inventory: InventoryLike,
+    hosts: str | Sequence[str],
+    connect: Connector | None,
+    ssh: SSHOptions,
 ) -> tuple[Inventory, list[str], Connector]:
     loaded = load(inventory)
-    names = list(hosts)
+    names = names_of(hosts)
     if not names:
         raise UsageError("name the hosts: --host NAME[,NAME...], --group GROUP or --all")
     for name in names:
@@ -276,7 +286,7 @@ def _apply_options(options: DeployOptions, rollout: Rollout) -> ApplyOptions:
 
 def plan(
     inventory: InventoryLike,
-    hosts: Sequence[str],
+    hosts: str | Sequence[str],
     *,
     options: DeployOptions = DeployOptions(),
     rollout: Rollout | None = None,
@@ -298,7 +308,7 @@ def plan(
 
 def deploy(
     inventory: InventoryLike,
-    hosts: Sequence[str],
+    hosts: str | Sequence[str],
     *,
     options: DeployOptions = DeployOptions(),
     rollout: Rollout | None = None,
@@ -334,7 +344,7 @@ def _checked_run_id(run: str | None) -> str | None:
 
 def _rollback(
     inventory: InventoryLike,
-    hosts: Sequence[str],
+    hosts: str | Sequence[str],
     run: str | None,
     options: DeployOptions,
     rollout: Rollout | None,
@@ -358,7 +368,7 @@ def _rollback(
 
 def plan_rollback(
     inventory: InventoryLike,
-    hosts: Sequence[str],
+    hosts: str | Sequence[str],
     *,
     run: str | None = None,
     rollout: Rollout | None = None,
@@ -372,7 +382,7 @@ def plan_rollback(
 
 def rollback(
     inventory: InventoryLike,
-    hosts: Sequence[str],
+    hosts: str | Sequence[str],
     *,
     run: str | None = None,
     options: DeployOptions = DeployOptions(),
@@ -387,7 +397,7 @@ def rollback(
 
 def history(
     inventory: InventoryLike,
-    hosts: Sequence[str],
+    hosts: str | Sequence[str],
     *,
     rollout: Rollout | None = None,
     ssh: SSHOptions = SSHOptions(),
@@ -408,7 +418,7 @@ def history(
 
 def verify(
     inventory: InventoryLike,
-    hosts: Sequence[str],
+    hosts: str | Sequence[str],
     *,
     rollout: Rollout | None = None,
     ssh: SSHOptions = SSHOptions(),

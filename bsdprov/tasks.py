@@ -40,10 +40,6 @@ def _exit(code: ExitCode, message: str = "") -> None:
         raise Exit(message or None, int(code))
 
 
-def _names(hosts: str | None) -> list[str]:
-    return [name.strip() for name in (hosts or "").split(",") if name.strip()]
-
-
 @task(help={"inventory": INVENTORY_HELP})
 @reported
 def check(c: Context, inventory: str | None = None) -> None:
@@ -63,7 +59,7 @@ def render(
     c: Context, host: str | None = None, inventory: str | None = None, json: bool = False
 ) -> None:
     """Render hosts' configuration offline (needs 'os:' in the inventory); touches nothing."""
-    rendered = api.render(api.inventory_path(inventory), _names(host))
+    rendered = api.render(api.inventory_path(inventory), host or ())
     if json:
         sys.stdout.write(render_json(rendered))
     else:

@@ -301,3 +301,22 @@ def test_the_api_prints_nothing(fleet: Fleet, capsys: pytest.CaptureFixture[str]
     outcomes = api.deploy(Path(EXAMPLE), ["web01"], rollout=api.Rollout(operator="op"))
     assert [o.status for o in outcomes] == ["changed"]
     assert capsys.readouterr() == ("", "")
+
+
+def test_a_host_named_twice_is_worked_on_once(fleet: Fleet, bsdprov: Run) -> None:
+    fleet.add("web01")
+    code, out, err = bsdprov("deploy", "--host", "web01,web01")
+    assert code == 0 and err == "[1/1] web01: changed\n"
+    assert out.endswith("deploy: 1 host: 1 changed\n")
+    assert fleet.hosts["web01"].uploads == 1
+
+
+def test_the_api_takes_names_as_a_list_or_a_comma_string(fleet: Fleet) -> None:
+    fleet.add("web01", in_sync=True)
+    fleet.add("obsd1", in_sync=True)
+    for hosts in ("web01, obsd1", ["web01", "obsd1"], ("web01", "obsd1", "web01")):
+        outcomes = api.plan(EXAMPLE, hosts)
+        assert [(o.host, o.status) for o in outcomes] == [
+            ("web01", "unchanged"),
+            ("obsd1", "unchanged"),
+        ]
