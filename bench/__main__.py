@@ -155,7 +155,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.merge and args.out.is_file():
         earlier, earlier_command = parse_results(args.out.read_text())
         summaries = merged(earlier, summaries)
-        command = f"{earlier_command}`, then `{command} --merge"
+        merge = f"{command} --merge"
+        # A re-render (--render-only --merge) of the same run names it once.
+        command = (
+            earlier_command
+            if earlier_command.endswith(merge)
+            else f"{earlier_command}`, then `{merge}"
+        )
     text = render_results(summaries, machine_line(), versions_line(), notes, command)
     args.out.write_text(text)
     print(f"bench: wrote {args.out}")
