@@ -274,13 +274,13 @@ def _session(connect: Connector, host: Host) -> Iterator[Transport]:
 
 def _apply_options(options: DeployOptions, rollout: Rollout) -> ApplyOptions:
     return ApplyOptions(
-        options.confirm,
-        options.confirm_timeout,
-        options.step_timeout,
-        rollout.operator,
-        options.restart_vms,
-        options.purge_disks,
-        options.uplink,
+        confirm=options.confirm,
+        confirm_timeout=options.confirm_timeout,
+        step_timeout=options.step_timeout,
+        user=rollout.operator,
+        restart_vms=options.restart_vms,
+        purge_disks=options.purge_disks,
+        uplink=options.uplink,
     )
 
 
