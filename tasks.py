@@ -22,22 +22,32 @@ def lint(c: Context) -> None:
 
 @task
 def typecheck(c: Context) -> None:
-    """Run mypy --strict on the package."""
+    """Run mypy --strict on the package, the benchmarks and the tests."""
     c.run(f"{PY} -m mypy", pty=False)
+
+
+# bsdprov's own tests, none of the lab's or the shells': what a developer runs every minute.
+FAST_TIER = "not e2e and not onhost and not integration and not lab"
 
 
 @task(
     help={
         "update_specs": "rewrite the golden spec files from the current output",
         "workers": "test processes (pytest-xdist); each test file runs whole in one of them",
+        "fast": f"only the fast tier, in one process (-m '{FAST_TIER}')",
     }
 )
-def test(c: Context, update_specs: bool = False, workers: int = 2) -> None:
-    """Run the whole test suite. Most of its time is spent waiting on lab hosts (timers,
-    confirm windows), so two workers halve it even on two cores; each worker has its own test
-    slot, hence its own labs (bsdprov/lab/pytest_plugin.py)."""
+def test(c: Context, update_specs: bool = False, workers: int = 2, fast: bool = False) -> None:
+    """Run the whole test suite, or with --fast the product's fast tier. Most of the whole
+    suite's time is spent waiting on lab hosts (timers, confirm windows), so two workers halve
+    it even on two cores; each worker has its own test slot, hence its own labs
+    (bsdprov/lab/pytest_plugin.py)."""
+    tier = f" -m '{FAST_TIER}'" if fast else ""
     if update_specs:
-        c.run(f"{PY} -m pytest --update-specs", pty=False)
+        c.run(f"{PY} -m pytest{tier} --update-specs", pty=False)
+        return
+    if fast:
+        c.run(f"{PY} -m pytest{tier}", pty=False)
         return
     c.run(f"{PY} -m pytest -n {workers} --dist loadfile", pty=False)
 

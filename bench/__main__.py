@@ -16,11 +16,11 @@ from pathlib import Path
 
 from bench import peers
 from bench.runner import HERE, BenchError, Lab, blocks, run_block, write_project
-from bench.stats import Sample, render_results, summarise
+from bench.stats import Sample, merged, parse_results, render_results, summarise
 from bsdprov.errors import BsdprovError
 from bsdprov.lab.manager import down_lab
 
-TOOLS = ("bsdprov", "pyinfra", "ansible", "fabric", "floor")
+TOOLS = ("bsdprov", "pyinfra", "ansible", "fabric", "floor", "start")
 WORK = Path("/var/lib/bsdprov-bench")
 
 
@@ -44,6 +44,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--render-only", action="store_true", help="re-render RESULTS.md from the last samples"
     )
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the rows of --out this run did not measure (a partial run replaces its own)",
+    )
     args = parser.parse_args(argv)
     try:
         args.sizes = sorted({int(n) for n in args.hosts.split(",") if n.strip()})
@@ -146,7 +151,18 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     notes_file = HERE / "NOTES.md"
     notes = notes_file.read_text() if notes_file.is_file() else ""
-    text = render_results(summarise(samples), machine_line(), versions_line(), notes, command)
+    summaries = summarise(samples)
+    if args.merge and args.out.is_file():
+        earlier, earlier_command = parse_results(args.out.read_text())
+        summaries = merged(earlier, summaries)
+        merge = f"{command} --merge"
+        # A re-render (--render-only --merge) of the same run names it once.
+        command = (
+            earlier_command
+            if earlier_command.endswith(merge)
+            else f"{earlier_command}`, then `{merge}"
+        )
+    text = render_results(summaries, machine_line(), versions_line(), notes, command)
     args.out.write_text(text)
     print(f"bench: wrote {args.out}")
     return 0

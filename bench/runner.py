@@ -19,7 +19,16 @@ from pathlib import Path
 import yaml
 
 from bench import peers
-from bench.stats import CHANGES, FLOOR, NO_CHANGE, READ, Sample
+from bench.stats import (
+    CHANGES,
+    FLOOR,
+    IMPORT_PARAMIKO,
+    NO_CHANGE,
+    READ,
+    START,
+    VERSION,
+    Sample,
+)
 from bench.task import (
     TARGET,
     Observed,
@@ -256,6 +265,20 @@ def blocks(project: Project, tools: Sequence[str]) -> list[Block]:
             ),
             resets=False,
         ),
+        # Start-up alone, no host: five interleaved pairs per repetition, so load drift hits
+        # both alike. The same interpreter runs both.
+        "start": Block(
+            "start",
+            tuple(
+                step
+                for _ in range(5)
+                for step in (
+                    Step(VERSION, START, (*bsdprov, "--version")),
+                    Step(IMPORT_PARAMIKO, START, (sys.executable, "-c", "import paramiko")),
+                )
+            ),
+            resets=False,
+        ),
     }  # fmt: skip
     return [found[tool] for tool in tools]
 
@@ -298,6 +321,11 @@ def run_block(lab: Lab, project: Project, block: Block) -> list[Sample]:
 
 
 def verify(lab: Lab, project: Project, step: Step, output: str) -> list[str]:
+    if step.run == START:
+        said = output.strip()
+        if step.variant == VERSION:
+            return [] if said.startswith("bsdprov ") else [f"--version printed {said[:200]!r}"]
+        return [] if not said else [f"{step.variant} printed {said[:200]!r}"]
     if step.run == READ:
         answers = output.split().count("OpenBSD")
         return [] if answers == project.hosts else [f"{answers} hosts answered uname, not all"]

@@ -2,7 +2,9 @@
 
 The host does the work (``remote/txn.sh``); this module probes, plans, uploads the run, starts
 it detached, waits, and confirms over a *new* connection, which is what proves access survived.
-Straight-line: every decision is in the pure core (render, plan, run, probe).
+Straight-line: every decision is in the pure core (render, plan, facts, and run: the on-host
+run protocol). Planning, verify and history need only a ``Reader``; applying needs a
+``Transport``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from bsdprov.boot_hook import RC_LOCAL, with_boot_hook
 from bsdprov.drift import (
@@ -77,6 +80,25 @@ STATUS_OF_STATE: dict[str, Status] = {
 Connector = Callable[[Host], Transport]
 
 
+class Clock(Protocol):
+    """What waiting for a confirmation needs of time; tests give a fake that never sleeps."""
+
+    def monotonic(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+SYSTEM_CLOCK = SystemClock()
+
+
 @dataclass(frozen=True, slots=True)
 class DeployOptions:
     confirm: bool = True
@@ -86,6 +108,8 @@ class DeployOptions:
     restart_vms: bool = False
     purge_disks: bool = False
     uplink: bool = False
+    # The clock the controller waits by while it confirms (injected by tests).
+    clock: Clock = SYSTEM_CLOCK
 
 
 def renderings(host: Host, guests: tuple[Guest, ...] = ()) -> list[Rendered]:
@@ -372,7 +396,7 @@ def _transact(
     except TransportError:
         # The change may have cut this very connection: only a new one can tell.
         session.close()
-        state, reason = _confirm(connect, host, run_id, timeout, options.step_timeout)
+        state, reason = _confirm(connect, host, run_id, timeout, options)
         return Outcome(host.name, STATUS_OF_STATE.get(state, "failed"), reason, plan, run_id)
     answer = parse_start(result.stdout_text)
     state, reason = answer.state, answer.reason
@@ -383,7 +407,7 @@ def _transact(
             reason += f" ({said[-1].strip()})"
     elif state == RunState.AWAITING_CONFIRM or (state not in FINAL_STATES and answer.alive):
         session.close()
-        state, reason = _confirm(connect, host, run_id, timeout, options.step_timeout)
+        state, reason = _confirm(connect, host, run_id, timeout, options)
     elif state not in FINAL_STATES:
         # start stopped half-way and nothing works on the run any more: undo it now, while
         # the host is reachable, rather than leave it to the next deploy.
@@ -396,20 +420,21 @@ def _transact(
 
 
 def _confirm(
-    connect: Connector, host: Host, run_id: str, timeout: int, step_timeout: int
+    connect: Connector, host: Host, run_id: str, timeout: int, options: DeployOptions
 ) -> tuple[str, str]:
     """Confirm over new connections until the host decides; None of them is the old one. The
     report says what was seen: no connection at all, or a host that answered but never
     decided (and whether a timer was there to roll it back)."""
-    deadline = time.monotonic() + timeout + step_timeout + 15
+    clock = options.clock
+    deadline = clock.monotonic() + timeout + options.step_timeout + 15
     last_error = "no new connection succeeded"
     seen = ""  # the last state a new connection reported
-    while time.monotonic() < deadline:
+    while clock.monotonic() < deadline:
         try:
             session = connect(host)
         except TransportError as exc:
             last_error = str(exc)
-            time.sleep(2)
+            clock.sleep(2)
             continue
         try:
             result = session.run_script(confirm_script(run_id), timeout=30, check=False)
@@ -424,7 +449,7 @@ def _confirm(
         if state == RunState.UNKNOWN and f"no run {run_id}" in result.stderr_text:
             return "failed", f"the host has no run {run_id}: it never started; nothing was changed"
         seen = state
-        time.sleep(1)
+        clock.sleep(1)
     timer = (
         f"its timer rolls it back {timeout}s after it was armed"
         if timeout > 0

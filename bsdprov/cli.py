@@ -1,47 +1,34 @@
-"""The ``bsdprov`` console command: the same tasks as ``invoke`` with the project's tasks.py."""
+"""The ``bsdprov`` console command's entry point.
+
+``--version`` is answered before anything else is imported: the command's Program and its tasks
+pull in Invoke and the inventory model (pydantic), a good share of a cold start, which a
+version check need not pay. Everything else goes to ``bsdprov.console``.
+"""
 
 from __future__ import annotations
 
-import re
-
-from invoke.exceptions import Exit
-from invoke.program import Program
+import os
+import sys
 
 from bsdprov import __version__
-from bsdprov.errors import ExitCode
-from bsdprov.tasks import ns
-
-_BAD_INT = re.compile(r"invalid literal for int\(\) with base 10: '(.*)'", re.S)
 
 
-class _Program(Program):
-    def parse_tasks(self) -> None:
-        # invoke casts a numeric option's value with int() while parsing and lets its
-        # ValueError out: '--step-timeout abc' was a traceback.
-        try:
-            super().parse_tasks()
-        except ValueError as exc:
-            message = _bad_number(str(exc), list(self.core.unparsed))
-            raise Exit(message, code=ExitCode.USAGE) from None
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        if args in (["--version"], ["-V"]):
+            sys.stdout.write(f"bsdprov {__version__}\n")
+            sys.stdout.flush()
+            return
+        # pydantic looks for plugins in every installed distribution's entry points when the
+        # first model is built (about 30 ms of each start); the command uses none. A user who
+        # sets the variable keeps their choice.
+        os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+        from bsdprov.console import program
 
-
-def _bad_number(error: str, argv: list[str]) -> str:
-    found = _BAD_INT.fullmatch(error)
-    value = found.group(1) if found else error
-    option = next(
-        (
-            word.partition("=")[0]
-            for i, word in enumerate(argv)
-            if word.startswith("-")
-            and (word.endswith(f"={value}") or (i + 1 < len(argv) and argv[i + 1] == value))
-        ),
-        "an option",
-    )
-    return f"{option} {value!r}: give a whole number"
-
-
-program = _Program(namespace=ns, version=__version__, name="bsdprov", binary="bsdprov")
-
-
-def main() -> None:
-    program.run()
+        program.run(["bsdprov", *args])
+    except BrokenPipeError:
+        # The reader went away ('bsdprov plan | head'): stop quietly, as a shell tool does.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(141)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from bsdprov.errors import BsdprovError
 from bsdprov.plan import Plan
+from bsdprov.verify import CheckResult
 
 Status = Literal["unchanged", "changes", "changed", "failed", "rolled-back", "unreachable"]
 
@@ -32,3 +34,25 @@ class RunRecord:
     kind: str
     targets: tuple[str, ...]
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class HostRuns:
+    """``history`` of one host: its runs, oldest first, or the error that kept it from answering."""
+
+    host: str
+    runs: tuple[RunRecord, ...] | None
+    error: BsdprovError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HostChecks:
+    """``verify`` of one host: each check's result, or the error that kept it from answering."""
+
+    host: str
+    results: tuple[CheckResult, ...] | None
+    error: BsdprovError | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.results is not None and all(r.passed for r in self.results)

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from bsdprov.inventory import Inventory
 from bsdprov.model import Host
-from bsdprov.outcome import Outcome, RunRecord
+from bsdprov.outcome import HostChecks, Outcome, RunRecord
 from bsdprov.plan import file_diff, mask_secrets, select_steps
 from bsdprov.render import FileEdit, LineEdit, Rendered, Step, VarsEdit, file_content
 from bsdprov.verify import CheckResult
@@ -28,6 +28,17 @@ def _managed(spec: FileEdit) -> str:
 
 def _command(step: Step) -> str:
     return shlex.join(step.argv)
+
+
+def _step_object(step: Step) -> dict[str, object]:
+    """A step for a tool reading the JSON: its argv, whether it may fail without stopping the
+    run, why it runs and what triggers it (paths, or ``PATH#KEY-GLOB``; empty: any change)."""
+    return {
+        "argv": list(step.argv),
+        "may_fail": step.may_fail,
+        "why": step.why,
+        "trigger": list(step.triggers),
+    }
 
 
 def render_text(rendered: Rendered) -> str:
@@ -85,6 +96,7 @@ def render_json(hosts: Iterable[Rendered]) -> str:
                 ],
                 "checks": [list(step.argv) for step in r.checks],
                 "commands": [list(step.argv) for step in select_steps(r.steps, None)],
+                "steps": [_step_object(step) for step in select_steps(r.steps, None)],
             }
             for r in hosts
         ],
@@ -233,10 +245,12 @@ def plan_json(outcomes: Iterable[Outcome]) -> str:
             ]
             entry["checks"] = [list(s.argv) for s in o.plan.checks]
             entry["commands"] = [list(s.argv) for s in o.plan.steps]
+            entry["steps"] = [_step_object(s) for s in o.plan.steps]
             entry["verify"] = [{"command": list(c.argv), "expect": c.expect} for c in o.plan.verify]
             entry["rollback"] = {
                 "checks": [list(s.argv) for s in o.plan.undo_checks],
                 "commands": [list(s.argv) for s in o.plan.undo_steps],
+                "steps": [_step_object(s) for s in o.plan.undo_steps],
             }
         hosts.append(entry)
     return json.dumps({"format_version": FORMAT_VERSION, "hosts": hosts}, indent=2) + "\n"
@@ -268,11 +282,12 @@ def verify_text(host: str, results: Iterable[CheckResult]) -> str:
     return "\n".join(out) + "\n"
 
 
-def verify_json(reports: Iterable[tuple[str, tuple[CheckResult, ...] | None, str]]) -> str:
+def verify_json(reports: Iterable[HostChecks]) -> str:
     """The versioned object of ``bsdprov verify --json``: per host, each check and its result."""
     hosts = []
-    for name, results, error in reports:
-        entry: dict[str, object] = {"name": name, "error": error or None}
+    for report in reports:
+        results = report.results
+        entry: dict[str, object] = {"name": report.host, "error": str(report.error or "") or None}
         entry["checks"] = [
             {
                 "command": list(r.check.argv),
@@ -283,6 +298,6 @@ def verify_json(reports: Iterable[tuple[str, tuple[CheckResult, ...] | None, str
             }
             for r in results or ()
         ]
-        entry["passed"] = results is not None and all(r.passed for r in results)
+        entry["passed"] = report.passed
         hosts.append(entry)
     return json.dumps({"format_version": FORMAT_VERSION, "hosts": hosts}, indent=2) + "\n"

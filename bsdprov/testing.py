@@ -102,6 +102,22 @@ class FakeTransport:
         self.close()
 
 
+class FakeClock:
+    """A ``Clock`` whose time moves only when the code under test sleeps: waits cost nothing
+    and every deadline is reached in a known number of steps."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
 def timed_out(host: str = "fake") -> RemoteCommandError:
     """The error ``SSHTransport.run_script`` raises on a timeout, for canned answers."""
     return RemoteCommandError(

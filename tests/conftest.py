@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 pytest_plugins = ["bsdprov.lab.pytest_plugin"]
@@ -13,6 +15,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="rewrite golden spec files from the current output (review the diff)",
     )
+
+
+LAB_TESTS = Path(__file__).parent / "lab"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """tests/lab/ tests the lab (its units and its fake BSD tools), not bsdprov: the ``lab``
+    tier, unless they run whole labs (``e2e``)."""
+    for item in items:
+        if item.path.is_relative_to(LAB_TESTS) and item.get_closest_marker("e2e") is None:
+            item.add_marker(pytest.mark.lab)
 
 
 @pytest.fixture

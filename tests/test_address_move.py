@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from bsdprov import apply
 from bsdprov.apply import DeployOptions, deploy_one, plan_outcome
 from bsdprov.errors import ApplyError, ConnectError
 from bsdprov.inventory import parse_inventory
 from bsdprov.model import Host
 from bsdprov.render import render_host
 from bsdprov.session import CommandResult
-from bsdprov.testing import FakeTransport, answer
+from bsdprov.testing import FakeClock, FakeTransport, answer
 from tests.test_drift import applied, probe_reply
 
 MOVED = """
@@ -108,15 +107,10 @@ def test_an_authentication_failure_at_the_address_is_not_retried_elsewhere() -> 
     assert tried == ["192.0.2.20"]
 
 
-def test_a_move_that_never_answers_at_the_new_address_reports_the_previous_one(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    clock = iter(range(0, 10_000, 5))
-    monkeypatch.setattr(apply.time, "monotonic", lambda: next(clock))
-    monkeypatch.setattr(apply.time, "sleep", lambda _: None)
+def test_a_move_that_never_answers_at_the_new_address_reports_the_previous_one() -> None:
     network = Network({"192.0.2.20"}, ["state=awaiting-confirm\nreason=\njournal:\n"])
     network.answers.append("state=awaiting-confirm\nreason=\n")
-    options = DeployOptions(confirm_timeout=0, step_timeout=0)
+    options = DeployOptions(confirm_timeout=0, step_timeout=0, clock=FakeClock())
     outcome = deploy_one(network, moved(), "R1", options)
     assert outcome.status == "unreachable", outcome
     assert "read at previous_address 192.0.2.10: run state awaiting-confirm" in outcome.reason
@@ -124,12 +118,7 @@ def test_a_move_that_never_answers_at_the_new_address_reports_the_previous_one(
     assert "confirm" not in network.sessions[-1].scripts[0].split("txn.sh")[1]
 
 
-def test_a_move_rolled_back_by_its_timer_is_reported_so_through_the_previous_address(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    clock = iter(range(0, 10_000, 5))
-    monkeypatch.setattr(apply.time, "monotonic", lambda: next(clock))
-    monkeypatch.setattr(apply.time, "sleep", lambda _: None)
+def test_a_move_rolled_back_by_its_timer_is_reported_so_through_the_previous_address() -> None:
     network = Network(
         {"192.0.2.20"},
         [
@@ -137,7 +126,8 @@ def test_a_move_rolled_back_by_its_timer_is_reported_so_through_the_previous_add
             "state=rolled-back\nreason=not confirmed within 10s\n",
         ],
     )
-    outcome = deploy_one(network, moved(), "R1", DeployOptions(confirm_timeout=10))
+    options = DeployOptions(confirm_timeout=10, clock=FakeClock())
+    outcome = deploy_one(network, moved(), "R1", options)
     assert outcome.status == "rolled-back", outcome
     assert outcome.reason.startswith("not confirmed within 10s; no new SSH connection")
     assert outcome.reason.endswith("read at previous_address 192.0.2.10: run state rolled-back")

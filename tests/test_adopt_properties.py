@@ -66,7 +66,7 @@ ROUTES = st.lists(
         ]
     ),
     max_size=3,
-    unique_by=lambda r: (r["to"], ":" in r["via"]),
+    unique_by=lambda r: (r["to"], ":" in r["via"]),  # type: ignore[index]
 )
 
 

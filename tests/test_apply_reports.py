@@ -4,20 +4,18 @@ decided, a host that never answered; the probe names missing tools and refuses h
 
 from __future__ import annotations
 
-import itertools
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from bsdprov import apply
 from bsdprov.apply import DeployOptions, deploy_one, plan_outcome
 from bsdprov.errors import ApplyError, ConnectError, ProbeError
 from bsdprov.facts import MAX_FILE_BYTES, parse_facts, probe_script
 from bsdprov.run import clean_uploads_script, parse_start
 from bsdprov.session import CommandResult
-from bsdprov.testing import FakeTransport, answer
+from bsdprov.testing import FakeClock, FakeTransport, answer
 from tests.test_apply import FRESH_OPENBSD, OBSD1, Connections, ok
 
 
@@ -76,22 +74,16 @@ def test_a_start_that_stopped_half_way_is_rolled_back_at_once() -> None:
     )
 
 
-@pytest.fixture
-def quick_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    ticks = itertools.count(step=5)
-    monkeypatch.setattr(apply.time, "monotonic", lambda: float(next(ticks)))
-    monkeypatch.setattr(apply.time, "sleep", lambda seconds: None)
-
-
-@pytest.mark.usefixtures("quick_clock")
 def test_a_host_that_answers_but_never_decides_is_not_called_unreachable() -> None:
     dropped = ConnectError("connection lost", host="obsd1", cause="other")
     first = FakeTransport([ok(FRESH_OPENBSD), dropped])
+    # One new connection a second until the deadline: 30 s timer, 120 s step, 15 s grace.
     later = [
-        FakeTransport(respond=lambda script: ok("state=activating\nreason=\n")) for _ in range(40)
+        FakeTransport(respond=lambda script: ok("state=activating\nreason=\n")) for _ in range(165)
     ]
     connections = Connections(first, *later)
-    outcome = deploy_one(connections, OBSD1, "R1", DeployOptions(confirm_timeout=30))
+    options = DeployOptions(confirm_timeout=30, clock=FakeClock())
+    outcome = deploy_one(connections, OBSD1, "R1", options)
     assert outcome.status == "failed"
     assert outcome.reason == (
         "the host answered, but run R1 stayed in state activating and was not confirmed; its "
@@ -99,7 +91,6 @@ def test_a_host_that_answers_but_never_decides_is_not_called_unreachable() -> No
     )
 
 
-@pytest.mark.usefixtures("quick_clock")
 def test_no_timer_is_promised_when_none_was_armed() -> None:
     dropped = ConnectError("connection lost", host="obsd1", cause="other")
     first = FakeTransport([ok(FRESH_OPENBSD), dropped])
@@ -110,7 +101,7 @@ def test_no_timer_is_promised_when_none_was_armed() -> None:
             raise refused
         return first
 
-    outcome = deploy_one(connect, OBSD1, "R1", DeployOptions(confirm=False))
+    outcome = deploy_one(connect, OBSD1, "R1", DeployOptions(confirm=False, clock=FakeClock()))
     assert outcome.status == "unreachable"
     assert "no timer was armed (--no-confirm)" in outcome.reason
     assert "rolls it back" not in outcome.reason
@@ -132,6 +123,7 @@ def test_a_huge_file_is_refused_naming_it_and_its_size() -> None:
         parse_facts(probe, "obsd1")
 
 
+@pytest.mark.onhost
 @pytest.mark.parametrize("shell", ["dash", "mksh"])
 def test_the_probe_never_reads_a_huge_file(shell: str, tmp_path: Path) -> None:
     huge = tmp_path / "rc.conf"
@@ -143,6 +135,7 @@ def test_the_probe_never_reads_a_huge_file(shell: str, tmp_path: Path) -> None:
     assert len(out) < 4096
 
 
+@pytest.mark.onhost
 def test_a_killed_upload_is_cleaned_by_the_next_run(tmp_path: Path) -> None:
     uploads = tmp_path / "upload"
     stale, fresh, own = uploads / "R0", uploads / "R9", uploads / "R1"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import yaml
 
 from bench import peers
@@ -27,7 +29,7 @@ from bench.task import (
     sshd_counts,
 )
 
-LAB = {
+LAB: dict[str, Any] = {
     "defaults": {"user": "root", "become": "none"},
     "hosts": {
         f"lab0{n}": {

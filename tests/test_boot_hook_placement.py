@@ -25,6 +25,7 @@ def hook_runs(rc_local: str, tmp_path: Path) -> bool:
     return marker.exists()
 
 
+@pytest.mark.onhost  # runs the hooked rc.local under sh
 @pytest.mark.parametrize(
     "admin",
     [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from bsdprov.facts import ObservedFile
 from bsdprov.inventory import load_inventory, parse_inventory
@@ -10,6 +11,11 @@ from bsdprov.plan import mask_secrets, plan_host
 from bsdprov.render import file_content, render_host
 
 EXAMPLE = load_inventory(Path(__file__).parent.parent / "inventories" / "example.yaml")
+
+
+def text(observed: ObservedFile) -> str:
+    assert observed.content is not None, f"{observed.path} is absent"
+    return observed.content
 
 
 def applied(name: str) -> dict[str, ObservedFile]:
@@ -21,7 +27,7 @@ def applied(name: str) -> dict[str, ObservedFile]:
     }
 
 
-def argvs(plan_steps: tuple) -> list[str]:
+def argvs(plan_steps: tuple[Any, ...]) -> list[str]:
     return [" ".join(step.argv) for step in plan_steps]
 
 
@@ -67,7 +73,7 @@ def test_freebsd_key_change_restarts_only_its_interface_then_routing() -> None:
     host = EXAMPLE.hosts["v6gw"]
     observed = applied("v6gw")
     rc = observed["/etc/rc.conf"]
-    old = rc.content.replace('ifconfig_vtnet1_descr="routed /64"', 'ifconfig_vtnet1_descr="old"')
+    old = text(rc).replace('ifconfig_vtnet1_descr="routed /64"', 'ifconfig_vtnet1_descr="old"')
     observed[rc.path] = ObservedFile(rc.path, old, 0o644, "root", "wheel")
     plan = plan_host(render_host(host), observed)
     assert plan.changes[0].changed_keys == {"ifconfig_vtnet1_descr"}
@@ -78,7 +84,7 @@ def test_freebsd_admin_keys_do_not_trigger_anything() -> None:
     observed = applied("fbsd1")
     rc = observed["/etc/rc.conf"]
     observed[rc.path] = ObservedFile(
-        rc.path, 'sshd_enable="YES"\n' + rc.content, 0o644, "root", "wheel"
+        rc.path, 'sshd_enable="YES"\n' + text(rc), 0o644, "root", "wheel"
     )
     plan = plan_host(render_host(EXAMPLE.hosts["fbsd1"]), observed)
     assert not plan.has_changes
@@ -139,7 +145,7 @@ def test_pf_rules_are_not_mistaken_for_carp_passwords() -> None:
 def test_a_comment_only_difference_is_no_change_and_activates_nothing() -> None:
     observed = applied("obsd1")
     f = observed["/etc/hostname.vio0"]
-    bare = "".join(line + "\n" for line in f.content.splitlines() if not line.startswith("#"))
+    bare = "".join(line + "\n" for line in text(f).splitlines() if not line.startswith("#"))
     observed[f.path] = ObservedFile(f.path, bare, 0o640, "root", "wheel")
     plan = plan_host(render_host(EXAMPLE.hosts["obsd1"]), observed)
     assert plan.changes == () and plan.steps == () and plan.verify == ()

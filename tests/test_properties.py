@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+from typing import Any
 
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -139,7 +140,9 @@ HOST = st.fixed_dictionaries(
 
 @settings(max_examples=300)
 @given(HOST)
-def test_valid_hosts_render_identically_twice_and_nothing_is_shell_active(host: dict) -> None:
+def test_valid_hosts_render_identically_twice_and_nothing_is_shell_active(
+    host: dict[str, Any],
+) -> None:
     try:
         inventory = parse_inventory(yaml.safe_dump({"hosts": {"h1": host}}), "h.yaml")
     except InventoryError:

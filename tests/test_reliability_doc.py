@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.faults.reliability import render
 
-ROWS = [
+ROWS: list[dict[str, Any]] = [
     {
         "suite": "matrix",
         "id": "lock-out",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bsdprov.cli import program
+from bsdprov.console import program
 from bsdprov.errors import ExitCode
 
 ROOT = Path(__file__).parent.parent
@@ -74,9 +74,7 @@ def test_render_text_shows_files_modes_and_commands(capsys: pytest.CaptureFixtur
 
 
 def test_render_json_is_the_documented_object(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(
-        capsys, "render", "--host", "fbsd1", "--host", "web01", "--json", "-i", EXAMPLE
-    )
+    code, out, _ = run(capsys, "render", "--host", "fbsd1,web01", "--json", "-i", EXAMPLE)
     assert code == 0
     document = json.loads(out)
     assert document["format_version"] == 1
@@ -133,7 +131,7 @@ def test_internal_errors_are_one_line_without_traceback(
 
 def test_console_command_and_tasks_py_expose_the_same_tasks() -> None:
     command = subprocess.run(
-        [sys.executable, "-m", "bsdprov", "--list"],
+        [sys.executable, "-m", "bsdprov", "--help"],
         capture_output=True,
         text=True,
         check=True,

@@ -13,19 +13,53 @@ The API is the one the ``lab`` tasks and the pytest fixture use::
     down_lab(lab_dir=Path("/tmp/lab"), purge=True)
 """
 
-from bsdprov.lab.errors import LabError
-from bsdprov.lab.manager import (
-    HostStatus,
-    LabStatus,
-    check_prerequisites,
-    down_lab,
-    read_status,
-    reset_lab,
-    up_lab,
-    up_like_lab,
-)
-from bsdprov.lab.paths import default_lab_dir
-from bsdprov.lab.reboot import reboot_host
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bsdprov.lab.errors import LabError
+    from bsdprov.lab.manager import (
+        HostStatus,
+        LabStatus,
+        check_prerequisites,
+        down_lab,
+        read_status,
+        reset_lab,
+        up_lab,
+        up_like_lab,
+    )
+    from bsdprov.lab.paths import default_lab_dir
+    from bsdprov.lab.reboot import reboot_host
+
+# Loaded on first use: the bsdprov command lists the lab's tasks in every --help and imports
+# this package for them, and the manager's modules would cost every command's start.
+_HOME = {
+    "LabError": "errors",
+    "default_lab_dir": "paths",
+    "reboot_host": "reboot",
+    **dict.fromkeys(
+        (
+            "HostStatus",
+            "LabStatus",
+            "check_prerequisites",
+            "down_lab",
+            "read_status",
+            "reset_lab",
+            "up_lab",
+            "up_like_lab",
+        ),
+        "manager",
+    ),
+}
+
+
+def __getattr__(name: str) -> object:
+    if name not in _HOME:
+        raise AttributeError(f"module 'bsdprov.lab' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"bsdprov.lab.{_HOME[name]}"), name)
+
 
 __all__ = [
     "HostStatus",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json as jsonlib  # the status task has a --json flag
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from invoke.collection import Collection
 from invoke.context import Context
@@ -15,17 +16,14 @@ from invoke.tasks import task
 
 from bsdprov.errors import UsageError
 from bsdprov.lab.hosts import OS_CHOICES
-from bsdprov.lab.manager import (
-    LabStatus,
-    down_lab,
-    read_status,
-    reset_lab,
-    up_lab,
-    up_like_lab,
-)
 from bsdprov.lab.paths import DEFAULT_INVENTORY, LAB_DIR_ENV
-from bsdprov.lab.reboot import reboot_host
 from bsdprov.reporting import reported
+
+if TYPE_CHECKING:
+    from bsdprov.lab.manager import LabStatus
+
+# The manager and reboot modules are imported by the tasks that use them: every bsdprov
+# command lists these tasks, and should not pay for loading the lab to start.
 
 
 def _print_status(status: LabStatus) -> None:
@@ -58,6 +56,8 @@ def up(
     like: str | None = None,
 ) -> None:
     """Start N simulated BSD hosts behind real sshd on 127.0.0.1 (needs root and Linux)."""
+    from bsdprov.lab.manager import up_lab, up_like_lab
+
     with_python = True if python else None
     if like is not None:
         status = up_like_lab(Path(like), inventory=Path(inventory), with_python=with_python)
@@ -75,6 +75,8 @@ def up(
 @reported
 def status_(c: Context, json: bool = False) -> None:
     """Show the lab's hosts and where its inventory, ssh_config and known_hosts are."""
+    from bsdprov.lab.manager import read_status
+
     status = read_status()
     if json:
         print(jsonlib.dumps(status.to_json(), indent=2))
@@ -91,6 +93,8 @@ def status_(c: Context, json: bool = False) -> None:
 @reported
 def reset(c: Context, name: str | None = None) -> None:
     """Give one host (or all) a fresh root and state; host keys and ports stay the same."""
+    from bsdprov.lab.manager import reset_lab
+
     _print_status(reset_lab(name))
 
 
@@ -101,6 +105,8 @@ def reboot(c: Context, name: str) -> None:
     if name.startswith("-"):
         # Invoke hands a required positional argument whatever comes first, even --help.
         raise UsageError("usage: bsdprov lab.reboot NAME (help: bsdprov --help lab.reboot)")
+    from bsdprov.lab.reboot import reboot_host
+
     print(reboot_host(name), end="")
     print(f"lab.reboot: {name} rebooted")
 
@@ -109,6 +115,8 @@ def reboot(c: Context, name: str) -> None:
 @reported
 def down(c: Context, purge: bool = False) -> None:
     """Stop every process the lab started."""
+    from bsdprov.lab.manager import down_lab
+
     down_lab(purge=purge)
     print("lab: purged" if purge else "lab: stopped")
 

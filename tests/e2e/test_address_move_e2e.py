@@ -11,11 +11,13 @@ the previous one; the confirmation must come through the new one.
 from __future__ import annotations
 
 import contextlib
+import functools
 import socket
 import threading
 from collections.abc import Callable, Iterator
 from ipaddress import ip_interface
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -89,7 +91,7 @@ def move(lab: RunningLab, tmp_path: Path, name: str) -> tuple[str, str, str]:
     gateway stays on-link); returns it with the old and the new address."""
     found: dict[str, str] = {}
 
-    def change(data: dict) -> None:  # type: ignore[type-arg]
+    def change(data: dict[str, Any]) -> None:
         host = data["hosts"][name]
         (itf,) = host["interfaces"].values()
         old = ip_interface(itf["addresses"][0])
@@ -111,7 +113,7 @@ def test_a_management_address_move_is_confirmed_at_the_new_address_in_one_deploy
         mgmt = fresh.host_root(name) / "var/lab/mgmt"
         # The lab's network routes both addresses to the host (its gate checks either).
         mgmt.write_text(f"{IFACE[fresh.os_of(name)]} {old}\n{IFACE[fresh.os_of(name)]} {new}\n")
-        forwarder = Forwarder(fresh.port_of(name), lambda n=name, a=new: holds(fresh, n, a))
+        forwarder = Forwarder(fresh.port_of(name), functools.partial(holds, fresh, name, new))
         try:
             plan = bsdprov("plan", "--host", name, "-i", inventory)
             assert plan.returncode == 0, plan.stdout + plan.stderr

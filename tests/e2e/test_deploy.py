@@ -8,12 +8,14 @@ its files give at boot (the ``reboot_invariant`` fixture, lab.reboot).
 
 from __future__ import annotations
 
+import functools
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -53,7 +55,7 @@ def background(*args: str) -> subprocess.Popen[str]:
     )
 
 
-def edited(lab: RunningLab, tmp_path: Path, change: Callable[[dict], None]) -> str:
+def edited(lab: RunningLab, tmp_path: Path, change: Callable[[dict[str, Any]], None]) -> str:
     """A copy of the lab inventory with ``change`` applied to its data."""
     data = yaml.safe_load(lab.inventory.read_text())
     change(data)
@@ -62,7 +64,7 @@ def edited(lab: RunningLab, tmp_path: Path, change: Callable[[dict], None]) -> s
     return str(path)
 
 
-def add_alias(data: dict, name: str, address: str) -> None:
+def add_alias(data: dict[str, Any], name: str, address: str) -> None:
     host = data["hosts"][name]
     (itf,) = host["interfaces"].values()
     itf["addresses"] = [*itf["addresses"], address]
@@ -90,7 +92,7 @@ def run_id_of(output: str) -> str:
 def test_deploy_on_every_os_then_nothing_changes(
     fresh: RunningLab, tmp_path: Path, reboot_invariant: RebootInvariant
 ) -> None:
-    def change(data: dict) -> None:
+    def change(data: dict[str, Any]) -> None:
         for n, name in enumerate(fresh.names):
             add_alias(data, name, f"203.0.113.{n + 10}/32")
 
@@ -123,7 +125,7 @@ def test_plan_shows_diffs_and_commands_and_touches_nothing(
     before = snapshot(fresh, name)
     inventory = edited(fresh, tmp_path, lambda d: add_alias(d, name, "203.0.113.10/32"))
     planned = bsdprov("plan", "--host", name, "-i", inventory, "--detailed-exitcode")
-    assert planned.returncode == 2, planned.stdout + planned.stderr
+    assert planned.returncode == ExitCode.CHANGES_PENDING, planned.stdout + planned.stderr
     assert f"--- a/{name}:/etc/hostname.vio0\n+++ b/{name}:/etc/hostname.vio0\n" in planned.stdout
     assert "+inet alias 203.0.113.10 255.255.255.255\n" in planned.stdout
     assert "  sh /etc/netstart vio0\n" in planned.stdout
@@ -136,7 +138,8 @@ def test_rollback_restores_every_byte_and_mode(
 ) -> None:
     for name in fresh.names:
         before = snapshot(fresh, name)
-        inventory = edited(fresh, tmp_path, lambda d, n=name: add_alias(d, n, "203.0.113.77/32"))
+        alias = functools.partial(add_alias, name=name, address="203.0.113.77/32")
+        inventory = edited(fresh, tmp_path, alias)
         assert bsdprov("deploy", "--host", name, "-i", inventory).returncode == 0
         assert snapshot(fresh, name) != before
         preview = bsdprov("rollback", "--host", name, "-i", inventory, "--dry-run")
@@ -155,7 +158,7 @@ def test_a_config_that_locks_the_host_out_is_rolled_back_by_the_host(
     name = fresh.names[1]
     before = snapshot(fresh, name)
 
-    def move(data: dict) -> None:
+    def move(data: dict[str, Any]) -> None:
         host = data["hosts"][name]
         (itf,) = host["interfaces"].values()
         itf["addresses"] = ["198.18.9.9/24"]
@@ -245,7 +248,7 @@ def test_a_host_key_mismatch_stops_that_host(fresh: RunningLab, tmp_path: Path) 
     name = fresh.names[0]
     other = fresh.names[1]
 
-    def swap(data: dict) -> None:
+    def swap(data: dict[str, Any]) -> None:
         data["hosts"][name]["host_key"] = data["hosts"][other]["host_key"]
 
     result = bsdprov("plan", "--host", f"{name},{other}", "-i", edited(fresh, tmp_path, swap))
@@ -259,7 +262,8 @@ def test_a_file_changed_since_the_plan_stops_the_run(
 ) -> None:
     from bsdprov.apply import DeployOptions, _transact, plan_one
     from bsdprov.inventory import load_inventory
-    from bsdprov.ssh.transport import ConnectOptions, connect
+    from bsdprov.model import Host
+    from bsdprov.ssh.transport import ConnectOptions, SSHTransport, connect
 
     name = fresh.names[2]
     inventory = load_inventory(
@@ -267,7 +271,7 @@ def test_a_file_changed_since_the_plan_stops_the_run(
     )
     host = inventory.hosts[name]
 
-    def connector(h):  # type: ignore[no-untyped-def]
+    def connector(h: Host) -> SSHTransport:
         return connect(h, inventory.hosts, ConnectOptions())
 
     session = connector(host)

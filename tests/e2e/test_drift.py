@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
+from bsdprov.errors import ExitCode
 from bsdprov.lab.pytest_plugin import RebootInvariant, RunningLab
 from tests.e2e.test_deploy import IFACE, bsdprov, edited, snapshot
 
@@ -38,7 +40,7 @@ def _dual_stack(lab: RunningLab, tmp_path: Path) -> str:
     """The lab inventory with an IPv6 address and default route on each host (the lab's
     gate needs the IPv4 default route to let a connection in, so that one stays)."""
 
-    def change(data: dict) -> None:
+    def change(data: dict[str, Any]) -> None:
         for n, name in enumerate(lab.names):
             host = data["hosts"][name]
             (itf,) = host["interfaces"].values()
@@ -64,7 +66,7 @@ def test_hand_made_drift_is_planned_and_repaired_on_every_os(
     files = {name: snapshot(fresh, name) for name in fresh.names}
 
     plan = bsdprov("plan", "--all", "-i", inventory, "--detailed-exitcode")
-    assert plan.returncode == 2, plan.stdout + plan.stderr
+    assert plan.returncode == ExitCode.CHANGES_PENDING, plan.stdout + plan.stderr
     for n, name in enumerate(fresh.names):
         section = plan.stdout.split(f"== {name} ")[1].split("\n\n")[0]
         assert "2 live differences to repair" in section, section

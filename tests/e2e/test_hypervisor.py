@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -70,7 +71,7 @@ def root(name: str) -> Path:
     return LabPaths(LAB_DIR).host_root(name)
 
 
-def edited(inventory: Path, change: Callable[[dict], None]) -> str:
+def edited(inventory: Path, change: Callable[[dict[str, Any]], None]) -> str:
     data = yaml.safe_load(inventory.read_text())
     change(data)
     path = inventory.with_name("edited.yaml")
@@ -78,10 +79,11 @@ def edited(inventory: Path, change: Callable[[dict], None]) -> str:
     return str(path)
 
 
-def plan_of(inventory: str, host: str = "hv1") -> dict:
+def plan_of(inventory: str, host: str = "hv1") -> dict[str, Any]:
     result = bsdprov("plan", "--host", host, "--json", "-i", inventory)
     assert result.returncode == 0, result.stdout + result.stderr
-    (entry,) = json.loads(result.stdout)["hosts"]
+    hosts: list[dict[str, Any]] = json.loads(result.stdout)["hosts"]
+    (entry,) = hosts
     return entry
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,7 +33,7 @@ def test_a_host_without_routes_keeps_its_default_route(
     before = default_gateway(lab, netbsd)
     assert before
 
-    def change(data: dict) -> None:
+    def change(data: dict[str, Any]) -> None:
         host = data["hosts"][netbsd]
         del host["routes"]
         itf = host["interfaces"]["vioif0"]
@@ -58,7 +59,7 @@ def test_a_bridge_keeps_its_vlan_member_after_a_boot(
 ) -> None:
     """Issue 10 case 7: the bridge's file runs before the vlan's at boot (ifconfig -C order)."""
 
-    def change(data: dict) -> None:
+    def change(data: dict[str, Any]) -> None:
         interfaces = data["hosts"][netbsd]["interfaces"]
         interfaces["vlan10"] = {"parent": "vioif0", "vlan": 10}
         interfaces["bridge0"] = {"members": ["vlan10"]}
@@ -81,7 +82,7 @@ def test_dhcpcd_gives_up_the_interfaces_bsdprov_configures(
     state = "cat /var/lab/state/if/vioif0"
     assert "autoconf inet" in lab.ssh(netbsd, state).stdout
 
-    def change(data: dict) -> None:
+    def change(data: dict[str, Any]) -> None:
         itf = data["hosts"][netbsd]["interfaces"]["vioif0"]
         itf["addresses"] = [*itf["addresses"], "203.0.113.31/32"]
 
@@ -106,7 +107,7 @@ def test_a_rolled_back_host_without_routes_keeps_its_default_route(
     faults.mkdir(parents=True, exist_ok=True)
     (faults / "hostname").write_text("hostname: simulated failure\n")
 
-    def change(data: dict) -> None:
+    def change(data: dict[str, Any]) -> None:
         host = data["hosts"][netbsd]
         del host["routes"]
         host["hostname"] = "nb-renamed.example.org"

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -45,7 +46,9 @@ def deploy(inventory: str, host: str) -> subprocess.CompletedProcess[str]:
     return result
 
 
-def edited(lab: RunningLab, tmp_path: Path, host: str, change: Callable[[dict], None]) -> str:
+def edited(
+    lab: RunningLab, tmp_path: Path, host: str, change: Callable[[dict[str, Any]], None]
+) -> str:
     data = yaml.safe_load(lab.inventory.read_text())
     change(data["hosts"][host])
     path = tmp_path / "inventory.yaml"
@@ -53,7 +56,7 @@ def edited(lab: RunningLab, tmp_path: Path, host: str, change: Callable[[dict], 
     return str(path)
 
 
-def add_tunnels(host: dict) -> None:
+def add_tunnels(host: dict[str, Any]) -> None:
     (address,) = host["interfaces"]["vio0"]["addresses"]
     local = address.split("/")[0]
     host["interfaces"]["gif0"] = {
@@ -120,7 +123,7 @@ def test_a_rolled_back_switch_to_dhcp_leaves_no_autoconf_flag(
     on the restored static file clears the flag that the dhcp file had set."""
     name = openbsd_host(fresh)
 
-    def dhcp(host: dict) -> None:
+    def dhcp(host: dict[str, Any]) -> None:
         host["interfaces"]["vio0"] = {"dhcp": True}
         host["routes"] = []
 
@@ -146,7 +149,7 @@ def test_pf_no_in_rc_conf_local_becomes_yes(
     rc_local = fresh.host_root(name) / "etc/rc.conf.local"
     rc_local.write_text("pf=NO\nntpd_flags=-s\n")
 
-    def nat(host: dict) -> None:
+    def nat(host: dict[str, Any]) -> None:
         host["forwarding"] = {"inet": True}
         host["nat"] = [{"from": "10.70.0.0/24", "out": "vio0"}]
 

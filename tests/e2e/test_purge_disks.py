@@ -4,6 +4,7 @@ hypervisor of the example inventory (its fixture, from test_hypervisor.py)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,7 @@ def test_purge_deletes_the_disks_bsdprov_made_and_keeps_the_others(fresh: Path) 
     record.write_text(record.read_text().replace("/var/vmm/db01.qcow2\n", ""))
     hand_made = (hv1 / "var/vmm/db01.qcow2").read_bytes()
 
-    def remove_two(data: dict) -> None:
+    def remove_two(data: dict[str, Any]) -> None:
         data["hosts"]["obsd1"].pop("vm")
         data["hosts"]["db01"].pop("vm")
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -100,7 +101,7 @@ def test_a_reboot_while_a_run_awaits_its_confirmation_rolls_the_run_back(
     files = file_bytes(root, HOST_FILES[os_name])
     state = live_state(root)
 
-    def move(data: dict) -> None:  # the new address locks the controller out
+    def move(data: dict[str, Any]) -> None:  # the new address locks the controller out
         host = data["hosts"][name]
         (itf,) = host["interfaces"].values()
         itf["addresses"] = ["198.18.9.9/24"]

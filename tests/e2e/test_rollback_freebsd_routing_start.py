@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,8 +34,8 @@ def test_freebsd_rollback_of_a_new_gateway_with_router_adverts(
     name = lab.names[1]
     root = lab.host_root(name)
 
-    def gateway(address: str) -> Callable[[dict], None]:
-        def change(data: dict) -> None:
+    def gateway(address: str) -> Callable[[dict[str, Any]], None]:
+        def change(data: dict[str, Any]) -> None:
             host = data["hosts"][name]
             (itf,) = host["interfaces"].values()
             itf["autoconf6"] = True

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -86,7 +87,7 @@ def assert_same(root: Path, wanted: Record, paths: list[str], when: str) -> None
     assert not difference, f"{when}: the host differs from the record:\n{difference}"
 
 
-def edited(source: Path, target: Path, change: Callable[[dict], None]) -> str:
+def edited(source: Path, target: Path, change: Callable[[dict[str, Any]], None]) -> str:
     data = yaml.safe_load(source.read_text())
     change(data)
     target.write_text(yaml.safe_dump(data, sort_keys=False))
@@ -102,10 +103,10 @@ def fresh(lab: RunningLab) -> RunningLab:
     return lab
 
 
-def renamed_with_alias(name: str, n: int) -> Callable[[dict], None]:
+def renamed_with_alias(name: str, n: int) -> Callable[[dict[str, Any]], None]:
     """The deploy of test_deploy.py (an alias and a description) plus a new host name."""
 
-    def change(data: dict) -> None:
+    def change(data: dict[str, Any]) -> None:
         host = data["hosts"][name]
         (itf,) = host["interfaces"].values()
         itf["addresses"] = [*itf["addresses"], f"203.0.113.{n + 10}/32"]
@@ -173,7 +174,7 @@ def test_the_timers_rollback_gives_back_the_state_before(
     name = fresh.names[index]
     root = fresh.host_root(name)
 
-    def move(data: dict) -> None:
+    def move(data: dict[str, Any]) -> None:
         host = data["hosts"][name]
         (itf,) = host["interfaces"].values()
         itf["addresses"] = ["198.18.9.9/24"]
@@ -328,7 +329,7 @@ def test_each_later_hypervisor_change_rolls_back_exactly(like_fresh: Path, tmp_p
     ok(bsdprov("deploy", "--all", "-i", base, "--confirm-timeout", "30"))
     rule = {"proto": "udp", "port": 53}
     mac = "02:00:00:00:01:99"
-    changes: list[tuple[str, Callable[[dict], None], tuple[str, ...]]] = [
+    changes: list[tuple[str, Callable[[dict[str, Any]], None], tuple[str, ...]]] = [
         ("remove a VM", lambda d: d["hosts"]["obsd1"].pop("vm"), ()),
         ("add a rule", lambda d: d["hosts"]["web01"]["vm"]["firewall"].append(rule), ()),
         (

@@ -8,6 +8,7 @@ run, and the rollback sets it again.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,7 +33,7 @@ def test_a_rollback_gives_back_the_mac_before_the_run(
     name = lab.names[index]
     root = lab.host_root(name)
 
-    def new_mac(data: dict) -> None:
+    def new_mac(data: dict[str, Any]) -> None:
         (itf,) = data["hosts"][name]["interfaces"].values()
         itf["mac"] = f"02:00:00:aa:bb:1{index}"
 

@@ -9,6 +9,7 @@ or its lease stays next to the restored static address and is renewed until a re
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,7 +38,7 @@ def test_netbsd_rollback_of_a_switch_to_dhcp_releases_the_lease(
     name = lab.names[2]
     root = lab.host_root(name)
 
-    def to_dhcp(data: dict) -> None:
+    def to_dhcp(data: dict[str, Any]) -> None:
         host = data["hosts"][name]
         (itf,) = host["interfaces"].values()
         itf["addresses"] = [a for a in itf.get("addresses", []) if ":" in a]

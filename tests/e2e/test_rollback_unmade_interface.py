@@ -9,6 +9,7 @@ the same way at every later deploy, which then refuses to run).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,7 +36,7 @@ def test_a_deploy_failing_before_its_tunnel_exists_rolls_back_cleanly(
     name = lab.names[1]
     root = lab.host_root(name)
 
-    def add_tunnel(data: dict) -> None:
+    def add_tunnel(data: dict[str, Any]) -> None:
         host = data["hosts"][name]
         (address,) = [a for a in next(iter(host["interfaces"].values()))["addresses"] if "." in a]
         host["interfaces"]["gif0"] = {

@@ -386,11 +386,11 @@ class Observed:
     live: str
     run_state: str  # the newest run's final state, or "none"
     reason: str
-    next_plan: int  # plan --detailed-exitcode: 0 nothing to do, 2 changes pending
+    next_plan: int  # plan --detailed-exitcode: 0 nothing to do, 5 changes pending
 
     def summary(self) -> str:
         code = "killed" if self.exit_code is None else f"exit {self.exit_code}"
-        plan = {0: "no changes", 2: "changes pending"}.get(self.next_plan, f"exit {self.next_plan}")
+        plan = {0: "no changes", 5: "changes pending"}.get(self.next_plan, f"exit {self.next_plan}")
         return (
             f"{code}; files {self.files}, live {self.live}; run {self.run_state}; next plan: {plan}"
         )

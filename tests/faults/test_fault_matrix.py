@@ -94,7 +94,9 @@ def at_upload(then: Callable[[Ctx, subprocess.Popen[str]], Answer]) -> Act:
         # A killed upload leaves its directory behind: wait for this run's.
         old = set(uploads.iterdir()) if uploads.exists() else set()
         process = ctx.start()
-        h.wait_for(lambda: uploads.exists() and set(uploads.iterdir()) - old, 60, "the upload")
+        h.wait_for(
+            lambda: uploads.exists() and bool(set(uploads.iterdir()) - old), 60, "the upload"
+        )
         return then(ctx, process)
 
     return act
@@ -515,7 +517,7 @@ def check_invariant(seen: h.Observed) -> None:
     if seen.run_state == "applied":
         assert seen.files == "new" and seen.next_plan == 0, seen.summary()
     else:
-        assert seen.files == "old" and seen.next_plan == 2, seen.summary()
+        assert seen.files == "old" and seen.next_plan == ExitCode.CHANGES_PENDING, seen.summary()
     if seen.exit_code is not None and seen.report:
         status = {"applied": "changed", "rolled-back": "rolled-back"}.get(seen.run_state, "failed")
         said = seen.report.split()[1].rstrip(":")
@@ -558,7 +560,7 @@ def test_concurrent_deploys_one_wins_the_other_is_refused(lab: RunningLab, tmp_p
         assert re.search(
             r"failed.*(did not finish|another run holds the lock|changed since plan)", loser
         ), loser
-        assert plans[winner] == 0 and plans[1 - winner] == 2
+        assert plans[winner] == 0 and plans[1 - winner] == ExitCode.CHANGES_PENDING
         assert last is not None and last.state in ("applied", "failed")
     finally:
         record("matrix", "concurrent-deploys", injected, expected, observed)
@@ -577,7 +579,13 @@ def test_one_hosts_malformed_reply_leaves_the_others_reported(
     try:
         done = h.bsdprov(*h.deploy_args(inventory, ",".join(lab.names)))
         observed = h.Observed(
-            done.returncode, h.report_line(done.stdout, bad), "old", "old", "none", "", 2
+            done.returncode,
+            h.report_line(done.stdout, bad),
+            "old",
+            "old",
+            "none",
+            "",
+            ExitCode.CHANGES_PENDING,
         )
         assert done.returncode == ExitCode.FAILED, done.stdout + done.stderr
         assert re.search(rf"{bad}  failed: host '{bad}': unsupported system", done.stdout)

@@ -64,7 +64,7 @@ ACTIVATION = {
 
 @dataclass
 class Model:
-    """What each host should hold: its aliases now and the exit code of their plan (2 on a host
+    """What each host should hold: its aliases now and the exit code of their plan (5 on a host
     bsdprov never wrote, whose files lack the managed-file header), and per applied run the
     same before it."""
 

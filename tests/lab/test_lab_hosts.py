@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from invoke.context import Context
 
 from bsdprov.inventory import load_inventory
 from bsdprov.lab import tasks
@@ -99,7 +100,7 @@ def test_status_task_prints_the_lab_as_json(
     lab: RunningLab, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("BSDPROV_LAB_DIR", str(lab.status.lab_dir))
-    tasks.status_(tasks.Context(), json=True)
+    tasks.status_(Context(), json=True)
     assert json.loads(capsys.readouterr().out) == lab.status.to_json()
 
 

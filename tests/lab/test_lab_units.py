@@ -10,12 +10,14 @@ from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 
 import pytest
+from invoke.context import Context
 from invoke.exceptions import Exit
 
 from bsdprov.errors import ExitCode, UsageError
 from bsdprov.inventory import parse_inventory
 from bsdprov.lab import manager, tasks
 from bsdprov.lab.clientfiles import render_inventory, render_known_hosts, render_ssh_config
+from bsdprov.lab.errors import LabError
 from bsdprov.lab.hosts import MANAGEMENT_SUPERNET, management_address, plan_hosts
 from bsdprov.lab.paths import BOOT_SCRIPT, GATE_SCRIPT
 from bsdprov.lab.rootfs import link_applets
@@ -109,7 +111,7 @@ def test_state_round_trips(tmp_path: Path) -> None:
 def test_damaged_state_names_the_file_and_the_fix(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     path.write_text("{")
-    with pytest.raises(manager.LabError, match=r"state.json: .*run lab.down --purge"):
+    with pytest.raises(LabError, match=r"state.json: .*run lab.down --purge"):
         load_state(path)
 
 
@@ -126,9 +128,9 @@ def test_applet_links_never_shadow_a_fake(tmp_path: Path) -> None:
 
 
 def test_lab_tasks_need_root_and_say_so(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(manager.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr("bsdprov.lab.manager.os.geteuid", lambda: 1000)
     with pytest.raises(Exit) as caught:
-        tasks.up(tasks.Context(), hosts=1)
+        tasks.up(Context(), hosts=1)
     assert caught.value.code == ExitCode.FAILED
     assert str(caught.value.message) == (
         "lab: needs root, to create namespaces and mounts; run it as root"
@@ -136,15 +138,15 @@ def test_lab_tasks_need_root_and_say_so(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_lab_tasks_need_linux(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(manager.sys, "platform", "openbsd7")
+    monkeypatch.setattr("bsdprov.lab.manager.sys.platform", "openbsd7")
     with pytest.raises(Exit, match="needs Linux"):
-        tasks.down(tasks.Context())
+        tasks.down(Context())
 
 
 def test_bad_os_exits_with_usage(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(manager, "check_prerequisites", lambda: None)
     with pytest.raises(Exit) as caught:
-        tasks.up(tasks.Context(), os="solaris")
+        tasks.up(Context(), os="solaris")
     assert caught.value.code == ExitCode.USAGE
     assert "unknown OS 'solaris'" in str(caught.value.message)
 
@@ -153,7 +155,7 @@ def test_status_json_of_an_empty_lab(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("BSDPROV_LAB_DIR", str(tmp_path))
-    tasks.status_(tasks.Context(), json=True)
+    tasks.status_(Context(), json=True)
     assert json.loads(capsys.readouterr().out) == {
         "inventory": None,
         "ssh_config": str(tmp_path / "ssh_config"),

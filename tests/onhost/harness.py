@@ -6,6 +6,7 @@ import os
 import shlex
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,10 +42,10 @@ class Host:
         run_id: str,
         files: dict[str, str],
         *,
-        steps: list[str] = (),
-        checks: list[str] = (),
-        prepare: list[str] = (),
-        verify: list[str] = (),
+        steps: Sequence[str] = (),
+        checks: Sequence[str] = (),
+        prepare: Sequence[str] = (),
+        verify: Sequence[str] = (),
         timeout: int = 0,
         step_timeout: int = 30,
         mode: str = "640",

@@ -91,7 +91,9 @@ def clock(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
         files = shared_files(holder.pid)
         deadline = time.monotonic() + 10
         while not all(f.exists() for f in files):
-            assert holder.poll() is None, f"libfaketime did not start: {holder.stderr.read()}"
+            assert holder.poll() is None, (
+                f"libfaketime did not start: {holder.stderr.read() if holder.stderr else ''}"
+            )
             assert time.monotonic() < deadline, "libfaketime created no shared state"
             time.sleep(0.05)
         env["FAKETIME_SHARED"] = f"/faketime_sem_{holder.pid} /faketime_shm_{holder.pid}"

@@ -1,0 +1,483 @@
+"""bsdprov as a library: the operations the ``bsdprov`` command offers, as Python calls.
+
+Every function takes an inventory (an ``Inventory`` or the path of its YAML file), the names of
+the hosts to act on, keyword-only options (frozen dataclasses) and, for the live operations, an
+injectable ``connect`` (``Host -> Transport``; the default opens SSH sessions). They return the
+values the command's text and JSON reports are made from, print nothing, and raise only
+``BsdprovError`` (``bsdprov.errors``) for what stops the whole call: a bad inventory, an unknown
+host, options that do not fit. What goes wrong on one host of a fleet is that host's result
+(an ``Outcome`` with status ``failed``/``unreachable``, or an ``error``), never an exception, so
+one dead host never hides the others'.
+
+Nothing here imports paramiko or Fabric: the SSH modules load only when a default ``connect``
+is first used, so ``check`` and ``render`` start fast. See docs/api.md.
+"""
+
+from __future__ import annotations
+
+import datetime
+import getpass
+import os
+import re
+import secrets
+import socket
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bsdprov.apply import DeployOptions as ApplyOptions
+from bsdprov.apply import (
+    deploy_one,
+    history_one,
+    plan_outcome,
+    reach,
+    rollback_one,
+    rollback_outcome,
+    verify_one,
+)
+from bsdprov.errors import BsdprovError, ExitCode, UsageError
+from bsdprov.fleet import exit_code as fleet_exit_code
+from bsdprov.fleet import run_each, run_fleet, run_staged
+from bsdprov.fleet import select_hosts as fleet_select
+from bsdprov.inventory import Inventory, load_inventory
+from bsdprov.model import Host
+from bsdprov.outcome import HostChecks, HostRuns, Outcome, RunRecord
+from bsdprov.render import Rendered, render_host
+from bsdprov.run import RUN_ID_RE
+from bsdprov.session import Transport
+from bsdprov.verify import CheckResult
+
+__all__ = [
+    "MIN_CONFIRM_TIMEOUT",
+    "BsdprovError",
+    "Connector",
+    "DeployOptions",
+    "HostChecks",
+    "HostProgress",
+    "HostRuns",
+    "Inventory",
+    "Outcome",
+    "Rollout",
+    "RunRecord",
+    "SSHOptions",
+    "check",
+    "deploy",
+    "exit_code",
+    "history",
+    "names_of",
+    "new_run_id",
+    "operator_name",
+    "plan",
+    "plan_rollback",
+    "render",
+    "rollback",
+    "select_hosts",
+    "ssh_connector",
+    "trust",
+    "verify",
+]
+
+InventoryLike = Inventory | str | os.PathLike[str]
+Connector = Callable[[Host], Transport]
+"""Opens a new session to a host; deploy calls it again to confirm over a new connection."""
+
+
+# --- options ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SSHOptions:
+    """How the default ``connect`` reaches hosts (ignored when a ``connect`` is given)."""
+
+    ssh_config: str | None = None
+    """ssh_config file; None: ``$BSDPROV_SSH_CONFIG``, the inventory's, ``~/.ssh/config``."""
+
+
+# The dead-man timer's floor. The timer counts from its arming, so it must cover the
+# activation and then a whole new SSH login: TCP, key exchange and authentication are five to
+# eight round trips, about 5 s on a 600 ms satellite link, plus one of the controller's 2 s
+# retries. Below that a healthy host rolls back for nothing; 0 or less used to mean no timer at
+# all, which leaves a lock-out in place for good. Turning the timer off is ``confirm=False``.
+MIN_CONFIRM_TIMEOUT = 10
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeployOptions:
+    """What a deploy (or its plan) may change and how long the host waits."""
+
+    confirm: bool = True
+    """Arm the dead-man timer: the host rolls back unless a new SSH login confirms the run."""
+    confirm_timeout: int = 120
+    step_timeout: int = 120
+    restart_vms: bool = False
+    purge_disks: bool = False
+    uplink: bool = False
+
+    def __post_init__(self) -> None:
+        if self.confirm and self.confirm_timeout < MIN_CONFIRM_TIMEOUT:
+            raise UsageError(
+                f"--confirm-timeout {self.confirm_timeout}: the host needs at least "
+                f"{MIN_CONFIRM_TIMEOUT} seconds to see a new SSH login before it rolls back; "
+                "use --no-confirm to deploy without the timer"
+            )
+        if self.step_timeout < 1:
+            raise UsageError(f"--step-timeout {self.step_timeout}: give at least 1 second")
+
+
+@dataclass(frozen=True, slots=True)
+class HostProgress:
+    """One event of a rollout, for a progress display: a host has finished.
+
+    ``finished`` counts the hosts done so far out of ``total``. Fields may be added (a host
+    starting, a phase) without breaking a callback that reads these.
+    """
+
+    outcome: Outcome
+    finished: int
+    total: int
+
+    @property
+    def host(self) -> str:
+        return self.outcome.host
+
+
+def new_run_id() -> str:
+    """A fresh run id: UTC time, then six random hex digits (``RUN_ID_RE``)."""
+    now = datetime.datetime.now(datetime.UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def operator_name() -> str:
+    """``user@machine`` of whoever runs bsdprov, as each run records it."""
+    # It goes into the run's settings file, one key a line: no newline may add a key.
+    who = f"{getpass.getuser()}@{socket.gethostname()}"
+    return re.sub(r"[^A-Za-z0-9._@+-]", "?", who)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rollout:
+    """How a fleet operation goes through its hosts, and who it says it is.
+
+    ``parallel`` hosts at once; with ``serial`` (deploy only), in batches of that many,
+    starting no further batch once more than ``max_fail`` hosts failed. ``progress`` hears of
+    each host as it finishes, on the calling thread. ``run_id`` makes the id of each run
+    started on a host; ``operator`` is recorded in it.
+    """
+
+    parallel: int = 10
+    serial: int = 0
+    max_fail: int = 0
+    progress: Callable[[HostProgress], None] | None = None
+    operator: str = field(default_factory=operator_name)
+    run_id: Callable[[], str] | None = None
+    """None: ``new_run_id``."""
+
+    def __post_init__(self) -> None:
+        for name in ("parallel", "serial", "max_fail"):
+            value = getattr(self, name)
+            low = 1 if name == "parallel" else 0
+            if value < low:
+                flag = name.replace("_", "-")
+                raise UsageError(f"--{flag} {value}: give a whole number of at least {low}")
+
+    def _next_run_id(self) -> str:
+        return (self.run_id or new_run_id)()
+
+    def _on_outcome(self) -> Callable[[Outcome, int, int], None] | None:
+        progress = self.progress
+        if progress is None:
+            return None
+        return lambda outcome, finished, total: progress(HostProgress(outcome, finished, total))
+
+
+# --- offline ------------------------------------------------------------------------------------
+
+
+def load(inventory: InventoryLike) -> Inventory:
+    """The inventory itself, or the one loaded and validated from its file."""
+    if isinstance(inventory, Inventory):
+        return inventory
+    return load_inventory(os.fspath(inventory))
+
+
+def check(inventory: InventoryLike) -> Inventory:
+    """Load and validate an inventory; raises ``InventoryError`` listing every problem."""
+    return load(inventory)
+
+
+def names_of(hosts: str | Sequence[str]) -> list[str]:
+    """Host names from a list or a ``"a,b"`` string, each once, in the order given."""
+    given = hosts.split(",") if isinstance(hosts, str) else hosts
+    return list(dict.fromkeys(name.strip() for name in given if name.strip()))
+
+
+def render(inventory: InventoryLike, hosts: str | Sequence[str] = ()) -> list[Rendered]:
+    """Render hosts offline (every host when ``hosts`` is empty); needs ``os:`` per host."""
+    loaded = load(inventory)
+    names = names_of(hosts) or list(loaded.hosts)
+    for name in names:
+        loaded.select(name)
+    return [render_host(loaded.hosts[n], guests=loaded.guests(n)) for n in names]
+
+
+def select_hosts(
+    inventory: InventoryLike,
+    hosts: str | Sequence[str] | None = None,
+    *,
+    group: str | None = None,
+    everything: bool = False,
+) -> list[str]:
+    """Host names from exactly one of: ``hosts`` (a list, or ``"a,b"``), a group, every host."""
+    given = None if hosts is None else ",".join(names_of(hosts))
+    return names_of(fleet_select(load(inventory), given, group, everything))
+
+
+# --- live ---------------------------------------------------------------------------------------
+
+
+def ssh_connector(inventory: Inventory, ssh: SSHOptions) -> Connector:
+    """The default ``connect``: SSH with host keys verified (imports paramiko on first use)."""
+
+    def connect(host: Host) -> Transport:
+        from bsdprov.ssh.transport import ConnectOptions
+        from bsdprov.ssh.transport import connect as ssh_connect
+
+        return ssh_connect(host, inventory.hosts, ConnectOptions(ssh_config=ssh.ssh_config))
+
+    return connect
+
+
+def _live(
+    inventory: InventoryLike,
+    hosts: str | Sequence[str],
+    connect: Connector | None,
+    ssh: SSHOptions,
+) -> tuple[Inventory, list[str], Connector]:
+    loaded = load(inventory)
+    names = names_of(hosts)
+    if not names:
+        raise UsageError("name the hosts: --host NAME[,NAME...], --group GROUP or --all")
+    for name in names:
+        loaded.select(name)
+    return loaded, names, connect or ssh_connector(loaded, ssh)
+
+
+@contextmanager
+def _session(connect: Connector, host: Host) -> Iterator[Transport]:
+    """A new session to ``host``, closed when the block ends."""
+    session = connect(host)
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def _apply_options(options: DeployOptions, rollout: Rollout) -> ApplyOptions:
+    return ApplyOptions(
+        confirm=options.confirm,
+        confirm_timeout=options.confirm_timeout,
+        step_timeout=options.step_timeout,
+        user=rollout.operator,
+        restart_vms=options.restart_vms,
+        purge_disks=options.purge_disks,
+        uplink=options.uplink,
+    )
+
+
+def plan(
+    inventory: InventoryLike,
+    hosts: str | Sequence[str],
+    *,
+    options: DeployOptions = DeployOptions(),
+    rollout: Rollout | None = None,
+    ssh: SSHOptions = SSHOptions(),
+    connect: Connector | None = None,
+) -> list[Outcome]:
+    """What a deploy with ``options`` would change on each host (status ``changes`` or
+    ``unchanged``, with its ``Plan``). Only reads the hosts."""
+    rollout = rollout or Rollout()
+    loaded, names, opened = _live(inventory, hosts, connect, ssh)
+    chosen = _apply_options(options, rollout)
+
+    def one(name: str) -> Outcome:
+        host = loaded.hosts[name]
+        # previous_address when the host does not answer at address yet (a management move).
+        session, reached = reach(opened, host)
+        try:
+            return plan_outcome(session, host, loaded.guests(name), chosen, reached)
+        finally:
+            session.close()
+
+    return run_fleet(names, one, rollout.parallel, progress=rollout._on_outcome())
+
+
+def deploy(
+    inventory: InventoryLike,
+    hosts: str | Sequence[str],
+    *,
+    options: DeployOptions = DeployOptions(),
+    rollout: Rollout | None = None,
+    ssh: SSHOptions = SSHOptions(),
+    connect: Connector | None = None,
+) -> list[Outcome]:
+    """Apply the inventory to each host as one on-host transaction, rolled back on failure;
+    hypervisors go before their guests. One ``Outcome`` per host, in the order given."""
+    rollout = rollout or Rollout()
+    loaded, names, opened = _live(inventory, hosts, connect, ssh)
+    chosen = _apply_options(options, rollout)
+    return run_staged(
+        loaded,
+        names,
+        lambda n: deploy_one(
+            opened, loaded.hosts[n], rollout._next_run_id(), chosen, loaded.guests(n)
+        ),
+        rollout.parallel,
+        rollout.serial,
+        rollout.max_fail,
+        rollout._on_outcome(),
+    )
+
+
+def _checked_run_id(run: str | None) -> str | None:
+    if run is not None and not RUN_ID_RE.fullmatch(run):
+        raise UsageError(
+            f"--run {run!r} is not a run id such as 20261123T151733Z-e33f37; "
+            "'bsdprov history' lists them"
+        )
+    return run
+
+
+def _rollback(
+    inventory: InventoryLike,
+    hosts: str | Sequence[str],
+    run: str | None,
+    options: DeployOptions,
+    rollout: Rollout | None,
+    ssh: SSHOptions,
+    connect: Connector | None,
+    dry_run: bool,
+) -> list[Outcome]:
+    rollout = rollout or Rollout()
+    run = _checked_run_id(run)
+    loaded, names, opened = _live(inventory, hosts, connect, ssh)
+    chosen = _apply_options(options, rollout)
+
+    def one(name: str) -> Outcome:
+        if not dry_run:
+            return rollback_one(opened, loaded.hosts[name], run, rollout._next_run_id(), chosen)
+        with _session(opened, loaded.hosts[name]) as session:
+            return rollback_outcome(session, loaded.hosts[name], run)
+
+    return run_fleet(names, one, rollout.parallel, progress=rollout._on_outcome())
+
+
+def plan_rollback(
+    inventory: InventoryLike,
+    hosts: str | Sequence[str],
+    *,
+    run: str | None = None,
+    rollout: Rollout | None = None,
+    ssh: SSHOptions = SSHOptions(),
+    connect: Connector | None = None,
+) -> list[Outcome]:
+    """What ``rollback`` would put back on each host (the last applied run, or ``run``).
+    Only reads the hosts."""
+    return _rollback(inventory, hosts, run, DeployOptions(), rollout, ssh, connect, True)
+
+
+def rollback(
+    inventory: InventoryLike,
+    hosts: str | Sequence[str],
+    *,
+    run: str | None = None,
+    options: DeployOptions = DeployOptions(),
+    rollout: Rollout | None = None,
+    ssh: SSHOptions = SSHOptions(),
+    connect: Connector | None = None,
+) -> list[Outcome]:
+    """Put back the files as they were before ``run`` (default: each host's last applied run)
+    and re-activate them, as a new run with the same safeguards as a deploy."""
+    return _rollback(inventory, hosts, run, options, rollout, ssh, connect, False)
+
+
+def history(
+    inventory: InventoryLike,
+    hosts: str | Sequence[str],
+    *,
+    rollout: Rollout | None = None,
+    ssh: SSHOptions = SSHOptions(),
+    connect: Connector | None = None,
+) -> list[HostRuns]:
+    """The runs recorded on each host, oldest first; a host that cannot answer has ``error``."""
+    rollout = rollout or Rollout()
+    loaded, names, opened = _live(inventory, hosts, connect, ssh)
+
+    def one(name: str) -> tuple[RunRecord, ...]:
+        with _session(opened, loaded.hosts[name]) as session:
+            return tuple(history_one(session))
+
+    return [
+        HostRuns(name, runs, error) for name, runs, error in run_each(names, one, rollout.parallel)
+    ]
+
+
+def verify(
+    inventory: InventoryLike,
+    hosts: str | Sequence[str],
+    *,
+    rollout: Rollout | None = None,
+    ssh: SSHOptions = SSHOptions(),
+    connect: Connector | None = None,
+) -> list[HostChecks]:
+    """Run each host's verify checks (read-only): each check passed or not, with evidence."""
+    rollout = rollout or Rollout()
+    loaded, names, opened = _live(inventory, hosts, connect, ssh)
+
+    def one(name: str) -> tuple[CheckResult, ...]:
+        with _session(opened, loaded.hosts[name]) as session:
+            return verify_one(session, loaded.hosts[name], loaded.guests(name))
+
+    return [
+        HostChecks(name, results, error)
+        for name, results, error in run_each(names, one, rollout.parallel)
+    ]
+
+
+TrustConnector = Callable[[Host, Mapping[str, Host], SSHOptions], str]
+"""Connects to a host, records its key in known_hosts and returns the key's fingerprint."""
+
+
+def _trust_over_ssh(host: Host, hosts: Mapping[str, Host], ssh: SSHOptions) -> str:
+    from bsdprov.ssh.transport import ConnectOptions, trust_host
+
+    return trust_host(host, dict(hosts), ConnectOptions(ssh_config=ssh.ssh_config))
+
+
+def trust(
+    inventory: InventoryLike,
+    host: str,
+    *,
+    ssh: SSHOptions = SSHOptions(),
+    connect: TrustConnector | None = None,
+) -> str:
+    """Record ``host``'s SSH key in known_hosts; return its fingerprint, to compare with the
+    one the host's console shows. Raises ``ConnectError`` when the host cannot be reached."""
+    if not host:
+        raise UsageError("trust needs --host NAME")
+    loaded = load(inventory)
+    target = loaded.select(host)
+    return (connect or _trust_over_ssh)(target, loaded.hosts, ssh)
+
+
+def exit_code(outcomes: Iterable[Outcome]) -> ExitCode:
+    """The worst outcome decides: failed (1), then rolled back (4), then unreachable (3)."""
+    return fleet_exit_code(outcomes)
+
+
+def inventory_path(given: str | Path | None) -> str:
+    """The inventory file: the one given, else ``$BSDPROV_INVENTORY``, else the example."""
+    return os.fspath(given or os.environ.get("BSDPROV_INVENTORY") or DEFAULT_INVENTORY)
+
+
+DEFAULT_INVENTORY = "inventories/example.yaml"

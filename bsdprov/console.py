@@ -1,0 +1,132 @@
+"""The ``bsdprov`` command: an Invoke ``Program`` over bsdprov's tasks, with bsdprov's options only.
+
+Invoke's own core flags (``--dry``, ``--echo``, ``--pty``, ``--warn-only``, ``--hide``,
+``--prompt-for-sudo-password``, ``--config``...) steer ``c.run()``, which no bsdprov task uses:
+offered here they would look like a safety switch (``bsdprov --dry deploy``) and do nothing.
+So the command knows only ``--help``, ``--version`` and shell completion; anything else before
+a command is refused as unknown, with exit 2 like every usage error.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+
+from invoke.exceptions import Exit, ParseError
+from invoke.parser.argument import Argument
+from invoke.program import Program
+
+from bsdprov import __version__
+from bsdprov.errors import ExitCode
+from bsdprov.tasks import ns
+
+CORE_OPTIONS = ("help", "version", "complete", "print-completion-script")
+_BAD_INT = re.compile(r"invalid literal for int\(\) with base 10: '(.*)'", re.S)
+_UNKNOWN = re.compile(r"No idea what '(.*)' is!", re.S)
+
+
+class _CoreArgs:
+    """The parsed core options; one Invoke looks up but bsdprov does not offer reads as unset."""
+
+    # Read by Invoke's listing of commands, which --help and a bare 'bsdprov' show.
+    _defaults = {"list-format": "flat", "list-depth": 0}
+
+    def __init__(self, parsed: dict[str, Argument]) -> None:
+        self._parsed = parsed
+
+    def __getitem__(self, name: str) -> Argument:
+        if name in self._parsed:
+            return self._parsed[name]
+        return Argument(names=(name,), default=self._defaults.get(name))
+
+    def __getattr__(self, name: str) -> Argument:
+        return self[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._parsed
+
+
+class BsdprovProgram(Program):
+    def core_args(self) -> list[Argument]:
+        kept = [arg for arg in super().core_args() if arg.name in CORE_OPTIONS]
+        for arg in kept:
+            if arg.name == "help":
+                arg.help = "Show this help, or a command's (--help COMMAND), and exit."
+        return kept
+
+    @property
+    def args(self) -> _CoreArgs:  # type: ignore[override]
+        return _CoreArgs(self.core[0].args)
+
+    def print_help(self) -> None:
+        print(f"Usage: {self.binary} [--help | --version] COMMAND [OPTIONS]")
+        print(f"       {self.binary} COMMAND --help    (a command's options)")
+        print("")
+        print("Options:")
+        print("")
+        self.print_columns(self.initial_context.help_tuples())
+        self.list_tasks()
+
+    def task_list_opener(self, extra: str = "") -> str:
+        return "Commands"
+
+    def print_task_help(self, name: str) -> None:
+        print(f"Usage: {self.binary} {name} [OPTIONS]")
+        print("")
+        for line in (inspect.getdoc(self.collection[name]) or "").splitlines():
+            print(f"{self.leading_indent}{line}" if line.strip() else "")
+        print("")
+        print("Options:")
+        self.print_columns(self.parser.contexts[name].help_tuples())
+
+    def no_tasks_given(self) -> None:
+        self.print_help()
+        raise Exit("bsdprov: name a command", ExitCode.USAGE)
+
+    def parse_core(self, argv: list[str] | None) -> None:
+        try:
+            super().parse_core(argv)
+        except ParseError as exc:
+            raise Exit(_usage(str(exc)), ExitCode.USAGE) from None
+
+    def parse_tasks(self) -> None:
+        try:
+            super().parse_tasks()
+        except ParseError as exc:
+            raise Exit(_usage(str(exc)), ExitCode.USAGE) from None
+        except ValueError as exc:
+            # invoke casts a numeric option's value with int() while parsing and lets its
+            # ValueError out: '--step-timeout abc' was a traceback.
+            message = _bad_number(str(exc), list(self.core.unparsed))
+            raise Exit(message, code=ExitCode.USAGE) from None
+
+    def parse_cleanup(self) -> None:
+        try:
+            super().parse_cleanup()
+        except ParseError as exc:
+            raise Exit(_usage(str(exc)), ExitCode.USAGE) from None
+
+
+def _usage(error: str) -> str:
+    unknown = _UNKNOWN.fullmatch(error)
+    if unknown:
+        return f"bsdprov: no option or command {unknown.group(1)!r}; 'bsdprov --help' lists them"
+    return f"bsdprov: {error}"
+
+
+def _bad_number(error: str, argv: list[str]) -> str:
+    found = _BAD_INT.fullmatch(error)
+    value = found.group(1) if found else error
+    option = next(
+        (
+            word.partition("=")[0]
+            for i, word in enumerate(argv)
+            if word.startswith("-")
+            and (word.endswith(f"={value}") or (i + 1 < len(argv) and argv[i + 1] == value))
+        ),
+        "an option",
+    )
+    return f"{option} {value!r}: give a whole number"
+
+
+program = BsdprovProgram(namespace=ns, version=__version__, name="bsdprov", binary="bsdprov")
