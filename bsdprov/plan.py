@@ -13,7 +13,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from bsdprov.facts import ObservedFile
-from bsdprov.lifecycle import VM_CONF, VmOptions, bhyve_changes, vm_changes, with_vm_changes
+from bsdprov.lifecycle import (
+    VM_CONF,
+    VmOptions,
+    bhyve_changes,
+    vm_changes,
+    with_dropped_switches,
+    with_vm_changes,
+)
 from bsdprov.render import FileSpec, Rendered, Step, VarsEdit, file_content
 from bsdprov.render.base import Check
 from bsdprov.render.shellvars import ASSIGNMENT_RE, SIMPLE_VALUE_RE
@@ -115,7 +122,9 @@ def plan_host(
     """Plan ``rendered`` against ``observed`` files (missing paths count as absent) and the
     ``existing`` paths among ``rendered.creates``."""
     changes, notes = [], []
-    for spec in rendered.files:
+    # A bhyve switch bsdprov recorded and the inventory dropped leaves system.conf too.
+    files = with_dropped_switches(rendered.files, lambda p: _content(observed, p))
+    for spec in files:
         before = observed.get(spec.path, ObservedFile(spec.path, None))
         after = file_content(spec, before.content)
         if isinstance(spec, FileSpec) and comments_only(before.content, after):
@@ -155,6 +164,11 @@ def plan_host(
     return Plan(
         rendered.host, rendered.os, tuple(changes), checks, steps, verify, prepare, tuple(notes)
     )
+
+
+def _content(observed: Mapping[str, ObservedFile], path: str) -> str | None:
+    found = observed.get(path)
+    return found.content if found else None
 
 
 def _removals(

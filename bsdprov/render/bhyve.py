@@ -4,6 +4,9 @@
   managed keys beside the network ones.
 - ``VM_DIR/.config/system.conf``: the switches (``switch_list``, ``type_NAME``, ``ports_NAME``),
   managed keys only: the admin's own switches and settings stay.
+- ``VM_DIR/.config/bsdprov-switches``: bsdprov's record of the switches it declared (one name a
+  line), so a switch the inventory drops is known to be bsdprov's and leaves system.conf and
+  the running system (``lifecycle.with_dropped_switches``); vm-bhyve never reads it.
 - ``VM_DIR/NAME/NAME.conf`` per guest: managed keys only, so what vm-bhyve writes there itself
   (``uuid`` on first start) or the admin adds (``graphics``) stays.
 - Disk images made with ``truncate -s`` (as ``vm create`` does) when missing, never touched
@@ -20,7 +23,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bsdprov.model import Host
-from bsdprov.render.base import Check, Creation, FileEdit, Step, VarsEdit, WordList
+from bsdprov.render.base import (
+    MANAGED_HEADER,
+    Check,
+    Creation,
+    FileEdit,
+    FileSpec,
+    Step,
+    VarsEdit,
+    WordList,
+)
 from bsdprov.vmd import Guest
 
 RC_CONF = "/etc/rc.conf"
@@ -65,6 +77,39 @@ def system_conf(vm_dir: str) -> str:
     return f"{vm_dir}/.config/system.conf"
 
 
+def switch_record(vm_dir: str) -> str:
+    return f"{vm_dir}/.config/bsdprov-switches"
+
+
+def recorded_switches(text: str | None) -> tuple[str, ...]:
+    """The switch names a record holds (comments and blank lines aside)."""
+    lines = (line.strip() for line in (text or "").splitlines())
+    return tuple(line for line in lines if line and not line.startswith("#"))
+
+
+# The system.conf keys bsdprov writes for a switch (vm-bhyve's switch::standard::create).
+SWITCH_KEYS = ("type_{}", "ports_{}")
+
+
+def system_conf_edit(
+    vm_dir: str, switches: dict[str, tuple[str, ...]], dropped: tuple[str, ...] = ()
+) -> VarsEdit:
+    """system.conf's managed keys: each switch (name -> ports) in ``switch_list`` with its type
+    and ports; each ``dropped`` switch (recorded as bsdprov's, no longer wanted) leaves
+    ``switch_list`` with its keys. The admin's own switches stay."""
+    names = tuple(switches)
+    owned = names + tuple(d for d in dropped if d not in names)
+    assign: list[tuple[str, str | WordList]] = [("switch_list", WordList(names, owned_words=owned))]
+    remove: list[str] = [key.format(d) for d in dropped if d not in names for key in SWITCH_KEYS]
+    for name, ports in switches.items():
+        assign.append((f"type_{name}", "standard"))
+        if ports:
+            assign.append((f"ports_{name}", " ".join(ports)))
+        else:
+            remove.append(f"ports_{name}")
+    return VarsEdit(system_conf(vm_dir), tuple(assign), tuple(remove))
+
+
 def guest_conf(vm_dir: str, name: str) -> str:
     return f"{vm_dir}/{name}/{name}.conf"
 
@@ -83,16 +128,12 @@ def render_bhyve(host: Host, guests: tuple[Guest, ...]) -> BhyvePart:
         ("vm_list", " ".join(autostarted(guests))),
         *((key, "YES" if on else "NO") for key, _, on in forwarding(host)),
     )
-    names = tuple(bhyve.switches)
-    assign: list[tuple[str, str | WordList]] = [("switch_list", WordList(names, owned_words=names))]
-    remove: list[str] = []
-    for name, switch in bhyve.switches.items():
-        assign.append((f"type_{name}", "standard"))
-        if switch.ports:
-            assign.append((f"ports_{name}", " ".join(switch.ports)))
-        else:
-            remove.append(f"ports_{name}")
-    files: list[FileEdit] = [VarsEdit(system_conf(vm_dir), tuple(assign), tuple(remove))]
+    switches = {name: switch.ports for name, switch in bhyve.switches.items()}
+    record = "".join(f"{line}\n" for line in (MANAGED_HEADER, *switches))
+    files: list[FileEdit] = [
+        system_conf_edit(vm_dir, switches),
+        FileSpec(switch_record(vm_dir), record),
+    ]
     files += [_guest_file(vm_dir, g) for g in guests]
     return BhyvePart(
         rc_conf,

@@ -218,3 +218,46 @@ def test_a_failing_hypervisor_rolls_back_whole_and_its_guests_wait(
     assert "tap" not in ssh("bhv1", "ifconfig -l"), "no guest runs"
     assert not list((hv / "var/lab/state/bhyve").glob("*-guest"))
     reboot_invariant(LAB_DIR, "bhv1")
+
+
+def test_a_dropped_switch_and_port_go_live_and_a_rollback_brings_them_back(
+    fresh: Path, reboot_invariant: RebootInvariant
+) -> None:
+    def with_lan(data: dict[str, Any]) -> None:
+        data["hosts"]["bhv1"]["bhyve"]["switches"]["lan"] = {}
+
+    v1 = edited(fresh, with_lan, "v1.yaml")
+    deploy("--all", "-i", v1)
+    assert "vm-lan" in ssh("bhv1", "ifconfig -l")
+    assert "member: em0 " in ssh("bhv1", "ifconfig vm-public")
+
+    # v2: switch lan dropped, em0 no longer a port of public; the guests stay on public.
+    v2 = edited(fresh, lambda d: d["hosts"]["bhv1"]["bhyve"]["switches"].update(public={}))
+    plan = plan_of(v2)
+    assert any("switch lan is removed" in n for n in plan["notes"]), plan["notes"]
+    assert any("em0 leaves switch public" in n for n in plan["notes"]), plan["notes"]
+    deploy("--host", "bhv1", "-i", v2)
+    hv = root("bhv1")
+    conf = (hv / "var/vm/.config/system.conf").read_text()
+    assert 'switch_list="public"' in conf and "lan" not in conf and "ports_public" not in conf
+    assert "vm-lan" not in ssh("bhv1", "ifconfig -l"), "the dropped switch's bridge is gone"
+    bridge = ssh("bhv1", "ifconfig vm-public")
+    assert "member: em0 " not in bridge, "the dropped port left the bridge"
+    assert bridge.count("member: tap") == 2, "the guests' taps stay"
+    assert running("bsd-guest") and running("obsd-guest")
+    assert bsdprov("verify", "--host", "bhv1", "-i", v2).returncode == 0
+
+    # Rolling v2 back: lan's bridge and em0's membership are back, the guests untouched.
+    undone = bsdprov("rollback", "--host", "bhv1", "-i", v2, "--confirm-timeout", "30")
+    assert undone.returncode == 0, undone.stdout + undone.stderr
+    assert "vm-lan" in ssh("bhv1", "ifconfig -l")
+    bridge = ssh("bhv1", "ifconfig vm-public")
+    assert "member: em0 " in bridge and bridge.count("member: tap") == 2
+    assert 'switch_list="public lan"' in (hv / "var/vm/.config/system.conf").read_text()
+    assert bsdprov("verify", "--host", "bhv1", "-i", v1).returncode == 0
+    reboot_invariant(LAB_DIR, "bhv1")
+
+    # v2 again, then the reboot invariant on the state without lan.
+    deploy("--host", "bhv1", "-i", v2)
+    assert "vm-lan" not in ssh("bhv1", "ifconfig -l")
+    reboot_invariant(LAB_DIR, "bhv1")
