@@ -17,6 +17,7 @@ from bsdprov.lifecycle import (
     VM_CONF,
     VmOptions,
     bhyve_changes,
+    unrestarted_checks,
     vm_changes,
     with_dropped_switches,
     with_vm_changes,
@@ -161,6 +162,9 @@ def plan_host(
     )
     checks = rendered.checks if changes or prepare else ()
     verify = rendered.verify if content_changes or prepare else ()
+    verify = unrestarted_checks(
+        verify, steps, [(c.path, c.before.content, c.after) for c in content_changes]
+    )
     return Plan(
         rendered.host, rendered.os, tuple(changes), checks, steps, verify, prepare, tuple(notes)
     )

@@ -82,3 +82,25 @@ def test_without_a_record_no_switch_is_taken_for_bsdprovs() -> None:
 
 def test_an_unchanged_host_plans_nothing() -> None:
     assert plan(V1, files(V1)).changes == ()
+
+
+def test_a_guest_moved_to_another_switch_without_restart_is_not_verified_on_it() -> None:
+    # Without --restart-vms the running guest keeps its tap on the old switch: verify must not
+    # expect it on the new one (that failed the deploy and rolled it back); with it, it does.
+    two = "{public: {ports: [em0]}, lan: {}}"
+    old = files(two)
+    inventory = parse_inventory(
+        INVENTORY.format(switches=two).replace("switch: public", "switch: lan"), "inv.yaml"
+    )
+    result = render_host(inventory.hosts["hv"], guests=inventory.guests("hv"))
+    observed = {p: ObservedFile(p, text, 0o644, "root", "wheel") for p, text in old.items()}
+    for restart, expected in ((False, False), (True, True)):
+        planned = plan_host(
+            result, observed, options=PlanOptions(vms=VmOptions(restart_vms=restart))
+        )
+        checks = [(c.argv, c.expect) for c in planned.verify]
+        assert (((VM, "info", "g1"), "bridge: vm-lan$") in checks) is expected
+        assert ((VM, "list"), "^g1 .* Running ") in checks
+
+
+VM = "/usr/local/sbin/vm"

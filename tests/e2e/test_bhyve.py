@@ -261,3 +261,30 @@ def test_a_dropped_switch_and_port_go_live_and_a_rollback_brings_them_back(
     deploy("--host", "bhv1", "-i", v2)
     assert "vm-lan" not in ssh("bhv1", "ifconfig -l")
     reboot_invariant(LAB_DIR, "bhv1")
+
+
+def test_a_guest_left_on_a_dropped_switch_gets_its_tap_back_on_rollback(
+    fresh: Path, reboot_invariant: RebootInvariant
+) -> None:
+    def on_lan(data: dict[str, Any]) -> None:
+        data["hosts"]["bhv1"]["bhyve"]["switches"]["lan"] = {}
+        data["hosts"]["obsd-guest"]["vm"]["nics"][0]["switch"] = "lan"
+
+    v1 = edited(fresh, on_lan, "v1.yaml")
+    deploy("--all", "-i", v1)
+    assert "bridge: vm-lan" in ssh("bhv1", f"{VM} info obsd-guest")
+
+    # v2 drops lan and moves the guest back to public, without --restart-vms: the guest keeps
+    # running, its tap leaves the destroyed bridge (the plan says it loses its link).
+    plan = plan_of(str(fresh))
+    assert any("a guest still on it loses its link until restarted" in n for n in plan["notes"])
+    deploy("--host", "bhv1", "-i", str(fresh))
+    assert "vm-lan" not in ssh("bhv1", "ifconfig -l") and running("obsd-guest")
+    assert "bridge: -" in ssh("bhv1", f"{VM} info obsd-guest")
+
+    # The rollback recreates lan and puts the still-running guest's tap back into it.
+    undone = bsdprov("rollback", "--host", "bhv1", "-i", str(fresh), "--confirm-timeout", "30")
+    assert undone.returncode == 0, undone.stdout + undone.stderr
+    assert "bridge: vm-lan" in ssh("bhv1", f"{VM} info obsd-guest")
+    assert bsdprov("verify", "--host", "bhv1", "-i", v1).returncode == 0
+    reboot_invariant(LAB_DIR, "bhv1")
