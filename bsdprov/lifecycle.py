@@ -167,7 +167,11 @@ def with_dropped_switches(
     out: list[FileEdit] = []
     for spec in files:
         if isinstance(spec, VarsEdit) and spec.path == system_conf(vm_dir):
-            out.append(system_conf_edit(vm_dir, _switch_ports(spec), dropped))
+            values = dict(spec.assign)
+            addresses = {
+                k.removeprefix("addr_"): str(v) for k, v in values.items() if k.startswith("addr_")
+            }
+            out.append(system_conf_edit(vm_dir, _switch_ports(spec), dropped, addresses))
         else:
             out.append(spec)
     return tuple(out)

@@ -288,3 +288,42 @@ def test_a_guest_left_on_a_dropped_switch_gets_its_tap_back_on_rollback(
     assert "bridge: vm-lan" in ssh("bhv1", f"{VM} info obsd-guest")
     assert bsdprov("verify", "--host", "bhv1", "-i", v1).returncode == 0
     reboot_invariant(LAB_DIR, "bhv1")
+
+
+def test_nat_for_the_guests_with_freebsd_pf_and_its_rollback(
+    fresh: Path, reboot_invariant: RebootInvariant
+) -> None:
+    deploy("--all", "-i", str(fresh))
+    assert "Disabled" in ssh("bhv1", "kldload -n pf; pfctl -s info; kldunload pf 2>/dev/null")
+
+    def with_nat(data: dict[str, Any]) -> None:
+        hv = data["hosts"]["bhv1"]
+        hv["bhyve"]["switches"]["private"] = {"address": "10.0.0.1/24"}
+        hv["nat"] = [{"from": "10.0.0.0/24", "out": "em0"}]
+        hv["forwarding"] = {"inet": True}
+
+    nat = edited(fresh, with_nat, "nat.yaml")
+    deploy("--host", "bhv1", "-i", nat)
+    hv = root("bhv1")
+    assert 'pf_enable="YES"' in (hv / "etc/rc.conf").read_text()
+    assert 'nat-anchor "bsdprov"' in (hv / "etc/pf.conf").read_text()
+    assert "Status: Enabled" in ssh("bhv1", "pfctl -s info")
+    assert 'nat-anchor "bsdprov" all' in ssh("bhv1", "pfctl -sn")
+    rule = "nat on em0 inet from 10.0.0.0/24 to any -> (em0)"
+    assert rule in ssh("bhv1", "pfctl -a bsdprov -sn")
+    assert "inet 10.0.0.1 netmask 0xffffff00" in ssh("bhv1", "ifconfig vm-private")
+    assert ": 1" in ssh("bhv1", "sysctl net.inet.ip.forwarding")
+    assert bsdprov("verify", "--host", "bhv1", "-i", nat).returncode == 0
+    assert plan_of(nat)["files"] == [], "a second plan changes nothing"
+    # At boot rc.d/pf loads the same rules (pf_enable), vm init gives the switch its address.
+    reboot_invariant(LAB_DIR, "bhv1")
+
+    undone = bsdprov("rollback", "--host", "bhv1", "-i", nat, "--confirm-timeout", "30")
+    assert undone.returncode == 0, undone.stdout + undone.stderr
+    assert not (hv / "etc/pf.conf").exists() and not (hv / "etc/pf.bsdprov.conf").exists()
+    assert "Status: Disabled" in ssh("bhv1", "pfctl -s info")
+    assert ssh("bhv1", "pfctl -sn").strip() == "" and ssh("bhv1", "pfctl -a bsdprov -sn") == ""
+    assert "vm-private" not in ssh("bhv1", "ifconfig -l")
+    assert ": 0" in ssh("bhv1", "sysctl net.inet.ip.forwarding")
+    assert running("bsd-guest") and running("obsd-guest")
+    reboot_invariant(LAB_DIR, "bhv1")
