@@ -54,6 +54,7 @@ if [ $# -eq 1 ]; then
     case $1 in em*) echo "$1: flags=8843<UP> metric 0 mtu 1500"; exit 0 ;; esac
     case " $BRIDGES " in *" ${1#vm-} "*) ;; *) exit 1 ;; esac
     echo "$1: flags=8843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST> metric 0 mtu 1500"
+    for a in ${INETS:-}; do echo "	inet $a netmask 0xffffff00 broadcast 10.0.0.255"; done
     for m in $MEMBERS; do echo "	member: $m flags=143<LEARNING,DISCOVER,AUTOEDGE,AUTOPTP>"; done
     exit 0
 fi
@@ -80,7 +81,13 @@ def run(request: pytest.FixtureRequest, tmp_path: Path) -> Run:
     calls = tmp_path / "calls"
 
     def run(
-        enable: str, vm_list: str, running: str, bridges: str, members: str, taps: str = ""
+        enable: str,
+        vm_list: str,
+        running: str,
+        bridges: str,
+        members: str,
+        taps: str = "",
+        inets: str = "",
     ) -> list[str]:
         calls.write_text("")
         env = {
@@ -93,6 +100,7 @@ def run(request: pytest.FixtureRequest, tmp_path: Path) -> Run:
             "BRIDGES": bridges,
             "MEMBERS": members,
             "TAPS": taps,
+            "INETS": inets,
         }
         proc = subprocess.run(
             [*request.param, str(REMOTE / "lib" / "bhyve-apply"), "/vm", "public", "g1 g2"],
@@ -174,3 +182,14 @@ def test_a_running_guests_tap_goes_back_into_its_recreated_switch(run: Run) -> N
     taps = "tap0=vmnet/g2/0/public tap1=vmnet/g1/0/public tap2=vmnet/g2/1/other"
     calls = run("YES", "", "g2", "public", "em0 em1", taps)
     assert calls == ["vm init", "ifconfig vm-public addm tap0"]
+
+
+def test_a_switch_gets_its_address_and_loses_one_system_conf_dropped(run: Run) -> None:
+    conf = run.root / "vm/.config/system.conf"  # type: ignore[attr-defined]
+    conf.write_text(SYSTEM_CONF + 'addr_public="10.0.0.1/24"\n')
+    calls = run("YES", "", "", "public", "em0 em1")
+    assert calls == ["vm init", "ifconfig vm-public inet 10.0.0.1/24"]
+    assert run("YES", "", "", "public", "em0 em1", inets="10.0.0.1") == ["vm init"]
+    conf.write_text(SYSTEM_CONF)
+    calls = run("YES", "", "", "public", "em0 em1", inets="10.0.0.1")
+    assert calls == ["vm init", "ifconfig vm-public inet 10.0.0.1 -alias"]
