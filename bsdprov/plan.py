@@ -22,7 +22,7 @@ from bsdprov.lifecycle import (
     with_dropped_switches,
     with_vm_changes,
 )
-from bsdprov.render import FileSpec, Rendered, Step, VarsEdit, file_content
+from bsdprov.render import FileSpec, LineEdit, Rendered, Step, VarsEdit, file_content
 from bsdprov.render.base import Check
 from bsdprov.render.shellvars import ASSIGNMENT_RE, SIMPLE_VALUE_RE
 
@@ -128,6 +128,8 @@ def plan_host(
     for spec in files:
         before = observed.get(spec.path, ObservedFile(spec.path, None))
         after = file_content(spec, before.content)
+        if isinstance(spec, LineEdit) and not spec.lines and before.content in (None, after):
+            continue  # an edit that only takes lines out never makes a file nor sets its mode
         if isinstance(spec, FileSpec) and comments_only(before.content, after):
             # The admin's comments (or a missing header) change nothing the OS reads: the file
             # is kept, comments and all; only a mode or owner change would still be made.

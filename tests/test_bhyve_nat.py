@@ -77,11 +77,6 @@ def test_nat_renders_freebsd_pf_translation_in_its_anchor() -> None:
     assert (("ifconfig", "vm-private"), "inet 10[.]0[.]0[.]1 ") in verify
 
 
-def test_without_nat_no_pf_file_is_rendered() -> None:
-    paths = {spec.path for spec in render("").files}
-    assert "/etc/pf.conf" not in paths and "/etc/pf.bsdprov.conf" not in paths
-
-
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
@@ -122,3 +117,33 @@ def test_an_admins_pf_conf_is_reloaded_on_rollback() -> None:
     plan = with_undo(plan_host(render(), observed, options=PlanOptions()))
     undo = [s.argv for s in plan.undo_steps]
     assert ("pfctl", "-f", "/etc/pf.conf") in undo and ("pfctl", "-F", "nat") not in undo
+
+
+def test_nat_dropped_from_the_inventory_leaves_pf_conf_and_the_live_anchor() -> None:
+    before = {
+        spec.path: file_content(spec, ADMIN_PF if spec.path == "/etc/pf.conf" else None)
+        for spec in render().files
+    }
+    observed = {p: ObservedFile(p, t, 0o600, "root", "wheel") for p, t in before.items()}
+    plan = plan_host(render(""), observed, options=PlanOptions())
+    after = {c.path: c.after for c in plan.changes}
+    assert after["/etc/pf.conf"] == ADMIN_PF, "the hook goes, the admin's rules stay"
+    assert after["/etc/pf.bsdprov.conf"] is None, "bsdprov's NAT file is removed"
+    argvs = [s.argv for s in plan.steps]
+    reload = argvs.index(("pfctl", "-f", "/etc/pf.conf"))
+    assert argvs.index(("pfctl", "-a", "bsdprov", "-F", "nat")) > reload
+    # The rollback puts both files back and loads them.
+    undo = [s.argv for s in with_undo(plan).undo_steps]
+    assert ("pfctl", "-f", "/etc/pf.conf") in undo
+
+
+def test_a_host_without_nat_gets_no_pf_conf() -> None:
+    plan = plan_host(render(""), {}, options=PlanOptions())
+    assert "/etc/pf.conf" not in {c.path for c in plan.changes}
+    assert ("pfctl", "-f", "/etc/pf.conf") not in [s.argv for s in plan.steps]
+
+
+def test_an_admins_pf_conf_without_the_hook_is_left_alone() -> None:
+    observed = {"/etc/pf.conf": ObservedFile("/etc/pf.conf", ADMIN_PF, 0o644, "root", "wheel")}
+    plan = plan_host(render(""), observed, options=PlanOptions())
+    assert "/etc/pf.conf" not in {c.path for c in plan.changes}, "neither text nor mode changes"

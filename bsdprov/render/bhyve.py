@@ -30,6 +30,7 @@ from bsdprov.render.base import (
     FileEdit,
     FileSpec,
     LineEdit,
+    OwnedGlob,
     Step,
     VarsEdit,
     WordList,
@@ -56,6 +57,7 @@ class BhyvePart:
     steps: tuple[Step, ...]
     verify: tuple[Check, ...]
     creates: tuple[Creation, ...]
+    owned_globs: tuple[OwnedGlob, ...] = ()
 
 
 # forwarding's families: the rc.conf key rc.d/routing's options_inet/options_inet6 read, and the
@@ -161,18 +163,32 @@ def render_bhyve(host: Host, guests: tuple[Guest, ...]) -> BhyvePart:
         _steps(host, guests),
         _verify(host, guests),
         _creations(vm_dir, guests),
+        () if host.nat else (NAT_GONE,),
     )
 
 
 def nat_files(host: Host) -> list[FileEdit]:
-    """The NAT rules (their own file, loaded into anchor "bsdprov") and pf.conf's hook."""
+    """The NAT rules (their own file, loaded into anchor "bsdprov") and pf.conf's hook; with
+    no NAT, an edit that takes the hook out of a pf.conf that has it (and never makes one):
+    NAT dropped from the inventory goes (``NAT_GONE`` removes the rules file)."""
     if not host.nat:
-        return []
+        return [LineEdit(PF_CONF, (), None, 0o600, remove=PF_HOOK)]
     rules = [f"nat on {n.out} inet from {n.source} to any -> ({n.out})" for n in host.nat]
     return [
         FileSpec(PF_INCLUDED, "".join(f"{line}\n" for line in (MANAGED_HEADER, *rules)), 0o600),
         LineEdit(PF_CONF, PF_HOOK, None, 0o600, before=FILTER_WORDS),
     ]
+
+
+# bsdprov's NAT file on a host whose inventory has no NAT (any more): removed, its anchor
+# flushed (may fail: pf not loaded), after pf.conf without the hook is loaded (NAT_RELOAD).
+NAT_GONE = OwnedGlob(PF_INCLUDED, ("pfctl", "-a", NAT_ANCHOR, "-F", "nat"))
+NAT_RELOAD = Step(
+    ("pfctl", "-f", PF_CONF),
+    "load pf.conf without the NAT hook (fails when pf is not loaded: nothing to unhook)",
+    True,
+    (PF_CONF,),
+)
 
 
 def guest_keys(vm_dir: str, guest: Guest) -> tuple[tuple[str, str], ...]:
@@ -255,6 +271,8 @@ def _steps(host: Host, guests: tuple[Guest, ...]) -> tuple[Step, ...]:
                 tuple(f"{RC_CONF}#{key}" for key, _, _ in gateways),
             )
         )
+    if not host.nat:
+        found.append(NAT_RELOAD)
     if host.nat:
         pf_paths = (PF_CONF, PF_INCLUDED)
         found += [

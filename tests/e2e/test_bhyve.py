@@ -327,3 +327,31 @@ def test_nat_for_the_guests_with_freebsd_pf_and_its_rollback(
     assert ": 0" in ssh("bhv1", "sysctl net.inet.ip.forwarding")
     assert running("bsd-guest") and running("obsd-guest")
     reboot_invariant(LAB_DIR, "bhv1")
+
+
+def test_nat_dropped_from_the_inventory_goes_live_and_a_rollback_brings_it_back(
+    fresh: Path, reboot_invariant: RebootInvariant
+) -> None:
+    def with_nat(data: dict[str, Any]) -> None:
+        hv = data["hosts"]["bhv1"]
+        hv["nat"] = [{"from": "10.0.0.0/24", "out": "em0"}]
+        hv["forwarding"] = {"inet": True}
+
+    nat = edited(fresh, with_nat, "nat.yaml")
+    deploy("--all", "-i", nat)
+    rule = "nat on em0 inet from 10.0.0.0/24 to any -> (em0)"
+    assert rule in ssh("bhv1", "pfctl -a bsdprov -sn")
+
+    # Without nat: the hook leaves pf.conf, bsdprov's NAT file goes, the anchor is flushed.
+    deploy("--host", "bhv1", "-i", str(fresh))
+    hv = root("bhv1")
+    assert not (hv / "etc/pf.bsdprov.conf").exists()
+    assert "bsdprov" not in (hv / "etc/pf.conf").read_text()
+    assert ssh("bhv1", "pfctl -sn") == "" and ssh("bhv1", "pfctl -a bsdprov -sn") == ""
+    reboot_invariant(LAB_DIR, "bhv1")
+
+    undone = bsdprov("rollback", "--host", "bhv1", "-i", str(fresh), "--confirm-timeout", "30")
+    assert undone.returncode == 0, undone.stdout + undone.stderr
+    assert rule in ssh("bhv1", "pfctl -a bsdprov -sn")
+    assert bsdprov("verify", "--host", "bhv1", "-i", nat).returncode == 0
+    reboot_invariant(LAB_DIR, "bhv1")
