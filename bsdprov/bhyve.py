@@ -77,6 +77,19 @@ def check_bhyve_host(host: Host) -> list[tuple[Path_, str]]:
                     "declare the switch under 'bhyve: switches' instead",
                 )
             )
+    for i, nat in enumerate(host.nat):
+        if nat.out not in host.interfaces:
+            found.append((("nat", i, "out"), f"{nat.out!r} is not among the host's interfaces"))
+        if nat.source.version != 4:
+            found.append((("nat", i, "from"), "NAT is for IPv4 segments; route IPv6 instead"))
+    if host.nat and (host.forwarding is None or host.forwarding.inet is not True):
+        found.append(
+            (
+                ("nat",),
+                "NAT for guests needs the host to forward IPv4: add 'forwarding: {inet: true}' "
+                "(gateway_enable)",
+            )
+        )
     used: dict[str, str] = {}
     for switch, spec in bhyve.switches.items():
         at: Path_ = ("bhyve", "switches", switch)
@@ -87,6 +100,10 @@ def check_bhyve_host(host: Host) -> list[tuple[Path_, str]]:
                     f"{switch!r}: vm-bhyve switch names here are a letter then up to 11 "
                     "letters, digits or _ (sh variables in system.conf; the bridge is vm-NAME)",
                 )
+            )
+        if spec.address is not None and spec.address.version != 4:
+            found.append(
+                (at + ("address",), "vm-bhyve's addr_NAME here takes an IPv4 address/prefix")
             )
         for i, port in enumerate(spec.ports):
             if port not in host.interfaces:

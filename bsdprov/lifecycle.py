@@ -9,12 +9,22 @@ Pure.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from bsdprov.render.base import Step
-from bsdprov.render.bhyve import BHYVE_APPLY, RC_CONF, VM, guest_conf
+from bsdprov.render.base import Check, FileEdit, FileSpec, Step, VarsEdit
+from bsdprov.render.bhyve import (
+    BHYVE_APPLY,
+    RC_CONF,
+    VM,
+    guest_conf,
+    recorded_switches,
+    switch_record,
+    system_conf,
+    system_conf_edit,
+)
 from bsdprov.render.hypervisor import PURGE_DISK, VMD_STEP
+from bsdprov.render.shellvars import ASSIGNMENT_RE, SIMPLE_VALUE_RE
 
 VM_CONF = "/etc/vm.conf"
 _BLOCK_RE = re.compile(r'^vm "([^"]+)" \{\n(.*?)^\}$', re.M | re.S)
@@ -121,6 +131,59 @@ def _vm_list(text: str | None) -> list[str]:
     return match.group(1).split() if match else []
 
 
+def _record_of(files: Sequence[FileEdit]) -> tuple[str, FileSpec] | None:
+    """(vm_dir, the switch record) of a bhyve hypervisor's rendering, if it is one."""
+    for spec in files:
+        if isinstance(spec, FileSpec) and spec.path.endswith("/.config/bsdprov-switches"):
+            vm_dir = spec.path.removesuffix("/.config/bsdprov-switches")
+            if spec.path == switch_record(vm_dir):
+                return vm_dir, spec
+    return None
+
+
+def dropped_switches(files: Sequence[FileEdit], recorded: str | None) -> tuple[str, ...]:
+    """The switches the host's record (``recorded``, its text) holds and the rendering no
+    longer has: bsdprov declared them, so they go. A host without a record (deployed before
+    bsdprov kept one) drops nothing."""
+    found = _record_of(files)
+    if found is None:
+        return ()
+    wanted = set(recorded_switches(found[1].content))
+    return tuple(s for s in recorded_switches(recorded) if s not in wanted)
+
+
+def with_dropped_switches(
+    files: Sequence[FileEdit], observed: Callable[[str], str | None]
+) -> tuple[FileEdit, ...]:
+    """``files`` with system.conf's edit also dropping the recorded switches the rendering no
+    longer has (``observed`` gives a path's current text)."""
+    found = _record_of(files)
+    if found is None:
+        return tuple(files)
+    vm_dir, record = found
+    dropped = dropped_switches(files, observed(record.path))
+    if not dropped:
+        return tuple(files)
+    out: list[FileEdit] = []
+    for spec in files:
+        if isinstance(spec, VarsEdit) and spec.path == system_conf(vm_dir):
+            values = dict(spec.assign)
+            addresses = {
+                k.removeprefix("addr_"): str(v) for k, v in values.items() if k.startswith("addr_")
+            }
+            out.append(system_conf_edit(vm_dir, _switch_ports(spec), dropped, addresses))
+        else:
+            out.append(spec)
+    return tuple(out)
+
+
+def _switch_ports(edit: VarsEdit) -> dict[str, tuple[str, ...]]:
+    """The switches (name -> ports) a rendered system.conf edit declares."""
+    values = dict(edit.assign)
+    names = [k.removeprefix("type_") for k, _ in edit.assign if k.startswith("type_")]
+    return {n: tuple(str(values.get(f"ports_{n}", "")).split()) for n in names}
+
+
 def bhyve_changes(
     steps: tuple[Step, ...],
     changes: Sequence[tuple[str, str | None, str | None]],
@@ -133,10 +196,26 @@ def bhyve_changes(
     if at is None:
         return steps, ()
     vm_dir, guests = steps[at].argv[2], steps[at].argv[4].split()
+    switches = steps[at].argv[3].split()
     stops: list[Step] = []
     restarts: list[Step] = []
     notes: list[str] = []
     for path, before, after in changes:
+        if path == switch_record(vm_dir):
+            old, new = recorded_switches(before), recorded_switches(after)
+            for name in (s for s in old if s not in new and s not in switches):
+                switches.append(name)
+                notes.append(
+                    f"switch {name} is removed: its bridge vm-{name} is destroyed, its ports "
+                    "released; a guest still on it loses its link until restarted"
+                )
+            continue
+        if path == system_conf(vm_dir):
+            notes += [
+                f"{port} leaves switch {name}: it is taken out of vm-{name}"
+                for name, port in _dropped_ports(before, after)
+            ]
+            continue
         if path == RC_CONF:
             for name in [n for n in _vm_list(before) if n not in guests]:
                 stops.append(Step((VM, "stop", name), f"{name} left the inventory", True))
@@ -164,8 +243,65 @@ def bhyve_changes(
                 f"{name}'s definition changed; if it runs, it keeps the old one until "
                 "restarted (deploy --restart-vms)"
             )
-    helper = steps[at : at + 1]
-    return steps[:at] + tuple(stops) + helper + tuple(restarts) + steps[at + 1 :], tuple(notes)
+    helper = steps[at]
+    helper = Step((*helper.argv[:3], " ".join(switches), *helper.argv[4:]), *_rest(helper))
+    return steps[:at] + tuple(stops) + (helper,) + tuple(restarts) + steps[at + 1 :], tuple(notes)
+
+
+def unrestarted_checks(
+    verify: Sequence[Check],
+    steps: Sequence[Step],
+    changes: Sequence[tuple[str, str | None, str | None]],
+) -> tuple[Check, ...]:
+    """``verify`` without the tap-in-its-switch checks of guests whose NAME.conf changed and
+    that the plan does not restart: a running guest keeps the tap of its old switch until it
+    restarts (the plan notes it), so those checks would fail a deploy that did what it says."""
+    at = next((s for s in steps if s.argv[:2] == ("sh", BHYVE_APPLY)), None)
+    if at is None:
+        return tuple(verify)
+    vm_dir = at.argv[2]
+    restarted = {s.argv[2] for s in steps if s.argv[:2] == (VM, "restart")}
+    stale = {
+        (name,)
+        for path, before, after in changes
+        for name in [path.rsplit("/", 1)[-1].removesuffix(".conf")]
+        if path == guest_conf(vm_dir, name) and before is not None and before != after
+        if name not in restarted
+    }
+    return tuple(
+        c
+        for c in verify
+        if not (c.argv[:2] == (VM, "info") and c.argv[2:] in stale and "bridge: " in c.expect)
+    )
+
+
+def _rest(step: Step) -> tuple[str, bool, tuple[str, ...]]:
+    return step.why, step.may_fail, step.triggers
+
+
+def _dropped_ports(before: str | None, after: str | None) -> list[tuple[str, str]]:
+    """(switch, port) for each port a switch of both texts of system.conf lost."""
+    old, new = _shell_values(before), _shell_values(after)
+    return [
+        (key.removeprefix("ports_"), port)
+        for key, value in old.items()
+        if key.startswith("ports_") and f"type_{key.removeprefix('ports_')}" in new
+        for port in value.split()
+        if port not in new.get(key, "").split()
+    ]
+
+
+def _shell_values(text: str | None) -> dict[str, str]:
+    """Simple ``name=value`` assignments of an sh-sourced file (as plan.shell_values)."""
+    values: dict[str, str] = {}
+    for line in (text or "").splitlines():
+        match = ASSIGNMENT_RE.fullmatch(line)
+        parsed = SIMPLE_VALUE_RE.fullmatch(match.group(2)) if match else None
+        if match and parsed:
+            values[match.group(1)] = next(
+                v for v in parsed.group("dq", "sq", "bare") if v is not None
+            )
+    return values
 
 
 def bhyve_undo(paths: Iterable[str], rc_keys: set[str], forward: Sequence[Step]) -> list[Step]:

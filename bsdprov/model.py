@@ -416,9 +416,11 @@ VmDir = Annotated[str, _check(parse_vm_dir)]
 
 
 class BhyveSwitch(Strict):
-    """A vm-bhyve standard switch: a bridge vm-bhyve creates, with these uplink ports."""
+    """A vm-bhyve standard switch: a bridge vm-bhyve creates, with these uplink ports and
+    optionally the host's address on it (``addr_NAME``: the guests' gateway behind NAT)."""
 
     ports: tuple[IfName, ...] = ()
+    address: IfAddress | None = None
 
 
 class Bhyve(Strict):

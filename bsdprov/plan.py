@@ -14,8 +14,16 @@ from dataclasses import dataclass, field
 
 from bsdprov.drift import Drift
 from bsdprov.facts import ObservedFile
-from bsdprov.lifecycle import VM_CONF, VmOptions, bhyve_changes, vm_changes, with_vm_changes
-from bsdprov.render import FileSpec, Rendered, Step, VarsEdit, file_content
+from bsdprov.lifecycle import (
+    VM_CONF,
+    VmOptions,
+    bhyve_changes,
+    unrestarted_checks,
+    vm_changes,
+    with_dropped_switches,
+    with_vm_changes,
+)
+from bsdprov.render import FileSpec, LineEdit, Rendered, Step, VarsEdit, file_content
 from bsdprov.render.base import Check
 from bsdprov.render.shellvars import ASSIGNMENT_RE, SIMPLE_VALUE_RE
 
@@ -122,9 +130,13 @@ def plan_host(
     drifted re-runs the activation steps its triggers name, as a file change would."""
     drift = tuple(drift)
     changes, notes = [], []
-    for spec in rendered.files:
+    # A bhyve switch bsdprov recorded and the inventory dropped leaves system.conf too.
+    files = with_dropped_switches(rendered.files, lambda p: _content(observed, p))
+    for spec in files:
         before = observed.get(spec.path, ObservedFile(spec.path, None))
         after = file_content(spec, before.content)
+        if isinstance(spec, LineEdit) and not spec.lines and before.content in (None, after):
+            continue  # an edit that only takes lines out never makes a file nor sets its mode
         if isinstance(spec, FileSpec) and comments_only(before.content, after):
             # The admin's comments (or a missing header) change nothing the OS reads: the file
             # is kept, comments and all; only a mode or owner change would still be made.
@@ -162,6 +174,9 @@ def plan_host(
     )
     checks = rendered.checks if changes or prepare or drift else ()
     verify = rendered.verify if content_changes or prepare or drift else ()
+    verify = unrestarted_checks(
+        verify, steps, [(c.path, c.before.content, c.after) for c in content_changes]
+    )
     return Plan(
         rendered.host,
         rendered.os,
@@ -173,6 +188,11 @@ def plan_host(
         tuple(notes),
         drift=drift,
     )
+
+
+def _content(observed: Mapping[str, ObservedFile], path: str) -> str | None:
+    found = observed.get(path)
+    return found.content if found else None
 
 
 def _removals(

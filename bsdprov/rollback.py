@@ -27,6 +27,7 @@ from bsdprov.lifecycle import VmOptions, bhyve_undo, vm_blocks, vm_changes, with
 from bsdprov.model import kind_of
 from bsdprov.plan import FileChange, Plan, shell_values
 from bsdprov.render.base import KIND_ORDER, Step
+from bsdprov.render.bhyve import NAT_ANCHOR
 from bsdprov.render.hypervisor import (
     DHCPD_CONF,
     PF_ANCHOR,
@@ -407,12 +408,42 @@ FREEBSD_KEY_RE = re.compile(r"(?:ifconfig|create_args|vlans)_([a-z]+[0-9]+)(?:_.
 ROUTING_RE = re.compile(r"(?:ipv6_)?(?:static_routes|route_.*|defaultrouter|gateway_enable)")
 
 
+def _freebsd_pf(files: _Files, live: Live) -> tuple[list[Step], list[Step]]:
+    """A bhyve hypervisor's NAT (render/bhyve.py): the restored pf.conf and its anchor file
+    loaded again, or with none, FreeBSD pf's translation and filter rules flushed (two
+    rulesets there); pf on or off as before, off when pf(4) was not even loaded."""
+    pf_conf, nat = files.get(PF_CONF), files.get(PF_INCLUDED)
+    if pf_conf is None and nat is None and "pf_enable" not in files.changed_keys(RC_CONF):
+        return [], []
+    steps: list[Step] = []
+    if pf_conf is not None and pf_conf.restored is None:
+        steps += [
+            Step(("pfctl", "-F", "nat"), f"{WHY}: there was no pf.conf", True),
+            Step(("pfctl", "-F", "rules"), f"{WHY}: there was no pf.conf", True),
+        ]
+    elif pf_conf is not None or nat is not None:
+        steps.append(Step(("pfctl", "-f", PF_CONF), f"{WHY}: the restored ruleset"))
+    if nat is not None and nat.restored is None:
+        # Unhooked, the anchor would keep its rules (loaded, never evaluated): flushed.
+        steps.append(
+            Step(("pfctl", "-a", NAT_ANCHOR, "-F", "nat"), f"{WHY}: there was no NAT", True)
+        )
+    if live.pf_enabled is True:
+        steps.append(Step(("pfctl", "-e"), f"{WHY}: pf was on; fails when it still is", True))
+    else:
+        why = "pf was off" if live.pf_enabled is False else "pf(4) was not loaded"
+        steps.append(Step(("pfctl", "-d"), f"{WHY}: {why} before the run", True))
+    return _pf_checks(files), steps
+
+
 def _freebsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[Step], list[Step]]:
     # A bhyve hypervisor's guests and switches follow the restored files (after the network).
     bhyve = bhyve_undo(files.by_path, files.changed_keys(RC_CONF), forward)
+    pf_checks, pf = _freebsd_pf(files, live)
+    bhyve = pf + bhyve
     rc = files.get(RC_CONF)
     if rc is None:
-        return [], bhyve
+        return pf_checks, bhyve
     checks = (
         [Step(("sh", "-n", RC_CONF), "rc.conf is sourced by sh at boot")]
         if rc.restored is not None
@@ -484,7 +515,7 @@ def _freebsd(files: _Files, forward: Sequence[Step], live: Live) -> tuple[list[S
         )
     if "hostname" in keys:
         steps += _hostname(live.hostname or restored.get("hostname"))
-    return checks, steps + bhyve
+    return checks + pf_checks, steps + bhyve
 
 
 def _freebsd_sets_mac(values: dict[str, str], name: str) -> bool:

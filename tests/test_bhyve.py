@@ -218,13 +218,6 @@ def test_forwarding_on_a_bhyve_host_is_gateway_enable_applied_by_routing_options
     assert (("sysctl", "net.inet6.ip6.forwarding"), ": 0$") in verify
 
 
-def test_nat_stays_vmd_only() -> None:
-    text = problems(
-        lambda d: d["hosts"]["bhv1"].update(nat=[{"from": "10.0.0.0/24", "out": "em0"}])
-    )
-    assert "hosts.bhv1.nat: only OpenBSD vmd hypervisors take 'nat'; this host is freebsd" in text
-
-
 def test_the_rollback_runs_the_helper_on_the_restored_files_and_restarts_again() -> None:
     current = rendered()
     old = dict(current)

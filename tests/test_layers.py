@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -88,7 +89,8 @@ def is_core(name: str) -> bool:
     return within(name, CORE) and not within(name, NOT_CORE)
 
 
-def imports_of(name: str) -> list[Import]:
+@functools.cache  # every rule reads the same graph: parse each module once
+def imports_of(name: str) -> tuple[Import, ...]:
     path = MODULES[name]
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: list[Import] = []
@@ -116,7 +118,7 @@ def imports_of(name: str) -> list[Import]:
                 visit(child, top_level)
 
     visit(ast.parse(path.read_text()), True)
-    return found
+    return tuple(found)
 
 
 def test_the_module_list_is_read() -> None:

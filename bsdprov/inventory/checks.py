@@ -70,8 +70,9 @@ def _check_hypervisor(host: Host) -> list[tuple[Path_, str]]:
         if problem:
             return [(("vm_disk_dir",), problem)]
     if host.os not in (None, "openbsd"):
-        # A FreeBSD bhyve hypervisor takes forwarding (gateway_enable, render/bhyve.py).
-        refused = [k for k in keys if not (k == "forwarding" and host.bhyve is not None)]
+        # A FreeBSD bhyve hypervisor takes forwarding (gateway_enable) and NAT (FreeBSD pf),
+        # both rendered and checked by render/bhyve.py and bhyve.check_bhyve_host.
+        refused = [k for k in keys if not (k in ("forwarding", "nat") and host.bhyve is not None)]
         return (
             [
                 (

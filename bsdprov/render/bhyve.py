@@ -4,6 +4,9 @@
   managed keys beside the network ones.
 - ``VM_DIR/.config/system.conf``: the switches (``switch_list``, ``type_NAME``, ``ports_NAME``),
   managed keys only: the admin's own switches and settings stay.
+- ``VM_DIR/.config/bsdprov-switches``: bsdprov's record of the switches it declared (one name a
+  line), so a switch the inventory drops is known to be bsdprov's and leaves system.conf and
+  the running system (``lifecycle.with_dropped_switches``); vm-bhyve never reads it.
 - ``VM_DIR/NAME/NAME.conf`` per guest: managed keys only, so what vm-bhyve writes there itself
   (``uuid`` on first start) or the admin adds (``graphics``) stays.
 - Disk images made with ``truncate -s`` (as ``vm create`` does) when missing, never touched
@@ -20,7 +23,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bsdprov.model import Host
-from bsdprov.render.base import Check, Creation, FileEdit, Step, VarsEdit, WordList
+from bsdprov.render.base import (
+    MANAGED_HEADER,
+    Check,
+    Creation,
+    FileEdit,
+    FileSpec,
+    LineEdit,
+    OwnedGlob,
+    Step,
+    VarsEdit,
+    WordList,
+)
+from bsdprov.render.pf import PF_CONF, PF_INCLUDED
 from bsdprov.vmd import Guest
 
 RC_CONF = "/etc/rc.conf"
@@ -42,6 +57,7 @@ class BhyvePart:
     steps: tuple[Step, ...]
     verify: tuple[Check, ...]
     creates: tuple[Creation, ...]
+    owned_globs: tuple[OwnedGlob, ...] = ()
 
 
 # forwarding's families: the rc.conf key rc.d/routing's options_inet/options_inet6 read, and the
@@ -65,6 +81,53 @@ def system_conf(vm_dir: str) -> str:
     return f"{vm_dir}/.config/system.conf"
 
 
+def switch_record(vm_dir: str) -> str:
+    return f"{vm_dir}/.config/bsdprov-switches"
+
+
+def recorded_switches(text: str | None) -> tuple[str, ...]:
+    """The switch names a record holds (comments and blank lines aside)."""
+    lines = (line.strip() for line in (text or "").splitlines())
+    return tuple(line for line in lines if line and not line.startswith("#"))
+
+
+# The system.conf keys bsdprov writes for a switch (vm-bhyve's switch::standard::create).
+SWITCH_KEYS = ("type_{}", "ports_{}", "addr_{}")
+# FreeBSD pf (pf.conf(5), FreeBSD 13/14): NAT is a translation rule of its own, loaded into this
+# anchor; pf.conf gets the anchor's hook and its load line before its first filter rule, since
+# pfctl refuses translation after filtering (parse.y check_rulestate, "Rules must be in order").
+NAT_ANCHOR = "bsdprov"
+PF_HOOK = (f'nat-anchor "{NAT_ANCHOR}"', f'load anchor "{NAT_ANCHOR}" from "{PF_INCLUDED}"')
+FILTER_WORDS = ("pass", "block", "match", "antispoof", "anchor")
+
+
+def system_conf_edit(
+    vm_dir: str,
+    switches: dict[str, tuple[str, ...]],
+    dropped: tuple[str, ...] = (),
+    addresses: dict[str, str] | None = None,
+) -> VarsEdit:
+    """system.conf's managed keys: each switch (name -> ports) in ``switch_list`` with its type
+    and ports; each ``dropped`` switch (recorded as bsdprov's, no longer wanted) leaves
+    ``switch_list`` with its keys. The admin's own switches stay."""
+    names = tuple(switches)
+    owned = names + tuple(d for d in dropped if d not in names)
+    assign: list[tuple[str, str | WordList]] = [("switch_list", WordList(names, owned_words=owned))]
+    remove: list[str] = [key.format(d) for d in dropped if d not in names for key in SWITCH_KEYS]
+    for name, ports in switches.items():
+        assign.append((f"type_{name}", "standard"))
+        if ports:
+            assign.append((f"ports_{name}", " ".join(ports)))
+        else:
+            remove.append(f"ports_{name}")
+        address = (addresses or {}).get(name)
+        if address:
+            assign.append((f"addr_{name}", address))
+        else:
+            remove.append(f"addr_{name}")
+    return VarsEdit(system_conf(vm_dir), tuple(assign), tuple(remove))
+
+
 def guest_conf(vm_dir: str, name: str) -> str:
     return f"{vm_dir}/{name}/{name}.conf"
 
@@ -82,26 +145,50 @@ def render_bhyve(host: Host, guests: tuple[Guest, ...]) -> BhyvePart:
         ("vm_dir", vm_dir),
         ("vm_list", " ".join(autostarted(guests))),
         *((key, "YES" if on else "NO") for key, _, on in forwarding(host)),
+        *((("pf_enable", "YES"),) if host.nat else ()),
     )
-    names = tuple(bhyve.switches)
-    assign: list[tuple[str, str | WordList]] = [("switch_list", WordList(names, owned_words=names))]
-    remove: list[str] = []
-    for name, switch in bhyve.switches.items():
-        assign.append((f"type_{name}", "standard"))
-        if switch.ports:
-            assign.append((f"ports_{name}", " ".join(switch.ports)))
-        else:
-            remove.append(f"ports_{name}")
-    files: list[FileEdit] = [VarsEdit(system_conf(vm_dir), tuple(assign), tuple(remove))]
+    switches = {name: switch.ports for name, switch in bhyve.switches.items()}
+    addresses = {n: str(s.address) for n, s in bhyve.switches.items() if s.address is not None}
+    record = "".join(f"{line}\n" for line in (MANAGED_HEADER, *switches))
+    files: list[FileEdit] = [
+        system_conf_edit(vm_dir, switches, addresses=addresses),
+        FileSpec(switch_record(vm_dir), record),
+        *nat_files(host),
+    ]
     files += [_guest_file(vm_dir, g) for g in guests]
     return BhyvePart(
         rc_conf,
         tuple(files),
-        _checks(vm_dir, guests),
+        _checks(host, vm_dir, guests),
         _steps(host, guests),
         _verify(host, guests),
         _creations(vm_dir, guests),
+        () if host.nat else (NAT_GONE,),
     )
+
+
+def nat_files(host: Host) -> list[FileEdit]:
+    """The NAT rules (their own file, loaded into anchor "bsdprov") and pf.conf's hook; with
+    no NAT, an edit that takes the hook out of a pf.conf that has it (and never makes one):
+    NAT dropped from the inventory goes (``NAT_GONE`` removes the rules file)."""
+    if not host.nat:
+        return [LineEdit(PF_CONF, (), None, 0o600, remove=PF_HOOK)]
+    rules = [f"nat on {n.out} inet from {n.source} to any -> ({n.out})" for n in host.nat]
+    return [
+        FileSpec(PF_INCLUDED, "".join(f"{line}\n" for line in (MANAGED_HEADER, *rules)), 0o600),
+        LineEdit(PF_CONF, PF_HOOK, None, 0o600, before=FILTER_WORDS),
+    ]
+
+
+# bsdprov's NAT file on a host whose inventory has no NAT (any more): removed, its anchor
+# flushed (may fail: pf not loaded), after pf.conf without the hook is loaded (NAT_RELOAD).
+NAT_GONE = OwnedGlob(PF_INCLUDED, ("pfctl", "-a", NAT_ANCHOR, "-F", "nat"))
+NAT_RELOAD = Step(
+    ("pfctl", "-f", PF_CONF),
+    "load pf.conf without the NAT hook (fails when pf is not loaded: nothing to unhook)",
+    True,
+    (PF_CONF,),
+)
 
 
 def guest_keys(vm_dir: str, guest: Guest) -> tuple[tuple[str, str], ...]:
@@ -140,8 +227,13 @@ def _guest_file(vm_dir: str, guest: Guest) -> VarsEdit:
     return VarsEdit(guest_conf(vm_dir, guest.name), keys, tuple(remove))
 
 
-def _checks(vm_dir: str, guests: tuple[Guest, ...]) -> tuple[Step, ...]:
+def _checks(host: Host, vm_dir: str, guests: tuple[Guest, ...]) -> tuple[Step, ...]:
     found = [
+        *(
+            (Step(("pfctl", "-nf", PF_CONF), "pf parses pf.conf and the NAT anchor's file"),)
+            if host.nat
+            else ()
+        ),
         Step(("test", "-x", VM), "vm-bhyve is installed (pkg install vm-bhyve)"),
         Step(("sh", "-n", system_conf(vm_dir)), "vm-bhyve reads system.conf as sh"),
     ]
@@ -179,6 +271,30 @@ def _steps(host: Host, guests: tuple[Guest, ...]) -> tuple[Step, ...]:
                 tuple(f"{RC_CONF}#{key}" for key, _, _ in gateways),
             )
         )
+    if not host.nat:
+        found.append(NAT_RELOAD)
+    if host.nat:
+        pf_paths = (PF_CONF, PF_INCLUDED)
+        found += [
+            Step(
+                ("kldload", "-n", "pf"),
+                "pf(4) must be loaded before pfctl can load rules (rc.d/pf's required_modules)",
+                False,
+                (*pf_paths, f"{RC_CONF}#pf_enable"),
+            ),
+            Step(
+                ("pfctl", "-f", PF_CONF),
+                "load pf.conf and the NAT anchor (states already made keep their translation)",
+                False,
+                pf_paths,
+            ),
+            Step(
+                ("pfctl", "-e"),
+                "enable pf, as rc.d/pf does with pf_enable; fails when it is already on",
+                True,
+                (*pf_paths, f"{RC_CONF}#pf_enable"),
+            ),
+        ]
     return (
         *found,
         Step(
@@ -212,6 +328,24 @@ def _verify(host: Host, guests: tuple[Guest, ...]) -> tuple[Check, ...]:
         found += [
             Check(("ifconfig", f"vm-{name}"), f"member: {port} ", f"{port} is a port of {name}")
             for port in switch.ports
+        ]
+        if switch.address is not None:
+            ip = _regex(str(switch.address.ip))
+            found.append(
+                Check(("ifconfig", f"vm-{name}"), f"inet {ip} ", f"vm-{name} has {switch.address}")
+            )
+    if host.nat:
+        found += [
+            Check(("pfctl", "-s", "info"), "^Status: Enabled", "pf is enabled"),
+            Check(("pfctl", "-sn"), f'^nat-anchor "{NAT_ANCHOR}"', "the NAT anchor is hooked"),
+        ]
+        found += [
+            Check(
+                ("pfctl", "-a", NAT_ANCHOR, "-sn"),
+                f"^nat on {n.out} inet from {_regex(str(n.source))} to any -> \\({n.out}\\)",
+                f"{n.source} is NATed on {n.out}",
+            )
+            for n in host.nat
         ]
     for guest in guests:
         if not guest.vm.enabled:

@@ -77,6 +77,7 @@ class FreeBSDRenderer:
             _steps(host, tuple(n for n, _ in interfaces)) + (part.steps if part else ()),
             verify_checks(host, slash_form=False) + (part.verify if part else ()),
             part.creates if part else (),
+            part.owned_globs if part else (),
         )
 
 

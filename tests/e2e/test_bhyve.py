@@ -218,3 +218,140 @@ def test_a_failing_hypervisor_rolls_back_whole_and_its_guests_wait(
     assert "tap" not in ssh("bhv1", "ifconfig -l"), "no guest runs"
     assert not list((hv / "var/lab/state/bhyve").glob("*-guest"))
     reboot_invariant(LAB_DIR, "bhv1")
+
+
+def test_a_dropped_switch_and_port_go_live_and_a_rollback_brings_them_back(
+    fresh: Path, reboot_invariant: RebootInvariant
+) -> None:
+    def with_lan(data: dict[str, Any]) -> None:
+        data["hosts"]["bhv1"]["bhyve"]["switches"]["lan"] = {}
+
+    v1 = edited(fresh, with_lan, "v1.yaml")
+    deploy("--all", "-i", v1)
+    assert "vm-lan" in ssh("bhv1", "ifconfig -l")
+    assert "member: em0 " in ssh("bhv1", "ifconfig vm-public")
+
+    # v2: switch lan dropped, em0 no longer a port of public; the guests stay on public.
+    v2 = edited(fresh, lambda d: d["hosts"]["bhv1"]["bhyve"]["switches"].update(public={}))
+    plan = plan_of(v2)
+    assert any("switch lan is removed" in n for n in plan["notes"]), plan["notes"]
+    assert any("em0 leaves switch public" in n for n in plan["notes"]), plan["notes"]
+    deploy("--host", "bhv1", "-i", v2)
+    hv = root("bhv1")
+    conf = (hv / "var/vm/.config/system.conf").read_text()
+    assert 'switch_list="public"' in conf and "lan" not in conf and "ports_public" not in conf
+    assert "vm-lan" not in ssh("bhv1", "ifconfig -l"), "the dropped switch's bridge is gone"
+    bridge = ssh("bhv1", "ifconfig vm-public")
+    assert "member: em0 " not in bridge, "the dropped port left the bridge"
+    assert bridge.count("member: tap") == 2, "the guests' taps stay"
+    assert running("bsd-guest") and running("obsd-guest")
+    assert bsdprov("verify", "--host", "bhv1", "-i", v2).returncode == 0
+
+    # Rolling v2 back: lan's bridge and em0's membership are back, the guests untouched.
+    undone = bsdprov("rollback", "--host", "bhv1", "-i", v2, "--confirm-timeout", "30")
+    assert undone.returncode == 0, undone.stdout + undone.stderr
+    assert "vm-lan" in ssh("bhv1", "ifconfig -l")
+    bridge = ssh("bhv1", "ifconfig vm-public")
+    assert "member: em0 " in bridge and bridge.count("member: tap") == 2
+    assert 'switch_list="public lan"' in (hv / "var/vm/.config/system.conf").read_text()
+    assert bsdprov("verify", "--host", "bhv1", "-i", v1).returncode == 0
+    reboot_invariant(LAB_DIR, "bhv1")
+
+    # v2 again, then the reboot invariant on the state without lan.
+    deploy("--host", "bhv1", "-i", v2)
+    assert "vm-lan" not in ssh("bhv1", "ifconfig -l")
+    reboot_invariant(LAB_DIR, "bhv1")
+
+
+def test_a_guest_left_on_a_dropped_switch_gets_its_tap_back_on_rollback(
+    fresh: Path, reboot_invariant: RebootInvariant
+) -> None:
+    def on_lan(data: dict[str, Any]) -> None:
+        data["hosts"]["bhv1"]["bhyve"]["switches"]["lan"] = {}
+        data["hosts"]["obsd-guest"]["vm"]["nics"][0]["switch"] = "lan"
+
+    v1 = edited(fresh, on_lan, "v1.yaml")
+    deploy("--all", "-i", v1)
+    assert "bridge: vm-lan" in ssh("bhv1", f"{VM} info obsd-guest")
+
+    # v2 drops lan and moves the guest back to public, without --restart-vms: the guest keeps
+    # running, its tap leaves the destroyed bridge (the plan says it loses its link).
+    plan = plan_of(str(fresh))
+    assert any("a guest still on it loses its link until restarted" in n for n in plan["notes"])
+    deploy("--host", "bhv1", "-i", str(fresh))
+    assert "vm-lan" not in ssh("bhv1", "ifconfig -l") and running("obsd-guest")
+    assert "bridge: -" in ssh("bhv1", f"{VM} info obsd-guest")
+
+    # The rollback recreates lan and puts the still-running guest's tap back into it.
+    undone = bsdprov("rollback", "--host", "bhv1", "-i", str(fresh), "--confirm-timeout", "30")
+    assert undone.returncode == 0, undone.stdout + undone.stderr
+    assert "bridge: vm-lan" in ssh("bhv1", f"{VM} info obsd-guest")
+    assert bsdprov("verify", "--host", "bhv1", "-i", v1).returncode == 0
+    reboot_invariant(LAB_DIR, "bhv1")
+
+
+def test_nat_for_the_guests_with_freebsd_pf_and_its_rollback(
+    fresh: Path, reboot_invariant: RebootInvariant
+) -> None:
+    deploy("--all", "-i", str(fresh))
+    assert "Disabled" in ssh("bhv1", "kldload -n pf; pfctl -s info; kldunload pf 2>/dev/null")
+
+    def with_nat(data: dict[str, Any]) -> None:
+        hv = data["hosts"]["bhv1"]
+        hv["bhyve"]["switches"]["private"] = {"address": "10.0.0.1/24"}
+        hv["nat"] = [{"from": "10.0.0.0/24", "out": "em0"}]
+        hv["forwarding"] = {"inet": True}
+
+    nat = edited(fresh, with_nat, "nat.yaml")
+    deploy("--host", "bhv1", "-i", nat)
+    hv = root("bhv1")
+    assert 'pf_enable="YES"' in (hv / "etc/rc.conf").read_text()
+    assert 'nat-anchor "bsdprov"' in (hv / "etc/pf.conf").read_text()
+    assert "Status: Enabled" in ssh("bhv1", "pfctl -s info")
+    assert 'nat-anchor "bsdprov" all' in ssh("bhv1", "pfctl -sn")
+    rule = "nat on em0 inet from 10.0.0.0/24 to any -> (em0)"
+    assert rule in ssh("bhv1", "pfctl -a bsdprov -sn")
+    assert "inet 10.0.0.1 netmask 0xffffff00" in ssh("bhv1", "ifconfig vm-private")
+    assert ": 1" in ssh("bhv1", "sysctl net.inet.ip.forwarding")
+    assert bsdprov("verify", "--host", "bhv1", "-i", nat).returncode == 0
+    assert plan_of(nat)["files"] == [], "a second plan changes nothing"
+    # At boot rc.d/pf loads the same rules (pf_enable), vm init gives the switch its address.
+    reboot_invariant(LAB_DIR, "bhv1")
+
+    undone = bsdprov("rollback", "--host", "bhv1", "-i", nat, "--confirm-timeout", "30")
+    assert undone.returncode == 0, undone.stdout + undone.stderr
+    assert not (hv / "etc/pf.conf").exists() and not (hv / "etc/pf.bsdprov.conf").exists()
+    assert "Status: Disabled" in ssh("bhv1", "pfctl -s info")
+    assert ssh("bhv1", "pfctl -sn").strip() == "" and ssh("bhv1", "pfctl -a bsdprov -sn") == ""
+    assert "vm-private" not in ssh("bhv1", "ifconfig -l")
+    assert ": 0" in ssh("bhv1", "sysctl net.inet.ip.forwarding")
+    assert running("bsd-guest") and running("obsd-guest")
+    reboot_invariant(LAB_DIR, "bhv1")
+
+
+def test_nat_dropped_from_the_inventory_goes_live_and_a_rollback_brings_it_back(
+    fresh: Path, reboot_invariant: RebootInvariant
+) -> None:
+    def with_nat(data: dict[str, Any]) -> None:
+        hv = data["hosts"]["bhv1"]
+        hv["nat"] = [{"from": "10.0.0.0/24", "out": "em0"}]
+        hv["forwarding"] = {"inet": True}
+
+    nat = edited(fresh, with_nat, "nat.yaml")
+    deploy("--all", "-i", nat)
+    rule = "nat on em0 inet from 10.0.0.0/24 to any -> (em0)"
+    assert rule in ssh("bhv1", "pfctl -a bsdprov -sn")
+
+    # Without nat: the hook leaves pf.conf, bsdprov's NAT file goes, the anchor is flushed.
+    deploy("--host", "bhv1", "-i", str(fresh))
+    hv = root("bhv1")
+    assert not (hv / "etc/pf.bsdprov.conf").exists()
+    assert "bsdprov" not in (hv / "etc/pf.conf").read_text()
+    assert ssh("bhv1", "pfctl -sn") == "" and ssh("bhv1", "pfctl -a bsdprov -sn") == ""
+    reboot_invariant(LAB_DIR, "bhv1")
+
+    undone = bsdprov("rollback", "--host", "bhv1", "-i", str(fresh), "--confirm-timeout", "30")
+    assert undone.returncode == 0, undone.stdout + undone.stderr
+    assert rule in ssh("bhv1", "pfctl -a bsdprov -sn")
+    assert bsdprov("verify", "--host", "bhv1", "-i", nat).returncode == 0
+    reboot_invariant(LAB_DIR, "bhv1")

@@ -22,7 +22,8 @@ pytestmark = pytest.mark.onhost
 
 # Each fake logs its argv. sysrc answers -n from $VM_ENABLE/$VM_LIST and -inqf by sourcing
 # the file; pgrep -f matches "bhyve: NAME" for each NAME of $RUNNING; ifconfig vm-S answers
-# for each S of $BRIDGES with one member line per word of $MEMBERS.
+# for each S of $BRIDGES with one member line per word of $MEMBERS; each tapN=DESCR word of
+# $TAPS is a tap with that description (vm-bhyve's vmnet/GUEST/N/SWITCH); -l lists them all.
 FAKES = {
     "sysrc": """#!/bin/sh
 case $1 in
@@ -37,9 +38,23 @@ shift
 for n in $RUNNING; do echo "bhyve: $n"; done | grep -Eq -- "$1"
 """,
     "ifconfig": """#!/bin/sh
+if [ "$*" = -l ]; then
+    for b in $BRIDGES; do printf 'vm-%s ' "$b"; done
+    for t in ${TAPS:-}; do printf '%s ' "${t%%=*}"; done
+    echo em0 em1
+    exit 0
+fi
 if [ $# -eq 1 ]; then
+    for t in ${TAPS:-}; do
+        [ "${t%%=*}" = "$1" ] || continue
+        echo "$1: flags=8943<UP,BROADCAST,RUNNING,PROMISC,SIMPLEX,MULTICAST> metric 0 mtu 1500"
+        echo "	description: ${t#*=}"
+        exit 0
+    done
+    case $1 in em*) echo "$1: flags=8843<UP> metric 0 mtu 1500"; exit 0 ;; esac
     case " $BRIDGES " in *" ${1#vm-} "*) ;; *) exit 1 ;; esac
     echo "$1: flags=8843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST> metric 0 mtu 1500"
+    for a in ${INETS:-}; do echo "	inet $a netmask 0xffffff00 broadcast 10.0.0.255"; done
     for m in $MEMBERS; do echo "	member: $m flags=143<LEARNING,DISCOVER,AUTOEDGE,AUTOPTP>"; done
     exit 0
 fi
@@ -65,7 +80,15 @@ def run(request: pytest.FixtureRequest, tmp_path: Path) -> Run:
     (root / "vm/.config/system.conf").write_text(SYSTEM_CONF)
     calls = tmp_path / "calls"
 
-    def run(enable: str, vm_list: str, running: str, bridges: str, members: str) -> list[str]:
+    def run(
+        enable: str,
+        vm_list: str,
+        running: str,
+        bridges: str,
+        members: str,
+        taps: str = "",
+        inets: str = "",
+    ) -> list[str]:
         calls.write_text("")
         env = {
             "PATH": f"{bin_dir}:{os.environ['PATH']}",
@@ -76,6 +99,8 @@ def run(request: pytest.FixtureRequest, tmp_path: Path) -> Run:
             "RUNNING": running,
             "BRIDGES": bridges,
             "MEMBERS": members,
+            "TAPS": taps,
+            "INETS": inets,
         }
         proc = subprocess.run(
             [*request.param, str(REMOTE / "lib" / "bhyve-apply"), "/vm", "public", "g1 g2"],
@@ -92,7 +117,7 @@ def run(request: pytest.FixtureRequest, tmp_path: Path) -> Run:
 
 
 def test_enabled_inits_adds_a_new_port_and_starts_listed_guests_not_running(run: Run) -> None:
-    calls = run("YES", "g1 g2", "g2", "public", "em0 tap0")
+    calls = run("YES", "g1 g2", "g2", "public", "em0 tap0", "tap0=vmnet/g2/0/public")
     assert calls == ["vm init", "ifconfig vm-public addm em1", "vm start g1"]
 
 
@@ -128,3 +153,43 @@ def test_bad_arguments_are_refused() -> None:
         ["sh", str(REMOTE / "lib" / "bhyve-apply"), "/vm"], capture_output=True, text=True
     )
     assert proc.returncode == 2 and proc.stderr.startswith("usage: sh ")
+
+
+def test_a_port_system_conf_no_longer_lists_leaves_the_bridge_but_a_guests_tap_stays(
+    run: Run,
+) -> None:
+    (run.root / "vm/.config/system.conf").write_text(  # type: ignore[attr-defined]
+        'switch_list="public"\ntype_public="standard"\nports_public="em0"\n'
+    )
+    calls = run("YES", "", "g2", "public", "em0 em1 tap0", "tap0=vmnet/g2/0/public")
+    assert calls == ["vm init", "ifconfig vm-public deletem em1"]
+
+
+def test_a_switch_system_conf_dropped_is_torn_down_while_enabled(run: Run) -> None:
+    (run.root / "vm/.config/system.conf").write_text('switch_list=""\n')  # type: ignore[attr-defined]
+    calls = run("YES", "", "", "public", "em0 em1")
+    assert calls == [
+        "vm init",
+        "ifconfig vm-public deletem em0",
+        "ifconfig vm-public deletem em1",
+        "ifconfig vm-public destroy",
+    ]
+
+
+def test_a_running_guests_tap_goes_back_into_its_recreated_switch(run: Run) -> None:
+    # A rollback brought the switch back (vm init made the bridge with its ports): the tap of
+    # g2, still running with its NIC on "public", joins it again; a stopped guest's does not.
+    taps = "tap0=vmnet/g2/0/public tap1=vmnet/g1/0/public tap2=vmnet/g2/1/other"
+    calls = run("YES", "", "g2", "public", "em0 em1", taps)
+    assert calls == ["vm init", "ifconfig vm-public addm tap0"]
+
+
+def test_a_switch_gets_its_address_and_loses_one_system_conf_dropped(run: Run) -> None:
+    conf = run.root / "vm/.config/system.conf"  # type: ignore[attr-defined]
+    conf.write_text(SYSTEM_CONF + 'addr_public="10.0.0.1/24"\n')
+    calls = run("YES", "", "", "public", "em0 em1")
+    assert calls == ["vm init", "ifconfig vm-public inet 10.0.0.1/24"]
+    assert run("YES", "", "", "public", "em0 em1", inets="10.0.0.1") == ["vm init"]
+    conf.write_text(SYSTEM_CONF)
+    calls = run("YES", "", "", "public", "em0 em1", inets="10.0.0.1")
+    assert calls == ["vm init", "ifconfig vm-public inet 10.0.0.1 -alias"]
