@@ -49,6 +49,7 @@ from bsdprov.session import Transport
 from bsdprov.verify import CheckResult
 
 __all__ = [
+    "MAX_TIMEOUT",
     "MIN_CONFIRM_TIMEOUT",
     "BsdprovError",
     "Connector",
@@ -100,6 +101,18 @@ class SSHOptions:
 # retries. Below that a healthy host rolls back for nothing; 0 or less used to mean no timer at
 # all, which leaves a lock-out in place for good. Turning the timer off is ``confirm=False``.
 MIN_CONFIRM_TIMEOUT = 10
+# The timeouts' ceiling, a day. txn.sh compares them with the shell's ``-gt``/``-lt``, which
+# cannot read a number past its integer range (mksh's arithmetic is 32-bit) nor a float: such a
+# value read as "no timer", and the run was applied with no dead-man timer at all.
+MAX_TIMEOUT = 86400
+
+
+def _whole_number(flag: str, value: object, high: int | None = None) -> None:
+    """Refuse what the host could not count: a bool, a float, a string, past ``high``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise UsageError(f"{flag} {value!r}: give a whole number")
+    if high is not None and value > high:
+        raise UsageError(f"{flag} {value}: give at most {high} seconds (a day)")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,6 +128,8 @@ class DeployOptions:
     uplink: bool = False
 
     def __post_init__(self) -> None:
+        _whole_number("--confirm-timeout", self.confirm_timeout, MAX_TIMEOUT)
+        _whole_number("--step-timeout", self.step_timeout, MAX_TIMEOUT)
         if self.confirm and self.confirm_timeout < MIN_CONFIRM_TIMEOUT:
             raise UsageError(
                 f"--confirm-timeout {self.confirm_timeout}: the host needs at least "
@@ -175,14 +190,27 @@ class Rollout:
 
     def __post_init__(self) -> None:
         for name in ("parallel", "serial", "max_fail"):
-            value = getattr(self, name)
+            value, flag = getattr(self, name), f"--{name.replace('_', '-')}"
             low = 1 if name == "parallel" else 0
+            _whole_number(flag, value)
             if value < low:
-                flag = name.replace("_", "-")
-                raise UsageError(f"--{flag} {value}: give a whole number of at least {low}")
+                raise UsageError(f"{flag} {value}: give a whole number of at least {low}")
+        # It goes into the run's settings file, one key a line (the last wins), and history's
+        # tab-separated lines: a line break could set confirm_timeout=0, a tab hide the run.
+        if not isinstance(self.operator, str) or not self.operator.strip():
+            raise UsageError(f"operator {self.operator!r}: give a name such as user@machine")
+        if not self.operator.isprintable():
+            raise UsageError(
+                f"operator {self.operator!r}: no line breaks, tabs or control characters"
+            )
 
     def _next_run_id(self) -> str:
-        return (self.run_id or new_run_id)()
+        made = (self.run_id or new_run_id)()
+        # The id names the run's directories on the host, which the start script empties
+        # ('rm -rf .../runs/<id>') before txn.sh reads it: '' would be every run's backup.
+        if not isinstance(made, str) or not RUN_ID_RE.fullmatch(made):
+            raise UsageError(f"run_id made {made!r}, not a run id such as 20261123T151733Z-e33f37")
+        return made
 
     def _on_outcome(self) -> Callable[[Outcome, int, int], None] | None:
         progress = self.progress
