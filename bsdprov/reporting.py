@@ -7,7 +7,6 @@ import os
 import tempfile
 import traceback
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 from invoke.exceptions import Exit
@@ -31,12 +30,24 @@ def reported(fn: F) -> F:
         except Exception as exc:
             if os.environ.get("BSDPROV_TRACEBACK"):
                 raise
-            log = Path(tempfile.gettempdir()) / "bsdprov-internal-error.log"
-            log.write_text(traceback.format_exc(), encoding="utf-8")
+            where = _save_traceback(traceback.format_exc())
             raise Exit(
-                f"internal error: {type(exc).__name__}: {exc}; the traceback is in "
-                f"{log}; please report it (BSDPROV_TRACEBACK=1 shows it here)",
+                f"internal error: {type(exc).__name__}: {exc}; {where}please report it "
+                "(BSDPROV_TRACEBACK=1 shows it here)",
                 int(ExitCode.FAILED),
             ) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _save_traceback(text: str) -> str:
+    """Write ``text`` to a new private file in the temp directory; say where, or "" if it
+    could not be written. A new name each time (mkstemp: O_EXCL, mode 0600): a fixed name in a
+    shared directory can be a symlink planted by another user, or their file."""
+    try:
+        fd, name = tempfile.mkstemp(prefix="bsdprov-internal-error-", suffix=".log")
+        with os.fdopen(fd, "w", encoding="utf-8") as log:
+            log.write(text)
+    except OSError:
+        return ""
+    return f"the traceback is in {name}; "
