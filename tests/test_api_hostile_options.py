@@ -18,7 +18,7 @@ from bsdprov.model import Host
 from bsdprov.plan import Plan
 from bsdprov.run import RunSettings, build_run
 from bsdprov.testing import FakeTransport
-from tests.test_tasks import EXAMPLE
+from tests.test_tasks import EXAMPLE, run
 from tests.test_tasks_api import FakeHost
 
 
@@ -110,3 +110,13 @@ def test_a_run_id_that_is_not_one_never_reaches_the_host(made: str, call: str) -
     assert "run id" in (outcomes[0].reason or "")
     assert host.uploads == 0
     assert not any("rm -rf" in script for s in host.sessions for script in s.scripts)
+
+
+def test_the_command_refuses_a_timer_the_host_would_not_arm(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """'deploy --confirm-timeout 99999999999999999999' was a deploy with no dead-man timer."""
+    argv = ("deploy", "--host", "web01", "--confirm-timeout", "99999999999999999999")
+    code, out, err = run(capsys, *argv, "-i", EXAMPLE)
+    assert (code, out) == (2, "")
+    assert err == "--confirm-timeout 99999999999999999999: give at most 86400 seconds (a day)\n"
