@@ -381,8 +381,11 @@ def history_script() -> str:
 def parse_history(answer: str) -> list[RunRecord]:
     """``txn.sh history``'s tab-separated lines, oldest first; other lines are skipped."""
     records = []
-    for line in answer.splitlines():
-        fields = line.split("\t")
+    for line in answer.split("\n"):
+        # The reason comes last and may hold tabs (a failed command's output, as ifconfig's
+        # indented lines): it takes the rest of the line. Lines end at "\n" only, as txn.sh
+        # prints them; splitlines() would also cut at the other line breaks a reason may hold.
+        fields = line.split("\t", 6)
         if len(fields) == 7:
             run_id, state, started, user, kind, targets, reason = fields
             records.append(
