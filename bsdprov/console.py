@@ -23,6 +23,8 @@ from bsdprov.tasks import ns
 CORE_OPTIONS = ("help", "version", "complete", "print-completion-script")
 _BAD_INT = re.compile(r"invalid literal for int\(\) with base 10: '(.*)'", re.S)
 _UNKNOWN = re.compile(r"No idea what '(.*)' is!", re.S)
+# Invoke names the option by its Argument object: "Flag <Argument: confirm_timeout (c) [int]>".
+_NO_VALUE = re.compile(r"Flag <Argument: (\w+)[^>]*> needed value and was not given one!", re.S)
 
 
 class _CoreArgs:
@@ -87,13 +89,13 @@ class BsdprovProgram(Program):
         try:
             super().parse_core(argv)
         except ParseError as exc:
-            raise Exit(_usage(str(exc)), ExitCode.USAGE) from None
+            raise Exit(_usage(exc), ExitCode.USAGE) from None
 
     def parse_tasks(self) -> None:
         try:
             super().parse_tasks()
         except ParseError as exc:
-            raise Exit(_usage(str(exc)), ExitCode.USAGE) from None
+            raise Exit(_usage(exc), ExitCode.USAGE) from None
         except ValueError as exc:
             # invoke casts a numeric option's value with int() while parsing and lets its
             # ValueError out: '--step-timeout abc' was a traceback.
@@ -104,10 +106,17 @@ class BsdprovProgram(Program):
         try:
             super().parse_cleanup()
         except ParseError as exc:
-            raise Exit(_usage(str(exc)), ExitCode.USAGE) from None
+            raise Exit(_usage(exc), ExitCode.USAGE) from None
 
 
-def _usage(error: str) -> str:
+def _usage(exc: ParseError) -> str:
+    error = str(exc)
+    missing = _NO_VALUE.fullmatch(error)
+    if missing:
+        flag = "--" + missing.group(1).replace("_", "-")
+        command = getattr(exc.context, "name", None)
+        where = f"'bsdprov {command} --help'" if command else "'bsdprov --help'"
+        return f"bsdprov: {flag} needs a value; {where} shows it"
     unknown = _UNKNOWN.fullmatch(error)
     if unknown:
         return f"bsdprov: no option or command {unknown.group(1)!r}; 'bsdprov --help' lists them"
