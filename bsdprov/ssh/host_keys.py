@@ -210,7 +210,12 @@ class HostKeyCheck:
                     f"has {describe(known.key)} for {name!r}; " + self._remove_hint(known)
                 )
         elif self.accept_new and self.endpoint.known_hosts:
-            record_key(self.endpoint.known_hosts[0], name, key, self.endpoint.hash_known_hosts)
+            path = self.endpoint.known_hosts[0]
+            try:
+                record_key(path, name, key, self.endpoint.hash_known_hosts)
+            except OSError as exc:
+                # Said as what it is: the host answered; its key could not be kept.
+                raise HostKeyRefused(f"cannot record its key in {path}: {exc.strerror}") from None
             self.recorded = True
         else:
             files = ", ".join(str(p) for p in self.endpoint.known_hosts) or "none configured"
