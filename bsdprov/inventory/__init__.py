@@ -66,7 +66,13 @@ def load_inventory(path: str | Path) -> Inventory:
         size = path.stat().st_size
         if size > MAX_BYTES:
             raise InventoryError([Problem(str(path), None, "", too_big(size))])
-        text = path.read_text(encoding="utf-8")
+        # A device or a pipe says size 0 and may never end (/dev/zero, a stream through
+        # <(...)): read no more than the bound allows.
+        with path.open("rb") as file:
+            data = file.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:
+            raise InventoryError([Problem(str(path), None, "", too_big(MAX_BYTES, over=True))])
+        text = data.decode("utf-8")
     except OSError as exc:
         raise InventoryError(
             [Problem(str(path), None, "", f"cannot read: {exc.strerror}")]

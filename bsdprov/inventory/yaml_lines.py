@@ -18,8 +18,10 @@ MAX_DEPTH = 32
 MAX_VALUES = 200_000
 
 
-def too_big(size: int) -> str:
-    return f"is {size} bytes; an inventory may have at most {MAX_BYTES} (4 MiB)"
+def too_big(size: int, *, over: bool = False) -> str:
+    """``over``: the size is unknown (a stream), only that it passed ``size``."""
+    how = f"over {size}" if over else f"{size}"
+    return f"is {how} bytes; an inventory may have at most {MAX_BYTES} (4 MiB)"
 
 
 def _check_shape(text: str, source: str) -> None:
