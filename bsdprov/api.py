@@ -128,6 +128,11 @@ class DeployOptions:
     uplink: bool = False
 
     def __post_init__(self) -> None:
+        # A switch read from the environment or a config is often the string "false", which
+        # is true: purge_disks="false" deleted the disk images of VMs dropped from the inventory.
+        for name in ("confirm", "restart_vms", "purge_disks", "uplink"):
+            if not isinstance(getattr(self, name), bool):
+                raise UsageError(f"{name} {getattr(self, name)!r}: give True or False")
         _whole_number("--confirm-timeout", self.confirm_timeout, MAX_TIMEOUT)
         _whole_number("--step-timeout", self.step_timeout, MAX_TIMEOUT)
         if self.confirm and self.confirm_timeout < MIN_CONFIRM_TIMEOUT:

@@ -120,3 +120,12 @@ def test_the_command_refuses_a_timer_the_host_would_not_arm(
     code, out, err = run(capsys, *argv, "-i", EXAMPLE)
     assert (code, out) == (2, "")
     assert err == "--confirm-timeout 99999999999999999999: give at most 86400 seconds (a day)\n"
+
+
+@pytest.mark.parametrize("field", ["confirm", "restart_vms", "purge_disks", "uplink"])
+@pytest.mark.parametrize("value", ["false", "no", "0", 1, None])
+def test_a_switch_that_is_not_a_bool_is_refused(field: str, value: object) -> None:
+    """purge_disks=os.environ.get("PURGE", "false") was true: it deleted the disk
+    images of VMs dropped from the inventory."""
+    with pytest.raises(UsageError, match=field):
+        api.DeployOptions(**{field: value})  # type: ignore[arg-type]
