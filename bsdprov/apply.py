@@ -386,6 +386,7 @@ def _transact(
     timeout = options.confirm_timeout if options.confirm else 0
     settings = RunSettings(run_id, options.user, kind, timeout, options.step_timeout)
     uploads = f"{session.home().rstrip('/')}/.bsdprov/upload"
+    run_dir(run_id)  # refuses an id that is not one path component, before anything is sent
     upload = f"{uploads}/{run_id}"
     session.put_files(build_run(plan, settings), upload)
     wait = max(timeout, 60) + options.step_timeout

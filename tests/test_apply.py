@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bsdprov.apply import DeployOptions, deploy_one, plan_outcome
-from bsdprov.errors import ApplyError, ProbeError
+from bsdprov.errors import ApplyError, ProbeError, UsageError
 from bsdprov.inventory import load_inventory
 from bsdprov.model import Host
 from bsdprov.session import CommandResult
@@ -126,3 +126,14 @@ def test_an_interrupted_run_is_rolled_back_before_planning_again() -> None:
         "sh /var/db/bsdprov/runs/R0/txn.sh rollback R0 'interrupted: no bsdprov process was left'\n"
     )
     assert "BSDPROV-PROBE" in first.scripts[2], "planned again after the rollback"
+
+
+@pytest.mark.parametrize("run_id", ["", ".", "..", "../../..", "a/b", "-rf", "R1 x"])
+def test_deploy_one_refuses_a_run_id_that_is_not_one_path_component(run_id: str) -> None:
+    """Below the api's check: the start script runs 'rm -rf /var/db/bsdprov/runs/<id>', so an
+    id such as '' or '..' must never reach a script or an upload, whoever calls deploy_one."""
+    first = FakeTransport([ok(FRESH_OPENBSD)])
+    with pytest.raises(UsageError, match="is not a run id"):
+        deploy_one(Connections(first), OBSD1, run_id, DeployOptions(user="op"))
+    assert first.uploads == []
+    assert not any("rm -rf" in script for script in first.scripts)
