@@ -119,13 +119,18 @@ def probe_script(
     sysctls: Iterable[str] = (),
     pf: bool = False,
     macs: Iterable[str] = (),
+    record: str | None = None,
+    listed: Iterable[str] = (),
 ) -> str:
     """The read-only script that reports uname, ``paths`` (and every file matching ``globs``)
     with their bytes, whether each of ``exists`` exists (disk images: never read), which of
     RUN_TOOLS and ``commands`` (the run's steps and checks) are missing, bsdprov's runs, and
     the running state a rollback puts back: the host name, the values of ``sysctls``, and
-    with ``pf`` whether pf is enabled."""
-    quoted = " ".join(shlex.quote(p) for p in sorted(set(paths)))
+    with ``pf`` whether pf is enabled. With ``record`` (bsdprov's ownership record), also
+    every file under /etc the record names; each file matching ``listed`` is named as
+    existing, never read."""
+    paths = sorted(set(paths))
+    quoted = " ".join(shlex.quote(p) for p in paths)
     # A glob's words stay unquoted so the shell expands them; the renderers' patterns are
     # fixed directory paths with one "*".
     patterns = " ".join(sorted(set(globs)))
@@ -147,6 +152,23 @@ def probe_script(
         '\'$1 == "lladdr" || $1 == "ether" || $1 == "address:" { print $2; exit }\')"\n'
         for q in (shlex.quote(n) for n in sorted(set(macs)))
     )
+    owned = ""
+    if record is not None:
+        # ownership.py: the files bsdprov wrote, which the rendering may no longer name.
+        q = shlex.quote(record)
+        managed = shlex.quote(" " + " ".join(sorted(set(paths))) + " ")
+        owned = (
+            f"[ -f {q} ] && while read -r kind f _; do\n"
+            '\t[ "$kind" = file ] && [ -f "$f" ] || continue\n'
+            "\tcase $f in /etc/*..* | *' '*) continue ;; /etc/*) ;; *) continue ;; esac\n"
+            f"\tcase {managed} in *\" $f \"*) continue ;; esac\n"
+            '\treport "$f" "$f"\n'
+            f"done <{q}\n"
+        )
+    owned += "".join(
+        f"for f in {pattern}; do [ -e \"$f\" ] && printf 'exists %s\\n' \"$f\"; done\n"
+        for pattern in sorted(set(listed))
+    )
     if pf:
         live += (
             "st=$(pfctl -s info 2>/dev/null | sed -n 's/^Status: \\([A-Za-z]*\\).*/\\1/p')\n"
@@ -165,7 +187,7 @@ def probe_script(
 		printf 'absent %s\\n' "$f"
 	fi
 done
-{present}for t in {tools}; do
+{present}{owned}for t in {tools}; do
 	command -v "$t" >/dev/null 2>&1 || printf 'missing %s\\n' "$t"
 done
 for d in {STATE_DIR}/runs/*; do

@@ -79,6 +79,15 @@ class FileChange:
 
 
 @dataclass(frozen=True, slots=True)
+class Removal:
+    """Something bsdprov owned that the inventory dropped, and the commands that remove it
+    from the running system (``ownership.claim``)."""
+
+    what: str
+    steps: tuple[Step, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """What a deploy would do on one host."""
 
@@ -93,6 +102,8 @@ class Plan:
     # What rolling this plan back runs, on the restored files (``rollback.with_undo``).
     undo_checks: tuple[Step, ...] = ()
     undo_steps: tuple[Step, ...] = ()
+    # What is removed from the running system (its steps are also in ``steps``, first).
+    removals: tuple[Removal, ...] = ()
 
     @property
     def has_changes(self) -> bool:
@@ -303,6 +314,7 @@ __all__ = [
     "ObservedFile",
     "UNCHANGED_COMMENTS",
     "Plan",
+    "Removal",
     "VarsEdit",
     "mask_secrets",
     "plan_host",
