@@ -121,13 +121,14 @@ def probe_script(
     macs: Iterable[str] = (),
     record: str | None = None,
     listed: Iterable[str] = (),
+    record_under: str = "/etc",
 ) -> str:
     """The read-only script that reports uname, ``paths`` (and every file matching ``globs``)
     with their bytes, whether each of ``exists`` exists (disk images: never read), which of
     RUN_TOOLS and ``commands`` (the run's steps and checks) are missing, bsdprov's runs, and
     the running state a rollback puts back: the host name, the values of ``sysctls``, and
     with ``pf`` whether pf is enabled. With ``record`` (bsdprov's ownership record), also
-    every file under /etc the record names; each file matching ``listed`` is named as
+    every file under ``record_under`` the record names; each file matching ``listed`` is named as
     existing, never read."""
     paths = sorted(set(paths))
     quoted = " ".join(shlex.quote(p) for p in paths)
@@ -158,15 +159,18 @@ def probe_script(
         q = shlex.quote(record)
         managed = shlex.quote(" " + " ".join(sorted(set(paths))) + " ")
         owned = (
+            f"managed={managed}\n"
             f"[ -f {q} ] && while read -r kind f _; do\n"
-            '\t[ "$kind" = file ] && [ -f "$f" ] || continue\n'
-            "\tcase $f in /etc/*..* | *' '*) continue ;; /etc/*) ;; *) continue ;; esac\n"
-            f"\tcase {managed} in *\" $f \"*) continue ;; esac\n"
+            '\t[ "$kind" = file ] || continue\n'
+            '\t[ -f "$f" ] || continue\n'
+            f"\tcase $f in *..* | *' '*) continue ;; {shlex.quote(record_under)}/*) ;; "
+            "*) continue ;; esac\n"
+            '\tcase $managed in *" $f "*) continue ;; esac\n'
             '\treport "$f" "$f"\n'
             f"done <{q}\n"
         )
     owned += "".join(
-        f"for f in {pattern}; do [ -e \"$f\" ] && printf 'exists %s\\n' \"$f\"; done\n"
+        f'for f in {pattern}; do [ -e "$f" ] && printf \'exists %s\\n\' "$f"; done\n'
         for pattern in sorted(set(listed))
     )
     if pf:
