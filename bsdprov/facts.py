@@ -155,17 +155,19 @@ def probe_script(
     )
     owned = ""
     if record is not None:
-        # ownership.py: the files bsdprov wrote, which the rendering may no longer name.
+        # ownership.py: the files bsdprov wrote or edited, which the rendering may no longer
+        # name; each once.
         q = shlex.quote(record)
         managed = shlex.quote(" " + " ".join(sorted(set(paths))) + " ")
         owned = (
             f"managed={managed}\n"
             f"[ -f {q} ] && while read -r kind f _; do\n"
-            '\t[ "$kind" = file ] || continue\n'
+            "\tcase $kind in file | var | word | line) ;; *) continue ;; esac\n"
             '\t[ -f "$f" ] || continue\n'
             f"\tcase $f in *..* | *' '*) continue ;; {shlex.quote(record_under)}/*) ;; "
             "*) continue ;; esac\n"
             '\tcase $managed in *" $f "*) continue ;; esac\n'
+            '\tmanaged="$managed$f "\n'
             '\treport "$f" "$f"\n'
             f"done <{q}\n"
         )

@@ -56,7 +56,7 @@ Item = tuple[str, ...]
 # Kind -> number of words after it (None: at least 3, the last ones one key with spaces).
 ARITY: dict[str, int | None] = {
     "file": 1,
-    "key": 2,
+    "var": 2,
     "word": 3,
     "line": None,
     "interface": 1,
@@ -100,7 +100,7 @@ def owned_items(host: Host, rendered: Rendered) -> frozenset[Item]:
                 if isinstance(value, WordList):
                     items |= {("word", spec.path, key, word) for word in value.words}
                 else:
-                    items.add(("key", spec.path, key))
+                    items.add(("var", spec.path, key))
         else:
             separator = spec.separator or "-"
             items |= {
@@ -151,12 +151,12 @@ def parse_record(text: str | None) -> frozenset[Item]:
 def _valid(item: Item) -> bool:
     kind, *args = item
     try:
-        if kind in ("file", "key", "word", "line") and not PATH_RE.fullmatch(args[0]):
+        if kind in ("file", "var", "word", "line") and not PATH_RE.fullmatch(args[0]):
             return False
         if ".." in args[0]:
             return False
-        if kind in ("key", "word"):
-            return bool(KEY_RE.fullmatch(args[1])) and (kind == "key" or _word(args[2]))
+        if kind in ("var", "word"):
+            return bool(KEY_RE.fullmatch(args[1])) and (kind == "var" or _word(args[2]))
         if kind == "line":
             return args[1] in ("=", "-") and _word(args[2].replace(" ", ""))
         if kind in ("interface", "member"):
@@ -215,7 +215,7 @@ def claim(
     notes = [
         f"{_describe(item)}: no longer managed, left as it is on the host"
         for item in sorted(gone - removable)
-        if item[0] in ("file", "key")
+        if item[0] in ("file", "var")
     ]
     rendered = _without_files(rendered, removable, observed)
     removals = _live_removals(rendered.os, removable, new)
@@ -258,7 +258,7 @@ def _removable(item: Item, host: Host) -> bool:
     kind = item[0]
     if kind == "file":
         return bool(re.fullmatch(r"/etc/(?:hostname|ifconfig)\.[a-z]+[0-9]+", item[1]))
-    if kind == "key":
+    if kind == "var":
         if INTERFACE_KEY_RE.fullmatch(item[2]):
             return True
         return host.routes is not None and bool(ROUTE_KEY_RE.fullmatch(item[2]))
@@ -275,7 +275,7 @@ def _describe(item: Item) -> str:
     kind = item[0]
     if kind == "file":
         return item[1]
-    if kind == "key":
+    if kind == "var":
         return f"{item[1]} {item[2]}"
     return " ".join(item)
 
@@ -292,7 +292,7 @@ def _without_files(
     words: dict[tuple[str, str], list[str]] = {}
     lines: dict[tuple[str, str], list[str]] = {}
     for item in sorted(gone):
-        if item[0] == "key":
+        if item[0] == "var":
             keys.setdefault(item[1], []).append(item[2])
         elif item[0] == "word":
             words.setdefault((item[1], item[2]), []).append(item[3])

@@ -209,7 +209,8 @@ def test_the_record_reads_back_and_refuses_what_bsdprov_never_writes() -> None:
     items = owned_items(v1, render_host(v1))
     assert parse_record(record_text(items)) == items
     hostile = (
-        "file /etc/../root/.ssh/authorized_keys\nfile /home/x\nkey /etc/rc.conf a;b\n"
-        "interface ../x\naddress vio0 inet 2001:db8::1\nroute 4 2001:db8::/64\nbogus x\n"
+        "file /etc/../root/.ssh/authorized_keys\nfile /home/x\nvar /etc/rc.conf a;b\n"
+        "var /etc/rc.conf ../x\ninterface ../x\naddress vio0 inet 2001:db8::1\n"
+        "route 4 2001:db8::/64\nbogus x\n"
     )
     assert parse_record(hostile) == frozenset()

@@ -25,6 +25,8 @@ def test_the_files_the_record_names_are_read_and_nothing_outside(
     gone.write_text("tunnel 198.18.0.1 198.51.100.9\n")
     kept = etc / "hostname.vio0"  # rendered: read once
     kept.write_text("inet 198.18.0.1 255.255.255.0\n")
+    sysctl = etc / "sysctl.conf"  # edited: read once, however many lines are bsdprov's
+    sysctl.write_text("net.inet.gre.allow=1\na.b=2\n")
     admin = etc / "hostname.em2"  # the admin's: named, never read
     admin.write_text("inet 10.1.1.1 255.255.255.0\n")
     secret = tmp_path / "secret"  # outside the allowed directory
@@ -34,6 +36,8 @@ def test_the_files_the_record_names_are_read_and_nothing_outside(
         "# bsdprov ownership record 1\n"
         f"file {gone}\nfile {kept}\nfile {secret}\nfile {etc}/../secret\n"
         f"file {etc}/hostname.missing0\ninterface gre0\n"
+        f"line {etc}/sysctl.conf = net.inet.gre.allow\nline {etc}/sysctl.conf = a.b\n"
+        f"var {kept} x\n"
     )
     script = probe_script(
         [str(kept), str(record)],
@@ -47,7 +51,8 @@ def test_the_files_the_record_names_are_read_and_nothing_outside(
     lines = out.split(b"\n")
     lines[1] = b"uname OpenBSD 7.6 amd64"
     facts = parse_facts(b"\n".join(lines), "h")
-    assert set(facts.files) == {str(gone), str(kept), str(record)}
+    assert set(facts.files) == {str(gone), str(kept), str(record), str(sysctl)}
+    assert out.count(b"net.inet.gre.allow=1") == 1
     assert facts.files[str(gone)].content == gone.read_text()
     assert facts.existing == frozenset({str(gone), str(kept), str(admin)})
 
