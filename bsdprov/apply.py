@@ -188,7 +188,7 @@ def plan_one(
         VmOptions(options.restart_vms, options.purge_disks), uplink_hold(host, options)
     )
     listed = [p for p in facts.existing if p.startswith(("/etc/hostname.", "/etc/ifconfig."))]
-    claimed = claim(host, rendered, facts.files, listed)
+    claimed = claim(host, rendered, facts.files, listed, choices.hold)
     plan = plan_host(claimed.rendered, facts.files, facts.existing, choices)
     plan = with_record(plan, claimed, facts.files)
     return with_undo(with_boot_hook(plan, facts.files), facts.live), facts

@@ -202,14 +202,20 @@ def claim(
     rendered: Rendered,
     observed: Mapping[str, ObservedFile],
     listed: Iterable[str] = (),
+    hold: Iterable[str] = (),
 ) -> Claim:
     """Compare the host's record (in ``observed``) with what ``rendered`` owns: extend the
     rendering with the removal of owned lines and files no longer wanted, and plan the
     running system's removals. ``listed`` are the host's interface files (the probe's
-    ``INTERFACE_FILES``), for the unmanaged note."""
+    ``INTERFACE_FILES``), for the unmanaged note; ``hold`` the paths the deploy leaves as they
+    are (``PlanOptions.hold``): what their interface had stays, and stays recorded."""
     new = owned_items(host, rendered)
     found = observed.get(RECORD)
     old = parse_record(found.content if found else None)
+    held = {
+        p.rsplit(".", 1)[-1] for p in hold if p.startswith(("/etc/hostname.", "/etc/ifconfig."))
+    }
+    new |= {i for i in old if i[0] in ("address", "member") and i[1] in held}
     gone = old - new
     removable = {item for item in gone if _removable(item, host)}
     notes = [

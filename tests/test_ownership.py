@@ -214,3 +214,14 @@ def test_the_record_reads_back_and_refuses_what_bsdprov_never_writes() -> None:
         "route 4 2001:db8::/64\nbogus x\n"
     )
     assert parse_record(hostile) == frozenset()
+
+
+def test_an_interface_held_as_it_is_keeps_its_addresses_and_their_record() -> None:
+    # The hypervisor's uplink (deploy without --uplink): its file is left as it is, so its
+    # alias stays on it, and in the record, to go once the file may change.
+    v2 = host("openbsd", v1=False)
+    observed = deployed("openbsd")
+    claimed = claim(v2, render_host(v2), observed, hold=("/etc/hostname.vio0",))
+    assert not any("198.18.0.11" in r.what for r in claimed.removals)
+    assert "address vio0 inet 198.18.0.11" in claimed.record
+    assert any(r.what == "interface gre0" for r in claimed.removals)

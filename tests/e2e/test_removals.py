@@ -154,3 +154,34 @@ def test_v2_removes_what_v1_added_and_its_rollback_brings_v1_back(
     difference = state_difference(deployed_v1[0], back[0])
     difference += files_difference(deployed_v1[1], back[1])
     assert not difference, f"the rollback of v2 did not bring v1 back:\n{difference}"
+
+
+@pytest.mark.parametrize("index", [0, 1, 2], ids=["openbsd", "freebsd", "netbsd"])
+def test_a_kept_interface_ends_with_exactly_its_declared_addresses(
+    lab: RunningLab, tmp_path: Path, index: int
+) -> None:
+    # v1 gives the NIC an IPv4 alias and an IPv6 address; v2 drops both. FreeBSD's netif
+    # restart keeps IPv6 addresses once rc.conf sets none (network.subr ipv6_down returns at
+    # `ipv6if` false), and NetBSD's netbsd-ifup flushes only the families the file still sets.
+    lab.reset()
+    name = lab.names[index]
+    root = lab.host_root(name)
+    data = yaml.safe_load(lab.inventory.read_text())
+    host = data["hosts"][name]
+    ((nic, itf),) = host["interfaces"].items()
+    v2 = tmp_path / "v2.yaml"
+    v2.write_text(yaml.safe_dump(data, sort_keys=False))
+    itf["addresses"] = [*itf["addresses"], f"{ALIAS}/24", "2001:db8:77::1/64"]
+    v1 = tmp_path / "v1.yaml"
+    v1.write_text(yaml.safe_dump(data, sort_keys=False))
+
+    ok(bsdprov("deploy", "--host", name, "-i", str(v2), "--confirm-timeout", "30"))
+    only_v2 = canonical(live_state(root))
+    lab.reset(name)
+    ok(bsdprov("deploy", "--host", name, "-i", str(v1), "--confirm-timeout", "30"))
+    assert "2001:db8:77::1" in "\n".join(live_state(root).lines())
+    plan = ok(bsdprov("plan", "--host", name, "-i", str(v2)))
+    assert f"  - address 2001:db8:77::1 on {nic}\n" in plan, plan
+    ok(bsdprov("deploy", "--host", name, "-i", str(v2), "--confirm-timeout", "30"))
+    difference = state_difference(only_v2, canonical(live_state(root)))
+    assert not difference, f"the addresses v1 added stay:\n{difference}"
