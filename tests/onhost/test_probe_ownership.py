@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bsdprov.probe import parse_facts, probe_script
+from bsdprov.facts import parse_facts, probe_script
 from tests.onhost.harness import SHELLS
 
 pytestmark = pytest.mark.onhost
