@@ -185,3 +185,35 @@ def test_a_kept_interface_ends_with_exactly_its_declared_addresses(
     ok(bsdprov("deploy", "--host", name, "-i", str(v2), "--confirm-timeout", "30"))
     difference = state_difference(only_v2, canonical(live_state(root)))
     assert not difference, f"the addresses v1 added stay:\n{difference}"
+
+
+@pytest.mark.parametrize("index", [0, 1, 2], ids=["openbsd", "freebsd", "netbsd"])
+def test_a_default_route_no_longer_declared_is_deleted_and_its_rollback_adds_it(
+    lab: RunningLab, tmp_path: Path, index: int
+) -> None:
+    # IPv6: the lab's SSH path needs the IPv4 default (a host without it cannot confirm).
+    lab.reset()
+    name = lab.names[index]
+    root = lab.host_root(name)
+    data = yaml.safe_load(lab.inventory.read_text())
+    host = data["hosts"][name]
+    ((itf,),) = [list(host["interfaces"].values())]
+    itf["addresses"] = [*itf["addresses"], "2001:db8:77::1/64"]
+    v2 = tmp_path / "v2.yaml"
+    v2.write_text(yaml.safe_dump(data, sort_keys=False))
+    host["routes"] = [*host["routes"], {"to": "default", "via": "2001:db8:77::ff"}]
+    v1 = tmp_path / "v1.yaml"
+    v1.write_text(yaml.safe_dump(data, sort_keys=False))
+
+    ok(bsdprov("deploy", "--host", name, "-i", str(v1), "--confirm-timeout", "30"))
+    with_default = canonical(live_state(root))
+    assert any("2001:db8:77::ff" in r for r in with_default.routes), with_default.routes
+    plan = ok(bsdprov("plan", "--host", name, "-i", str(v2)))
+    assert "  - IPv6 default route\n" in plan, plan
+    ok(bsdprov("deploy", "--host", name, "-i", str(v2), "--confirm-timeout", "30"))
+    routes = canonical(live_state(root)).routes
+    assert not any("2001:db8:77::ff" in r for r in routes), routes
+    lab.assert_reboot_keeps_state(name)
+    ok(bsdprov("rollback", "--host", name, "-i", str(v2), "--confirm-timeout", "30"))
+    difference = state_difference(with_default, canonical(live_state(root)))
+    assert not difference, f"the rollback did not bring the default route back:\n{difference}"
