@@ -24,6 +24,7 @@ Pure: values in, values out.
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -218,10 +219,14 @@ def claim(
     new |= {i for i in old if i[0] in ("address", "member") and i[1] in held}
     gone = old - new
     removable = {item for item in gone if _removable(item, host)}
+    # A file an owned pattern covers (a VM's pf anchor) is removed by the plan itself.
+    patterns = [glob.pattern for glob in rendered.owned_globs]
     notes = [
         f"{_describe(item)}: no longer managed, left as it is on the host"
         for item in sorted(gone - removable)
-        if item[0] in ("file", "var")
+        if item[0] == "var"
+        or item[0] == "file"
+        and not any(fnmatch.fnmatchcase(item[1], p) for p in patterns)
     ]
     rendered = _without_files(rendered, removable, observed)
     removals = _live_removals(rendered.os, removable, new)

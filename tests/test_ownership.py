@@ -11,6 +11,8 @@ import json
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bsdprov.facts import ObservedFile
 from bsdprov.inventory import parse_inventory
@@ -225,3 +227,43 @@ def test_an_interface_held_as_it_is_keeps_its_addresses_and_their_record() -> No
     assert not any("198.18.0.11" in r.what for r in claimed.removals)
     assert "address vio0 inet 198.18.0.11" in claimed.record
     assert any(r.what == "interface gre0" for r in claimed.removals)
+
+
+WORDS = st.sampled_from(
+    [
+        "file",
+        "var",
+        "word",
+        "line",
+        "interface",
+        "address",
+        "member",
+        "route",
+        "gateway",
+        "default",
+        "/etc/x",
+        "/etc/../x",
+        "vio0",
+        "inet",
+        "inet6",
+        "4",
+        "6",
+        "=",
+        "-",
+        "::1",
+        "10.0.0.0/8",
+        "1.2.3.4",
+        "a b",
+        "",
+        "x;y",
+        "\u00e9",
+    ]
+)
+
+
+@given(st.lists(st.lists(WORDS, max_size=6).map(" ".join), max_size=8).map("\n".join))
+def test_any_record_text_parses_to_items_bsdprov_writes_or_nothing(text: str) -> None:
+    items = parse_record(text)
+    # What it keeps reads back the same: only lines bsdprov could have written.
+    assert parse_record(record_text(items)) == items
+    assert all(".." not in word for item in items for word in item)
