@@ -121,7 +121,7 @@ def owned_items(host: Host, rendered: Rendered) -> frozenset[Item]:
                 items.add(("route", version, str(route.to)))
         for name in host.interfaces:
             items |= {("gateway", str(r.version), str(r.via)) for r in link_routes(host, name)}
-    return frozenset(items)
+    return frozenset(item for item in items if _recorded(item))
 
 
 def record_text(items: Iterable[Item]) -> str:
@@ -144,7 +144,7 @@ def parse_record(text: str | None) -> frozenset[Item]:
         elif len(words) != arity + 1:
             continue
         item = tuple(words)
-        if _valid(item):
+        if _valid(item) and _recorded(item):
             items.add(item)
     return frozenset(items)
 
@@ -264,22 +264,33 @@ def with_record(plan: Plan, claimed: Claim, observed: Mapping[str, ObservedFile]
     return dataclasses.replace(plan, changes=(*plan.changes, record))
 
 
-def _removable(item: Item, host: Host) -> bool:
-    """Whether a dropped item is removed (else released: left on the host)."""
+def _recorded(item: Item) -> bool:
+    """Whether the record keeps ``item``: what a deploy removes once the inventory drops it.
+    The rest (a hypervisor's vm.conf, pf and dhcpd files, rc.conf.local's daemons, the host
+    name) is only ever released, so it stays out of the record, which then changes only with
+    what it is for."""
     kind = item[0]
     if kind == "file":
         return bool(re.fullmatch(r"/etc/(?:hostname|ifconfig)\.[a-z]+[0-9]+", item[1]))
     if kind == "var":
-        if INTERFACE_KEY_RE.fullmatch(item[2]):
-            return True
-        return host.routes is not None and bool(ROUTE_KEY_RE.fullmatch(item[2]))
+        return bool(INTERFACE_KEY_RE.fullmatch(item[2]) or ROUTE_KEY_RE.fullmatch(item[2]))
     if kind == "word":
-        return item[2] == "cloned_interfaces" or host.routes is not None
+        return item[2] in ("cloned_interfaces", "static_routes", "ipv6_static_routes")
     if kind == "line":
         return item[1] == SYSCTL_CONF or item[3].startswith("denyinterfaces ")
-    if kind in ("route", "gateway", "default"):
+    return kind in ("interface", "address", "member", "route", "gateway", "default")
+
+
+def _removable(item: Item, host: Host) -> bool:
+    """Whether a dropped item is removed (else released: left on the host): routes left out
+    of the inventory (unmanaged, not ``routes: []``) are released with their keys."""
+    if not _recorded(item):
+        return False
+    if item[0] in ("route", "gateway", "default", "word") and item[2:3] != ("cloned_interfaces",):
         return host.routes is not None
-    return kind in ("interface", "address", "member")
+    if item[0] == "var" and ROUTE_KEY_RE.fullmatch(item[2]):
+        return host.routes is not None
+    return True
 
 
 def _describe(item: Item) -> str:
