@@ -1,9 +1,10 @@
 """The ownership record: what bsdprov wrote on a host, and what to remove once the inventory
 drops it.
 
-A host keeps one record, ``/var/db/bsdprov/owned``: a line per thing bsdprov put there (a file
-it writes whole, an rc.conf key, a word of a shared list, a sysctl.conf or dhcpcd.conf line,
-an interface, an address, a bridge member, a route, a default route). A deploy installs the
+A host keeps one record, ``/var/db/bsdprov/owned``: a line per thing bsdprov put there that a
+deploy removes once dropped (an interface's file, an interface's or a route's rc.conf key, a
+word of a shared list, a sysctl.conf or dhcpcd.conf line, an interface, an address, a bridge
+member, a route, a default route; ``_recorded``). A deploy installs the
 new record with its other files, so the transaction backs it up and a rollback restores it;
 the probe reads it (and the files it names) in its one exec.
 
@@ -15,8 +16,8 @@ before the record existed starts one with its next deploy that changes something
 ``/etc/hostname.em2`` bsdprov never wrote stays, noted as unmanaged.
 
 Only what the inventory configures item by item is removed. What bsdprov stops managing
-(``routes`` or ``hostname`` left out, a hypervisor's services) is released: left as it is on
-the host and dropped from the record, with a note.
+(``routes`` left out) is released: left as it is on the host and dropped from the record, with
+a note; the host name and a hypervisor's services are never recorded.
 
 Pure: values in, values out.
 """
