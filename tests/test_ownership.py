@@ -267,3 +267,36 @@ def test_any_record_text_parses_to_items_bsdprov_writes_or_nothing(text: str) ->
     # What it keeps reads back the same: only lines bsdprov could have written.
     assert parse_record(record_text(items)) == items
     assert all(".." not in word for item in items for word in item)
+
+
+@pytest.mark.parametrize("os", ["openbsd", "freebsd", "netbsd"])
+def test_a_dropped_vlan_is_destroyed_and_its_configuration_goes(os: str) -> None:
+    nic = NIC[os]
+    entry = {
+        "os": os,
+        "address": "198.18.0.1",
+        "interfaces": {
+            nic: {"addresses": ["198.18.0.1/24"]},
+            "vlan10": {"parent": nic, "vlan": 10, "addresses": ["10.10.0.1/24"]},
+        },
+        "routes": [{"to": "default", "via": "198.18.0.254"}],
+    }
+    with_vlan = parse_inventory(yaml.safe_dump({"hosts": {"h1": entry}}), "i.yaml").hosts["h1"]
+    rendered = render_host(with_vlan)
+    observed = {
+        spec.path: ObservedFile(
+            spec.path, file_content(spec, BASE[os].get(spec.path)), spec.mode, "root", "wheel"
+        )
+        for spec in rendered.files
+    }
+    text = record_text(owned_items(with_vlan, rendered))
+    observed[RECORD] = ObservedFile(RECORD, text, 0o600, "root", "wheel")
+    without = host(os, v1=False)
+    claimed = claim(without, render_host(without), observed)
+    plan = with_record(plan_host(claimed.rendered, observed), claimed, observed)
+    assert "ifconfig vlan10 destroy" in commands(plan)
+    files = "".join(c.after or "" for c in plan.changes if c.path != RECORD)
+    assert "vlan10" not in files
+    removed = {c.path for c in plan.changes if c.after is None}
+    if os != "freebsd":
+        assert removed == {f"/etc/{'hostname' if os == 'openbsd' else 'ifconfig'}.vlan10"}
