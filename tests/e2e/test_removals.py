@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bsdprov.errors import ExitCode
 from bsdprov.inventory import load_inventory
 from bsdprov.lab.pytest_plugin import RunningLab
 from bsdprov.lab.snapshot import (
@@ -122,7 +123,7 @@ def test_v2_removes_what_v1_added_and_its_rollback_brings_v1_back(
     assert TUNNEL[os] in {i.name for i in deployed_v1[0].interfaces}
 
     plan = bsdprov("plan", "--host", name, "-i", v2, "--detailed-exitcode")
-    assert plan.returncode == 2, plan.stdout + plan.stderr
+    assert plan.returncode == ExitCode.CHANGES_PENDING, plan.stdout + plan.stderr
     for what in (
         f"  - interface {TUNNEL[os]}\n",
         f"  - interface {MEMBER[os]}\n",
