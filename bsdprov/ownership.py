@@ -34,6 +34,7 @@ from ipaddress import ip_address, ip_network
 from bsdprov.facts import ObservedFile
 from bsdprov.model import Host, kind_of
 from bsdprov.plan import FileChange, Plan, Removal
+from bsdprov.render import file_content
 from bsdprov.render.base import (
     KIND_ORDER,
     FileSpec,
@@ -238,12 +239,22 @@ def claim(
         for path in sorted(set(listed))
         if path not in written and path not in rendered_paths
     ]
-    if found is None or found.content is None:
+    if (found is None or found.content is None) and (removals or _changes(rendered, observed)):
         notes.append(
             f"no ownership record on the host yet ({RECORD}): nothing is removed that it does "
             "not name; the next deploy that changes something starts it"
         )
     return Claim(rendered, record_text(new), tuple(removals), tuple(notes))
+
+
+def _changes(rendered: Rendered, observed: Mapping[str, ObservedFile]) -> bool:
+    """Whether any rendered file's content differs from the host's (the no-record note is
+    for a deploy that will start the record)."""
+    return any(
+        file_content(spec, observed.get(spec.path, ObservedFile(spec.path, None)).content)
+        != observed.get(spec.path, ObservedFile(spec.path, None)).content
+        for spec in rendered.files
+    )
 
 
 def with_record(plan: Plan, claimed: Claim, observed: Mapping[str, ObservedFile]) -> Plan:
