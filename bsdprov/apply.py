@@ -37,6 +37,7 @@ from bsdprov.facts import (
 from bsdprov.lifecycle import VmOptions
 from bsdprov.model import OS_NAMES, Host
 from bsdprov.outcome import Outcome, RunRecord, Status
+from bsdprov.ownership import INTERFACE_FILES, RECORD, claim, with_record
 from bsdprov.plan import FileChange, Plan, PlanOptions, plan_host
 from bsdprov.render import LineEdit, Rendered, render_host
 from bsdprov.render.hypervisor import SYSCTL_CONF
@@ -135,7 +136,7 @@ def gather(session: Reader, host: Host, guests: tuple[Guest, ...] = ()) -> Facts
         for line in spec.lines
     ]
     script = probe_script(
-        [RC_LOCAL, *(spec.path for spec in files)],
+        [RC_LOCAL, RECORD, *(spec.path for spec in files)],
         exists=[c.path for r in rendered for c in r.creates],
         globs=[g.pattern for r in rendered for g in r.owned_globs],
         commands=[argv[0] for r in rendered for argv in _commands(r)],
@@ -143,6 +144,8 @@ def gather(session: Reader, host: Host, guests: tuple[Guest, ...] = ()) -> Facts
         pf=any(spec.path == PF_CONF for spec in files),
         macs=[name for name, itf in host.interfaces.items() if itf.mac],
         drift=live_section(live_commands(host, rendered)),
+        record=RECORD,
+        listed=[INTERFACE_FILES[r.os] for r in rendered if r.os in INTERFACE_FILES],
     )
     result = session.run_script(script, timeout=60)
     facts = parse_facts(result.stdout, host.name)
@@ -211,7 +214,10 @@ def plan_one(
         VmOptions(options.restart_vms, options.purge_disks), uplink_hold(host, options)
     )
     drift = live_drift(host, rendered, facts, guests)
-    plan = plan_host(rendered, facts.files, facts.existing, choices, drift)
+    listed = [p for p in facts.existing if p.startswith(("/etc/hostname.", "/etc/ifconfig."))]
+    claimed = claim(host, rendered, facts.files, listed, choices.hold)
+    plan = plan_host(claimed.rendered, facts.files, facts.existing, choices, drift)
+    plan = with_record(plan, claimed, facts.files)
     plan = with_undo(with_boot_hook(plan, facts.files), facts.live)
     if reached is not None and plan.has_changes:
         plan = replace(

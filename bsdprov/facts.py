@@ -124,13 +124,19 @@ def probe_script(
     pf: bool = False,
     macs: Iterable[str] = (),
     drift: str = "",
+    record: str | None = None,
+    listed: Iterable[str] = (),
+    record_under: str = "/etc",
 ) -> str:
     """The read-only script that reports uname, ``paths`` (and every file matching ``globs``)
     with their bytes, whether each of ``exists`` exists (disk images: never read), which of
     RUN_TOOLS and ``commands`` (the run's steps and checks) are missing, bsdprov's runs, and
     the running state a rollback puts back: the host name, the values of ``sysctls``, and
-    with ``pf`` whether pf is enabled; ``drift`` is drift.live_section's part."""
-    quoted = " ".join(shlex.quote(p) for p in sorted(set(paths)))
+    with ``pf`` whether pf is enabled; ``drift`` is drift.live_section's part. With ``record``
+    (bsdprov's ownership record), also every file under ``record_under`` the record names; each
+    file matching ``listed`` is named as existing, never read."""
+    paths = sorted(set(paths))
+    quoted = " ".join(shlex.quote(p) for p in paths)
     # A glob's words stay unquoted so the shell expands them; the renderers' patterns are
     # fixed directory paths with one "*".
     patterns = " ".join(sorted(set(globs)))
@@ -152,6 +158,28 @@ def probe_script(
         '\'$1 == "lladdr" || $1 == "ether" || $1 == "address:" { print $2; exit }\')"\n'
         for q in (shlex.quote(n) for n in sorted(set(macs)))
     )
+    owned = ""
+    if record is not None:
+        # ownership.py: the files bsdprov wrote or edited, which the rendering may no longer
+        # name; each once.
+        q = shlex.quote(record)
+        managed = shlex.quote(" " + " ".join(sorted(set(paths))) + " ")
+        owned = (
+            f"managed={managed}\n"
+            f"[ -f {q} ] && while read -r kind f _; do\n"
+            "\tcase $kind in file | var | word | line) ;; *) continue ;; esac\n"
+            '\t[ -f "$f" ] || continue\n'
+            f"\tcase $f in *..* | *' '*) continue ;; {shlex.quote(record_under)}/*) ;; "
+            "*) continue ;; esac\n"
+            '\tcase $managed in *" $f "*) continue ;; esac\n'
+            '\tmanaged="$managed$f "\n'
+            '\treport "$f" "$f"\n'
+            f"done <{q}\n"
+        )
+    owned += "".join(
+        f'for f in {pattern}; do [ -e "$f" ] && printf \'exists %s\\n\' "$f"; done\n'
+        for pattern in sorted(set(listed))
+    )
     if pf:
         live += (
             "st=$(pfctl -s info 2>/dev/null | sed -n 's/^Status: \\([A-Za-z]*\\).*/\\1/p')\n"
@@ -171,7 +199,7 @@ def probe_script(
 		printf 'absent %s\\n' "$f"
 	fi
 done
-{present}for t in {tools}; do
+{present}{owned}for t in {tools}; do
 	command -v "$t" >/dev/null 2>&1 || printf 'missing %s\\n' "$t"
 done
 for d in {STATE_DIR}/runs/*; do

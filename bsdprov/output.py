@@ -163,6 +163,12 @@ def plan_text(outcomes: Iterable[Outcome]) -> str:
             if plan.checks:
                 out.append("checks, on the new files before anything is activated:")
                 out += [f"  {_command(s)}" for s in plan.checks]
+            if plan.removals:
+                # Each removal on its own line with its commands (they run first, below).
+                out.append("removed, no longer in the inventory (bsdprov's ownership record):")
+                for removal in plan.removals:
+                    out.append(f"  - {removal.what}")
+                    out += [f"      {_command(s)}" for s in removal.steps]
             out.append("commands, in order:" if plan.steps else "commands: none")
             out += [f"  {_command(s)}{'  # may fail' if s.may_fail else ''}" for s in plan.steps]
             # What a rollback of this run runs (rollback.py), so it is never a surprise.
@@ -246,6 +252,10 @@ def plan_json(outcomes: Iterable[Outcome]) -> str:
             entry["checks"] = [list(s.argv) for s in o.plan.checks]
             entry["commands"] = [list(s.argv) for s in o.plan.steps]
             entry["steps"] = [_step_object(s) for s in o.plan.steps]
+            entry["removals"] = [
+                {"what": r.what, "commands": [list(s.argv) for s in r.steps]}
+                for r in o.plan.removals
+            ]
             entry["verify"] = [{"command": list(c.argv), "expect": c.expect} for c in o.plan.verify]
             entry["rollback"] = {
                 "checks": [list(s.argv) for s in o.plan.undo_checks],

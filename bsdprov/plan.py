@@ -80,6 +80,15 @@ class FileChange:
 
 
 @dataclass(frozen=True, slots=True)
+class Removal:
+    """Something bsdprov owned that the inventory dropped, and the commands that remove it
+    from the running system (``ownership.claim``)."""
+
+    what: str
+    steps: tuple[Step, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """What a deploy would do on one host."""
 
@@ -97,6 +106,8 @@ class Plan:
     # How the running system differs from the files (bsdprov/drift.py); the steps above
     # include those that repair it.
     drift: tuple[Drift, ...] = ()
+    # What is removed from the running system (its steps are also in ``steps``, first).
+    removals: tuple[Removal, ...] = ()
 
     @property
     def has_changes(self) -> bool:
@@ -333,6 +344,7 @@ __all__ = [
     "ObservedFile",
     "UNCHANGED_COMMENTS",
     "Plan",
+    "Removal",
     "VarsEdit",
     "mask_secrets",
     "plan_host",

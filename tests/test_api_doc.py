@@ -35,7 +35,9 @@ def test_the_examples_run_against_simulated_hosts(
         exec(compile(code, str(DOC), "exec"), namespace)  # noqa: S102 - the doc's own example
     out = capsys.readouterr().out
     assert "web01 ['/etc/hostname.vio0', '/etc/mygate']\n" in out
-    assert "web01 changes 3\n" in out and "plan: 2 hosts: 2 with changes\n" in out
+    assert (
+        "web01 changes 4\n" in out
+    )  # 3 files and the ownership record and "plan: 2 hosts: 2 with changes\n" in out
     assert f"changed {RUN} confirmed over a new SSH connection\n" in out
     assert fleet.hosts["web01"].uploads == 1 and fleet.hosts["obsd1"].uploads == 0
 

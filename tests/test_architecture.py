@@ -11,6 +11,7 @@ CORE = [
     "vmd.py",
     "lifecycle.py",
     "rollback.py",
+    "ownership.py",
     "verify.py",
     "render",
     "plan.py",

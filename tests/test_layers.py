@@ -35,6 +35,7 @@ CORE = (
     "bsdprov.plan",
     "bsdprov.boot_hook",
     "bsdprov.rollback",
+    "bsdprov.ownership",
     "bsdprov.run",
     "bsdprov.verify",
     "bsdprov.outcome",

@@ -148,7 +148,8 @@ def test_pending_changes_exit_changes_pending_only_with_detailed_exitcode(
     fleet.add("web01")
     code, out, _ = bsdprov("plan", "--host", "web01", "--detailed-exitcode")
     assert code == ExitCode.CHANGES_PENDING and int(code) == 5
-    assert "== web01 (openbsd): 3 files to change" in out
+    # 3 files and the ownership record (docs/deploy.md#removals)
+    assert "== web01 (openbsd): 4 files to change" in out
     assert "+198.51.100.1" in out
     code, _, _ = bsdprov("plan", "--host", "web01")
     assert code == ExitCode.OK
@@ -207,7 +208,7 @@ def test_a_rolled_back_deploy_exits_4_and_shows_the_journal(fleet: Fleet, bsdpro
 def test_deploy_dry_run_uploads_nothing(fleet: Fleet, bsdprov: Run) -> None:
     fleet.add("web01")
     code, out, err = bsdprov("deploy", "--host", "web01", "--dry-run")
-    assert (code, err) == (0, "") and "3 files to change" in out
+    assert (code, err) == (0, "") and "4 files to change" in out  # the record included
     assert fleet.hosts["web01"].uploads == 0
 
 
