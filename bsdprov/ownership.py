@@ -258,8 +258,9 @@ def _changes(rendered: Rendered, observed: Mapping[str, ObservedFile]) -> bool:
 
 
 def with_record(plan: Plan, claimed: Claim, observed: Mapping[str, ObservedFile]) -> Plan:
-    """``plan`` with the removals' commands first and, when the deploy changes anything, the
-    new record installed with the other files (a record-only difference deploys nothing)."""
+    """``plan`` with the removals' commands first and, when the deploy changes a file, the new
+    record installed with the other files (a record-only difference deploys nothing, and a
+    repair of live drift alone installs no file)."""
     steps = tuple(s for r in claimed.removals for s in r.steps)
     plan = dataclasses.replace(
         plan,
@@ -268,7 +269,7 @@ def with_record(plan: Plan, claimed: Claim, observed: Mapping[str, ObservedFile]
         notes=plan.notes + claimed.notes,
     )
     before = observed.get(RECORD, ObservedFile(RECORD, None))
-    if not plan.has_changes and not claimed.removals:
+    if not (plan.changes or plan.prepare or claimed.removals):
         return plan
     if (before.content, before.mode, before.owner) == (claimed.record, 0o600, "root"):
         return plan

@@ -128,7 +128,7 @@ def test_an_interrupted_run_is_rolled_back_before_planning_again() -> None:
     assert "BSDPROV-PROBE" in first.scripts[2], "planned again after the rollback"
 
 
-@pytest.mark.parametrize("run_id", ["", ".", "..", "../../..", "a/b", "-rf", "R1 x"])
+@pytest.mark.parametrize("run_id", ["", ".", "..", "../../..", "a/b"])
 def test_deploy_one_refuses_a_run_id_that_is_not_one_path_component(run_id: str) -> None:
     """Below the api's check: the start script runs 'rm -rf /var/db/bsdprov/runs/<id>', so an
     id such as '' or '..' must never reach a script or an upload, whoever calls deploy_one."""

@@ -181,7 +181,7 @@ def test_rollback_refuses_a_run_id_not_in_the_generated_form() -> None:
 
 def test_host_supplied_run_ids_are_quoted_in_scripts() -> None:
     """A run directory name read from the host goes back into a script quoted."""
-    evil = "x;touch${IFS}/tmp/p"
+    evil = "x;touch${IFS}p"  # a directory name: no slash (run_dir refuses one)
     probe = HEAD + f"absent /etc/hostname.vio0\nrun {evil} activating dead\nBSDPROV-PROBE-END\n"
     answers = [
         probe,

@@ -10,7 +10,7 @@ from bsdprov.session import CommandResult
 from bsdprov.testing import FakeTransport, answer
 from tests.test_hostile_replies import HEAD, OBSD1, RUN_ID
 
-EVIL = "x;touch${IFS}/tmp/p"
+EVIL = "x;touch${IFS}p"  # a directory name: no slash (run_dir refuses one)
 
 
 def ok(stdout: str) -> CommandResult:
