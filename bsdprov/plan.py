@@ -139,8 +139,11 @@ def plan_host(
     """Plan ``rendered`` against ``observed`` files (missing paths count as absent), the
     ``existing`` paths among ``rendered.creates`` and the running system's ``drift``: what
     drifted re-runs the activation steps its triggers name, as a file change would."""
-    drift = tuple(drift)
     changes, notes = [], []
+    # Drift repaired by a held file's steps (a hypervisor's uplink) is left as the file is:
+    # re-running them would bounce what the hold protects, and could not repair it anyway.
+    drift, held = _unheld(tuple(drift), options.hold)
+    notes += [f"running system differs: {d.what}; left as it is: {why}" for d, why in held]
     # A bhyve switch bsdprov recorded and the inventory dropped leaves system.conf too.
     files = with_dropped_switches(rendered.files, lambda p: _content(observed, p))
     for spec in files:
@@ -199,6 +202,20 @@ def plan_host(
         tuple(notes),
         drift=drift,
     )
+
+
+def _unheld(
+    drift: tuple[Drift, ...], hold: Mapping[str, str]
+) -> tuple[tuple[Drift, ...], list[tuple[Drift, str]]]:
+    """``drift`` without what a held path's steps repair, and those with the hold's reason."""
+    kept, held = [], []
+    for d in drift:
+        why = next((hold[p] for t in d.triggers if (p := t.partition("#")[0]) in hold), None)
+        if why is None:
+            kept.append(d)
+        else:
+            held.append((d, why))
+    return tuple(kept), held
 
 
 def _content(observed: Mapping[str, ObservedFile], path: str) -> str | None:
