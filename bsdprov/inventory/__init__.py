@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bsdprov.errors import InventoryError, Problem
-from bsdprov.inventory.checks import check_host, jump_host_problems
+from bsdprov.inventory.checks import check_host, jump_host_problems, previous_address_problems
 from bsdprov.inventory.messages import (
     SUGGESTION_BUDGET,
     Report,
@@ -131,6 +131,10 @@ def _parse_inventory(text: str, source: str) -> Inventory:
         raw = top.hosts[name]
         own = raw if isinstance(raw, dict) else {}
         report.add(origin(name, own, ("via",), defaults, groups), at)
+    for name, at in previous_address_problems(hosts):
+        raw = top.hosts[name]
+        own = raw if isinstance(raw, dict) else {}
+        report.add(origin(name, own, ("previous_address",), defaults, groups), at)
     for name, path, message in guest_problems(hosts):
         report.add(("hosts", name) + path, message)
 

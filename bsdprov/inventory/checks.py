@@ -3,6 +3,7 @@ hypervisors and jump hosts across the inventory."""
 
 from __future__ import annotations
 
+from ipaddress import ip_address
 from typing import Any
 
 from bsdprov.bhyve import check_bhyve_host
@@ -368,3 +369,40 @@ def jump_host_problems(hosts: dict[str, Host], declared: set[str]) -> list[tuple
         elif hop is None or hop in ends:
             ends.update(chain)
     return found
+
+
+def previous_address_problems(hosts: dict[str, Host]) -> list[tuple[str, str]]:
+    """(host, message) for a ``previous_address`` that is the host's own ``address``, or the
+    endpoint (address, port, jump host) another host answers at: when ``address`` does not
+    answer, bsdprov would connect there and apply this host's network to that one."""
+    owners: dict[tuple[str, int, str | None], str] = {}
+    for name, host in hosts.items():
+        if host.address is not None:
+            owners.setdefault((_same_address(host.address), host.port, host.via), name)
+    found: list[tuple[str, str]] = []
+    for name, host in hosts.items():
+        previous = host.previous_address
+        if previous is None:
+            continue
+        if host.address is not None and _same_address(previous) == _same_address(host.address):
+            found.append(
+                (name, f"{previous!r} is 'address' itself: once the move is done, remove it")
+            )
+            continue
+        other = owners.get((_same_address(previous), host.port, host.via))
+        if other is not None and other != name:
+            found.append(
+                (
+                    name,
+                    f"{previous!r} is the address of host {other!r} (port {host.port}): "
+                    f"bsdprov would deploy {name!r} to {other!r}; remove 'previous_address'",
+                )
+            )
+    return found
+
+
+def _same_address(address: str) -> str:
+    try:
+        return str(ip_address(address))
+    except ValueError:
+        return address.lower().rstrip(".")
