@@ -32,7 +32,14 @@ from dataclasses import dataclass
 from ipaddress import ip_address
 
 from bsdprov.model import Host, Route, route_interface
-from bsdprov.render.base import FileSpec, LineEdit, Rendered, default_route, ordered_interfaces
+from bsdprov.render.base import (
+    FileSpec,
+    LineEdit,
+    Rendered,
+    Step,
+    default_route,
+    ordered_interfaces,
+)
 from bsdprov.render.bhyve import guest_conf
 from bsdprov.render.hypervisor import VM_CONF
 from bsdprov.render.openbsd import delayed_default
@@ -63,6 +70,12 @@ class OnlyAddresses:
     declared: frozenset[str]
     families: tuple[str, ...]
     triggers: tuple[str, ...]
+    # The families whose extra addresses re-running the activation would leave, so every plan
+    # would report them again: FreeBSD's netif restart keeps the inet6 addresses of an
+    # interface rc.conf gives no IPv6 (network.subr ipv6_down returns early when ipv6if is
+    # false). Those are deleted by name first. (NetBSD's inet6 is left alone: a router's
+    # SLAAC addresses come back, and deleting them each deploy would fight the host.)
+    delete_extra: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +99,8 @@ class Drift:
 
     what: str
     triggers: tuple[str, ...]
+    # Commands run before the triggered activation (may fail: the state may be gone already).
+    steps: tuple[Step, ...] = ()
 
 
 # --- what the files mean -----------------------------------------------------------------------
@@ -150,7 +165,9 @@ def expected_live(host: Host, rendered: Rendered) -> LiveSpec:
         )
         if families:
             declared = frozenset(str(a.ip) for a in itf.addresses)
-            only.append(OnlyAddresses(name, show, declared, families, triggers))
+            no_inet6 = os == "freebsd" and not any(a.version == 6 for a in itf.addresses)
+            delete_extra = ("inet6",) if no_inet6 else ()
+            only.append(OnlyAddresses(name, show, declared, families, triggers, delete_extra))
         if itf.parent is not None and itf.vlan is not None:
             parent = _escape(itf.parent)
             pattern = {
@@ -309,10 +326,21 @@ def compare(spec: LiveSpec, outputs: Mapping[Command, Output]) -> tuple[Drift, .
             continue
         for address in _addresses(output.lines, rule.families):
             if address not in rule.declared:
-                found.append(
-                    Drift(f"address {address} on {rule.interface} not in the files", rule.triggers)
+                what = f"address {address} on {rule.interface} not in the files"
+                family = "inet6" if ":" in address else "inet"
+                delete = (
+                    _delete_address(rule.interface, family, address)
+                    if family in rule.delete_extra
+                    else ()
                 )
+                found.append(Drift(what, rule.triggers, delete))
     return tuple(found)
+
+
+def _delete_address(interface: str, family: str, address: str) -> tuple[Step, ...]:
+    """FreeBSD ifconfig(8): ``-alias`` removes the address named."""
+    why = f"remove {address} from {interface}: the files do not declare it"
+    return (Step(("ifconfig", interface, family, address, "-alias"), why, may_fail=True),)
 
 
 def _matches(pattern: str, lines: Iterable[str]) -> bool:

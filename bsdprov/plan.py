@@ -170,8 +170,11 @@ def plan_host(
     changes += [change for change, _ in removals]
     content_changes = [c for c in changes if c.meaningful]
     repairs = [trigger for d in drift for trigger in d.triggers]
-    steps = select_steps(rendered.steps, content_changes, repairs) + tuple(
-        s for _, s in removals if s
+    deletions = tuple(step for d in drift for step in d.steps)
+    steps = (
+        deletions
+        + select_steps(rendered.steps, content_changes, repairs)
+        + tuple(s for _, s in removals if s)
     )
     vm_conf = next((c for c in content_changes if c.path == VM_CONF), None)
     if vm_conf is not None:
