@@ -5,9 +5,9 @@ The repair deletes it by name first (attack on issue 13)."""
 
 from __future__ import annotations
 
-from bsdprov.drift import compare, expected_live
+from bsdprov.drift import Output, compare, expected_live
 from bsdprov.render import render_host
-from tests.test_drift import Output, applied, host
+from tests.test_drift import applied, host
 
 
 def drift_with(interface: str, line: str) -> list[tuple[str, list[str]]]:
