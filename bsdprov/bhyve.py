@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from bsdprov.model import Host, kind_of
+from bsdprov.model import Host, IPInterface, kind_of
 
 # A path inside the inventory and the problem found there.
 Path_ = tuple[str | int, ...]
@@ -105,6 +105,8 @@ def check_bhyve_host(host: Host) -> list[tuple[Path_, str]]:
             found.append(
                 (at + ("address",), "vm-bhyve's addr_NAME here takes an IPv4 address/prefix")
             )
+        if spec.address is not None and spec.address.version == 4:
+            found += [(at + ("address",), why) for why in _overlaps(host, switch, spec.address)]
         for i, port in enumerate(spec.ports):
             if port not in host.interfaces:
                 found.append((at + ("ports", i), f"{port!r} is not among the host's interfaces"))
@@ -112,6 +114,26 @@ def check_bhyve_host(host: Host) -> list[tuple[Path_, str]]:
                 found.append((at + ("ports", i), f"{port!r} is already a port of {used[port]!r}"))
             used.setdefault(port, switch)
     return found
+
+
+def _overlaps(host: Host, switch: str, address: IPInterface) -> list[str]:
+    """Why the host's address on a switch clashes with its others: ifconfig puts the bridge's
+    address on it, but the kernel keeps one prefix route per network (in_addprefix: the first
+    interface's), so a switch on an interface's network never reaches its guests, and the same
+    address twice is refused (EEXIST)."""
+    assert host.bhyve is not None
+    others = [(f"interface {n}", a) for n, i in host.interfaces.items() for a in i.static(4)]
+    earlier = list(host.bhyve.switches)[: list(host.bhyve.switches).index(switch)]
+    others += [
+        (f"switch {n}", a)
+        for n in earlier
+        if (a := host.bhyve.switches[n].address) is not None and a.version == 4
+    ]
+    return [
+        f"{address} overlaps {where}'s {other}: give the switch a network of its own"
+        for where, other in others
+        if address.network.overlaps(other.network)
+    ]
 
 
 def bhyve_guest_problems(

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from bsdprov.drift import Drift
+from bsdprov.errors import RenderError
 from bsdprov.facts import ObservedFile
 from bsdprov.lifecycle import (
     VM_CONF,
@@ -24,7 +25,8 @@ from bsdprov.lifecycle import (
     with_vm_changes,
 )
 from bsdprov.render import FileSpec, LineEdit, Rendered, Step, VarsEdit, file_content
-from bsdprov.render.base import Check
+from bsdprov.render.base import Check, FileEdit
+from bsdprov.render.bhyve import recorded_switches
 from bsdprov.render.shellvars import ASSIGNMENT_RE, SIMPLE_VALUE_RE
 
 # Values of these ifconfig/hostname.if keywords are secrets: masked in every diff and log.
@@ -146,6 +148,7 @@ def plan_host(
     notes += [f"running system differs: {d.what}; left as it is: {why}" for d, why in held]
     # A bhyve switch bsdprov recorded and the inventory dropped leaves system.conf too.
     files = with_dropped_switches(rendered.files, lambda p: _content(observed, p))
+    _refuse_taking_the_admins_switch_address(files, observed)
     for spec in files:
         before = observed.get(spec.path, ObservedFile(spec.path, None))
         after = file_content(spec, before.content)
@@ -317,6 +320,29 @@ def _lines_read(text: str) -> list[str]:
     sh's ``read`` and the parse.y lexers (a CR or form feed is part of a word)."""
     lines = (line.strip(" \t") for line in text.split("\n"))
     return [line for line in lines if line and not line.startswith("#")]
+
+
+def _refuse_taking_the_admins_switch_address(
+    files: Iterable[FileEdit], observed: Mapping[str, ObservedFile]
+) -> None:
+    """A switch bsdprov declares for the first time (not in its record) whose system.conf
+    already gives it a host address (addr_NAME) the inventory leaves out: dropping the key
+    would make bhyve-apply take the address off the live bridge, which may be the one the
+    SSH session uses (the host's address on a bridged uplink, as FreeBSD 15 wants it)."""
+    for spec in files:
+        if not (isinstance(spec, VarsEdit) and spec.path.endswith("/.config/system.conf")):
+            continue
+        record = spec.path.removesuffix("system.conf") + "bsdprov-switches"
+        ours = set(recorded_switches(_content(observed, record)))
+        have = shell_values(_content(observed, spec.path) or "")
+        for key in spec.remove:
+            name = key.removeprefix("addr_")
+            if key.startswith("addr_") and have.get(key) and name not in ours:
+                raise RenderError(
+                    f"{spec.path}: {key}={have[key]!r} puts a host address on switch {name!r}, "
+                    f"which the inventory does not: add 'bhyve.switches.{name}.address: "
+                    f"{have[key]}' (or remove {key} by hand first)"
+                )
 
 
 def shell_values(text: str) -> dict[str, str]:

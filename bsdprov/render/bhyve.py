@@ -227,10 +227,22 @@ def _guest_file(vm_dir: str, guest: Guest) -> VarsEdit:
     return VarsEdit(guest_conf(vm_dir, guest.name), keys, tuple(remove))
 
 
+PF_RULES_ELSEWHERE = (
+    f"rc.conf's pf_rules names {PF_CONF} (rc.d/pf loads pf_rules at boot; bsdprov hooks its "
+    "NAT into /etc/pf.conf and loads that file, which would replace the rules pf_rules loads)"
+)
+
+
 def _checks(host: Host, vm_dir: str, guests: tuple[Guest, ...]) -> tuple[Step, ...]:
     found = [
         *(
-            (Step(("pfctl", "-nf", PF_CONF), "pf parses pf.conf and the NAT anchor's file"),)
+            (
+                # rc.d/pf loads pf_rules (default /etc/pf.conf) at boot: with it elsewhere,
+                # loading /etc/pf.conf now would replace the admin's running ruleset, and the
+                # NAT would be gone after a reboot (etc/rc.d/pf pf_start).
+                Step(("sysrc", "-c", f"pf_rules={PF_CONF}"), PF_RULES_ELSEWHERE),
+                Step(("pfctl", "-nf", PF_CONF), "pf parses pf.conf and the NAT anchor's file"),
+            )
             if host.nat
             else ()
         ),
