@@ -43,6 +43,10 @@ from bsdprov.lab.paths import LabPaths
 HERE = Path(__file__).resolve().parent
 SCRIPTS = HERE / "scripts"
 GNU_TIME = "/usr/bin/time"
+# Seconds the hosts get after a step that changed them, before the next step is timed: a run's
+# on-host transaction finishes its bookkeeping after the command has returned, and the floors
+# are always timed on idle hosts, so a tool's *no change* run should be too.
+SETTLE_S = 2.0
 
 
 class BenchError(Exception):
@@ -293,6 +297,8 @@ def run_block(lab: Lab, project: Project, block: Block) -> list[Sample]:
         timed = run_timed(step)
         if block.after_step is not None:
             block.after_step()
+        if step.run == CHANGES:
+            time.sleep(SETTLE_S)
         if timed.returncode != 0:
             raise BenchError(
                 f"{step.variant} ({step.run}, {project.hosts} hosts) exited "

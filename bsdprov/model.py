@@ -189,7 +189,7 @@ HostKey = Annotated[str, _check(parse_host_key)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Tunnel(Strict):
