@@ -75,7 +75,7 @@ def demo(c: Context, like: str = "inventories/example.yaml", keep: bool = False)
         c.run(f"{bsdprov} lab.reset", pty=False)
         c.run(f"{bsdprov} check -i {inventory}", pty=False)
         c.run(f"{bsdprov} plan --all -i {inventory}", pty=False)
-        c.run(f"{bsdprov} deploy --all -i {inventory} --confirm-timeout 30", pty=False)
+        c.run(f"{bsdprov} deploy --all -i {inventory} --confirm-timeout 30 --yes", pty=False)
         c.run(f"{bsdprov} plan --all -i {inventory} --detailed-exitcode", pty=False)
         hypervisors = [
             name for name, host in load_inventory(inventory).hosts.items() if host.is_hypervisor

@@ -203,9 +203,9 @@ def blocks(project: Project, tools: Sequence[str]) -> list[Block]:
         "bsdprov": Block(
             "bsdprov",
             (
-                Step("bsdprov deploy", CHANGES, (*bsdprov, "deploy", *inv)),
+                Step("bsdprov deploy", CHANGES, (*bsdprov, "deploy", "--yes", *inv)),
                 Step("bsdprov plan", NO_CHANGE, (*bsdprov, "plan", *inv)),
-                Step("bsdprov deploy", NO_CHANGE, (*bsdprov, "deploy", *inv)),
+                Step("bsdprov deploy", NO_CHANGE, (*bsdprov, "deploy", "--yes", *inv)),
             ),
             resets=True,
         ),

@@ -15,6 +15,7 @@ from invoke.exceptions import Exit
 from invoke.tasks import task
 
 from bsdprov import api
+from bsdprov.approval import approved, require_answerable
 from bsdprov.errors import ExitCode, UsageError
 from bsdprov.lab.tasks import lab
 from bsdprov.output import (
@@ -88,6 +89,7 @@ DEPLOY_HELP = {
     "restart_vms": "restart running VMs whose definition changed (vmd keeps the old one)",
     "purge_disks": "delete the disk images of VMs removed from the inventory (kept by default)",
     "uplink": "on a hypervisor, also change the interface carrying the SSH session",
+    "yes": "apply without showing the plan and asking (needed when stdin is not a terminal)",
 }
 
 
@@ -96,6 +98,33 @@ def _fleet(
 ) -> tuple[api.Inventory, list[str]]:
     loaded = api.check(api.inventory_path(inventory))
     return loaded, api.select_hosts(loaded, host, group=group, everything=everything)
+
+
+def _approved_hosts(verb: str, planned: list[api.Outcome]) -> list[str]:
+    """Show the plan and ask; the hosts to go ahead with: those whose changes were shown.
+
+    A host whose plan could not be made (unreachable, failed) is left out: applying to it would
+    apply what no one saw. Exits, applying nothing, when nothing is to change or the answer is
+    not yes.
+    """
+    sys.stdout.write(plan_text(planned))
+    sys.stdout.flush()
+    shown = [o.host for o in planned if o.status == "changes"]
+    if not shown:
+        _exit(api.exit_code(planned), f"{verb}: nothing to change; nothing was applied")
+        return []
+    left = [o.host for o in planned if o.status in ("failed", "unreachable")]
+    note = f" ({', '.join(left)} left out: no plan to show)" if left else ""
+    count = f"{len(shown)} host{'s' if len(shown) != 1 else ''}"
+    if not approved(f"{verb.capitalize()} the changes above on {count}: {', '.join(shown)}{note}?"):
+        _exit(ExitCode.FAILED, f"{verb} cancelled: nothing was applied")
+    return shown
+
+
+def _with_planned(planned: list[api.Outcome], applied: list[api.Outcome]) -> list[api.Outcome]:
+    """Each host's outcome: what was applied, or its plan's for a host left out."""
+    done = {o.host: o for o in applied}
+    return [done.get(o.host, o) for o in planned]
 
 
 def _progress(event: api.HostProgress) -> None:
@@ -159,9 +188,10 @@ def deploy(
     restart_vms: bool = False,
     purge_disks: bool = False,
     uplink: bool = False,
+    yes: bool = False,
 ) -> None:
     """Apply the inventory to hosts, one on-host transaction each, rolled back on failure.
-    Hypervisors go before their guests."""
+    Hypervisors go before their guests. Shows the plan and asks first, unless --yes."""
     options = api.DeployOptions(
         confirm=not no_confirm,
         confirm_timeout=confirm_timeout,
@@ -173,13 +203,21 @@ def deploy(
     rollout = api.Rollout(parallel=parallel, serial=serial, max_fail=max_fail, progress=_progress)
     ssh = api.SSHOptions(ssh_config=ssh_config)
     loaded, names = _fleet(inventory, host, group, all)
+    if not (dry_run or yes):
+        require_answerable("deploy")
+    quiet = api.Rollout(parallel=parallel)  # a plan reports at the end, as 'plan' does
     if dry_run:
-        quiet = api.Rollout(parallel=parallel)  # a plan reports at the end, as 'plan' does
         planned = api.plan(loaded, names, options=options, rollout=quiet, ssh=ssh)
         sys.stdout.write(plan_json(planned) if json else plan_text(planned))
         _exit(api.exit_code(planned))
         return
-    outcomes = api.deploy(loaded, names, options=options, rollout=rollout, ssh=ssh)
+    if yes:
+        outcomes = api.deploy(loaded, names, options=options, rollout=rollout, ssh=ssh)
+    else:
+        planned = api.plan(loaded, names, options=options, rollout=quiet, ssh=ssh)
+        chosen = _approved_hosts("deploy", planned)
+        applied = api.deploy(loaded, chosen, options=options, rollout=rollout, ssh=ssh)
+        outcomes = _with_planned(planned, applied)
     sys.stdout.write(deploy_text(outcomes))
     _exit(api.exit_code(outcomes))
 
@@ -207,20 +245,30 @@ def rollback(
     no_confirm: bool = False,
     step_timeout: int = 120,
     json: bool = False,
+    yes: bool = False,
 ) -> None:
-    """Put back the files as they were before a run and re-activate them, as a new run."""
+    """Put back the files as they were before a run and re-activate them, as a new run.
+    Shows what it puts back and asks first, unless --yes."""
     options = api.DeployOptions(
         confirm=not no_confirm, confirm_timeout=confirm_timeout, step_timeout=step_timeout
     )
     rollout = api.Rollout(parallel=parallel)
     ssh = api.SSHOptions(ssh_config=ssh_config)
     loaded, names = _fleet(inventory, host, group, all)
+    if not (dry_run or yes):
+        api._checked_run_id(run)  # a bad --run is the first thing to hear of
+        require_answerable("rollback")
     if dry_run:
         planned = api.plan_rollback(loaded, names, run=run, rollout=rollout, ssh=ssh)
         sys.stdout.write(plan_json(planned) if json else plan_text(planned))
         _exit(api.exit_code(planned))
         return
+    if not yes:
+        planned = api.plan_rollback(loaded, names, run=run, rollout=rollout, ssh=ssh)
+        names = _approved_hosts("rollback", planned)
     outcomes = api.rollback(loaded, names, run=run, options=options, rollout=rollout, ssh=ssh)
+    if not yes:
+        outcomes = _with_planned(planned, outcomes)
     sys.stdout.write(deploy_text(outcomes, "rollback"))
     _exit(api.exit_code(outcomes))
 

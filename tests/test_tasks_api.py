@@ -184,7 +184,7 @@ def test_plan_json_carries_each_step_as_an_object(fleet: Fleet, bsdprov: Run) ->
 def test_deploy_reports_each_host_and_its_progress(fleet: Fleet, bsdprov: Run) -> None:
     fleet.add("web01")
     fleet.add("obsd1", in_sync=True)
-    code, out, err = bsdprov("deploy", "--host", "web01,obsd1")
+    code, out, err = bsdprov("deploy", "--host", "web01,obsd1", "--yes")
     assert code == ExitCode.OK
     assert out == (
         f"web01  changed (run {RUN}): confirmed over a new SSH connection\n"
@@ -200,7 +200,7 @@ def test_deploy_reports_each_host_and_its_progress(fleet: Fleet, bsdprov: Run) -
 
 def test_a_rolled_back_deploy_exits_4_and_shows_the_journal(fleet: Fleet, bsdprov: Run) -> None:
     fleet.add("web01", start="rolled-back")
-    code, out, _ = bsdprov("deploy", "--host", "web01")
+    code, out, _ = bsdprov("deploy", "--host", "web01", "--yes")
     assert code == ExitCode.ROLLED_BACK
     assert f"web01  rolled-back (run {RUN}): step failed (exit 1): netstart\n       | x\n" in out
 
@@ -224,7 +224,7 @@ def test_rollback_dry_run_shows_the_files_put_back(fleet: Fleet, bsdprov: Run) -
 def test_rollback_applies_a_new_run(fleet: Fleet, bsdprov: Run) -> None:
     history = f"{RUN}\tapplied\t2026-12-04T20:15:00Z\top@ctl\tdeploy\t/etc/mygate\t\n"
     fleet.add("web01", in_sync=True, history=history)
-    code, out, _ = bsdprov("rollback", "--host", "web01")
+    code, out, _ = bsdprov("rollback", "--host", "web01", "--yes")
     assert code == 0
     assert out.startswith(f"web01  changed (run {RUN}): confirmed over a new SSH connection\n")
     assert out.endswith("rollback: 1 host: 1 changed\n")
@@ -232,7 +232,7 @@ def test_rollback_applies_a_new_run(fleet: Fleet, bsdprov: Run) -> None:
 
 def test_rollback_with_nothing_applied_fails_on_that_host(fleet: Fleet, bsdprov: Run) -> None:
     fleet.add("web01")
-    code, out, _ = bsdprov("rollback", "--host", "web01")
+    code, out, _ = bsdprov("rollback", "--host", "web01", "--yes")
     assert code == ExitCode.FAILED
     assert "web01  failed: host 'web01': no applied run to roll back\n" in out
 
@@ -306,7 +306,7 @@ def test_the_api_prints_nothing(fleet: Fleet, capsys: pytest.CaptureFixture[str]
 
 def test_a_host_named_twice_is_worked_on_once(fleet: Fleet, bsdprov: Run) -> None:
     fleet.add("web01")
-    code, out, err = bsdprov("deploy", "--host", "web01,web01")
+    code, out, err = bsdprov("deploy", "--host", "web01,web01", "--yes")
     assert code == 0 and err == "[1/1] web01: changed\n"
     assert out.endswith("deploy: 1 host: 1 changed\n")
     assert fleet.hosts["web01"].uploads == 1

@@ -22,6 +22,7 @@ from bsdprov.errors import ExitCode
 from bsdprov.lab.manager import down_lab, reset_lab, up_like_lab
 from bsdprov.lab.paths import LabPaths
 from bsdprov.lab.pytest_plugin import RebootInvariant, skip_without_lab, slot_dir, slot_port
+from tests.confirmed import confirmed
 
 pytestmark = pytest.mark.e2e
 
@@ -52,7 +53,10 @@ def fresh(lab: Path) -> Path:
 
 def bsdprov(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bsdprov", *args], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "bsdprov", *confirmed(args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 

@@ -22,6 +22,7 @@ import yaml
 
 from bsdprov.errors import ExitCode
 from bsdprov.lab.pytest_plugin import RebootInvariant, RunningLab
+from tests.confirmed import confirmed
 
 pytestmark = pytest.mark.e2e
 
@@ -41,14 +42,17 @@ def fresh(lab: RunningLab) -> RunningLab:
 
 def bsdprov(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bsdprov", *args], capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "bsdprov", *confirmed(args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
 def background(*args: str) -> subprocess.Popen[str]:
     """``bsdprov ARGS`` started and left running, as a controller a test may kill."""
     return subprocess.Popen(
-        [sys.executable, "-m", "bsdprov", *args],
+        [sys.executable, "-m", "bsdprov", *confirmed(args)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -15,6 +15,7 @@ import yaml
 
 from bsdprov.lab.manager import down_lab, up_like_lab
 from bsdprov.lab.pytest_plugin import RebootInvariant, skip_without_lab, slot_dir, slot_port
+from tests.confirmed import confirmed
 from tests.e2e.test_freebsd_fidelity_e2e import BOOT
 
 pytestmark = pytest.mark.e2e
@@ -53,7 +54,10 @@ def inventory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 def bsdprov(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bsdprov", *args], capture_output=True, text=True, timeout=240
+        [sys.executable, "-m", "bsdprov", *confirmed(args)],
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
 
 

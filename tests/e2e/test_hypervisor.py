@@ -28,6 +28,7 @@ from bsdprov.lab.pytest_plugin import (
     slot_dir,
     slot_port,
 )
+from tests.confirmed import confirmed
 
 pytestmark = pytest.mark.e2e
 
@@ -58,7 +59,10 @@ def fresh(lab: Path) -> Path:
 
 def bsdprov(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bsdprov", *args], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "bsdprov", *confirmed(args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 

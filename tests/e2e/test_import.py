@@ -14,13 +14,17 @@ import pytest
 import yaml
 
 from bsdprov.lab.pytest_plugin import RunningLab
+from tests.confirmed import confirmed
 
 pytestmark = pytest.mark.e2e
 
 
 def bsdprov(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bsdprov", *args], capture_output=True, text=True, timeout=240
+        [sys.executable, "-m", "bsdprov", *confirmed(args)],
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
 
 

@@ -26,6 +26,7 @@ from bsdprov.lab.manager import down_lab, up_like_lab
 from bsdprov.lab.pytest_plugin import skip_without_lab, slot_dir, slot_port
 from bsdprov.render import FileSpec, file_content, render_host
 from bsdprov.render.base import MANAGED_HEADER
+from tests.confirmed import confirmed
 
 pytestmark = pytest.mark.e2e
 
@@ -61,7 +62,10 @@ def ssh(name: str, command: str, text: str | None = None) -> subprocess.Complete
 
 def bsdprov(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bsdprov", *args], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "bsdprov", *confirmed(args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 

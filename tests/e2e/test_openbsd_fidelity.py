@@ -36,7 +36,17 @@ def openbsd_host(lab: RunningLab) -> str:
 
 def deploy(inventory: str, host: str) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [sys.executable, "-m", "bsdprov", "deploy", "--host", host, "--confirm-timeout", "30"]
+        [
+            sys.executable,
+            "-m",
+            "bsdprov",
+            "deploy",
+            "--yes",
+            "--host",
+            host,
+            "--confirm-timeout",
+            "30",
+        ]
         + ["-i", inventory],
         capture_output=True,
         text=True,
@@ -128,7 +138,17 @@ def test_a_rolled_back_switch_to_dhcp_leaves_no_autoconf_flag(
         host["routes"] = []
 
     result = subprocess.run(
-        [sys.executable, "-m", "bsdprov", "deploy", "--host", name, "--confirm-timeout", "10"]
+        [
+            sys.executable,
+            "-m",
+            "bsdprov",
+            "deploy",
+            "--yes",
+            "--host",
+            name,
+            "--confirm-timeout",
+            "10",
+        ]
         + ["-i", edited(fresh, tmp_path, name, dhcp)],
         capture_output=True,
         text=True,

@@ -32,6 +32,7 @@ from bsdprov.lab.snapshot import (
     state_difference,
 )
 from bsdprov.render import render_host
+from tests.confirmed import confirmed
 
 pytestmark = pytest.mark.e2e
 
@@ -46,7 +47,10 @@ Record = tuple[LiveState, dict[str, bytes | None]]
 
 def bsdprov(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bsdprov", *args], capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "bsdprov", *confirmed(args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 

@@ -38,6 +38,7 @@ from bsdprov.lab.paths import LabPaths
 from bsdprov.lab.pytest_plugin import RunningLab
 from bsdprov.lab.state import load_state
 from bsdprov.run import FINAL_STATES
+from tests.confirmed import confirmed
 
 IFACE = {"openbsd": "vio0", "freebsd": "vtnet0", "netbsd": "vioif0"}
 HOST_FILES = {
@@ -55,13 +56,16 @@ STEP_TIMEOUT = 4
 
 def bsdprov(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bsdprov", *args], capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "bsdprov", *confirmed(args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
 def background(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "bsdprov", *args],
+        [sys.executable, "-m", "bsdprov", *confirmed(args)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

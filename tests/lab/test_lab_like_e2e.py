@@ -11,6 +11,7 @@ import pytest
 
 from bsdprov.lab.manager import down_lab, reset_lab, up_like_lab
 from bsdprov.lab.pytest_plugin import skip_without_lab, slot_dir, slot_port
+from tests.confirmed import confirmed
 
 pytestmark = pytest.mark.e2e
 
@@ -79,7 +80,10 @@ def like_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 def bsdprov(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bsdprov", *args], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "bsdprov", *confirmed(args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
