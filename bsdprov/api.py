@@ -43,8 +43,10 @@ from bsdprov.fleet import select_hosts as fleet_select
 from bsdprov.inventory import Inventory, load_inventory
 from bsdprov.model import Host
 from bsdprov.outcome import HostChecks, HostRuns, Outcome, RunRecord
+from bsdprov.plan import mask_secrets
 from bsdprov.render import Rendered, render_host
 from bsdprov.run import RUN_ID_RE
+from bsdprov.runlog import RunJournal, journal_script, parse_journal
 from bsdprov.session import Transport
 from bsdprov.verify import CheckResult
 
@@ -60,12 +62,14 @@ __all__ = [
     "Inventory",
     "Outcome",
     "Rollout",
+    "RunJournal",
     "RunRecord",
     "SSHOptions",
     "check",
     "deploy",
     "exit_code",
     "history",
+    "journal",
     "names_of",
     "new_run_id",
     "operator_name",
@@ -453,6 +457,24 @@ def history(
     return [
         HostRuns(name, runs, error) for name, runs, error in run_each(names, one, rollout.parallel)
     ]
+
+
+def journal(
+    inventory: InventoryLike,
+    host: str,
+    *,
+    run: str | None = None,
+    ssh: SSHOptions = SSHOptions(),
+    connect: Connector | None = None,
+) -> RunJournal:
+    """The whole journal of ``run`` on ``host`` (default: its newest run), read-only; secrets
+    masked. ``run_id`` is None when the host has no such run."""
+    script = journal_script(_checked_run_id(run))
+    loaded, names, opened = _live(inventory, [host], connect, ssh)
+    with _session(opened, loaded.hosts[names[0]]) as session:
+        answer = session.run_script(script, timeout=60).stdout_text
+    found = parse_journal(names[0], answer)
+    return RunJournal(found.host, found.run_id, mask_secrets(found.journal))
 
 
 def verify(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
+from bsdprov.failure import failure_lines
 from bsdprov.inventory import Inventory
 from bsdprov.model import Host
 from bsdprov.outcome import HostChecks, Outcome, RunRecord
@@ -203,20 +204,35 @@ def summary_line(verb: str, outcomes: list[Outcome]) -> str:
     return f"{verb}: {hosts} host{'s' if hosts != 1 else ''}: {', '.join(parts) or 'none'}"
 
 
-def deploy_text(outcomes: Iterable[Outcome], verb: str = "deploy") -> str:
-    """One line per host with its outcome and reason, then the run's summary."""
+def deploy_text(
+    outcomes: Iterable[Outcome],
+    verb: str = "deploy",
+    *,
+    verbose: bool = False,
+    logins: Mapping[str, str] | None = None,
+) -> str:
+    """One line per host with its outcome; under a failed or rolled-back host, the failing
+    command, its exit status and output and the cause (``bsdprov.failure``), and with
+    ``verbose`` the journal's last lines; then the run's summary. ``logins`` maps a host to
+    the ``user@address:port`` its confirming login went to."""
     outcomes = list(outcomes)
     width = max((len(o.host) for o in outcomes), default=0)
+    pad = "".ljust(width)
     out = []
     for o in outcomes:
         run = f" (run {o.run_id})" if o.run_id else ""
-        reason = f": {o.reason}" if o.reason else ""
+        failed = o.status in ("failed", "rolled-back")
+        block = failure_lines(o, (logins or {}).get(o.host, "")) if failed else []
+        # The host's own one-line account; a failing step's line may carry a key.
+        reason = f": {mask_secrets(o.reason)}" if o.reason else ""
         out.append(f"{o.host.ljust(width)}  {o.status}{run}{reason}")
-        out += [f"{''.ljust(width)}  warning: {w}" for w in o.warnings]
-        if o.status in ("failed", "rolled-back") and o.journal.strip():
+        out += [f"{pad}  warning: {w}" for w in o.warnings]
+        out += [f"{pad}  {line}" for line in block]
+        if failed and verbose and o.journal.strip():
             # The host's own account of what ran: the journal's last lines, secrets masked.
             tail = mask_secrets(o.journal).rstrip("\n").splitlines()[-15:]
-            out += [f"{''.ljust(width)}  | {line}" for line in tail]
+            out.append(f"{pad}  journal, last lines:")
+            out += [f"{pad}  | {line}" for line in tail]
     out.append(summary_line(verb, outcomes))
     return "\n".join(out) + "\n"
 

@@ -90,6 +90,7 @@ DEPLOY_HELP = {
     "purge_disks": "delete the disk images of VMs removed from the inventory (kept by default)",
     "uplink": "on a hypervisor, also change the interface carrying the SSH session",
     "yes": "apply without showing the plan and asking (needed when stdin is not a terminal)",
+    "verbose": "under a failed host, also the last lines of its run's journal",
 }
 
 
@@ -125,6 +126,15 @@ def _with_planned(planned: list[api.Outcome], applied: list[api.Outcome]) -> lis
     """Each host's outcome: what was applied, or its plan's for a host left out."""
     done = {o.host: o for o in applied}
     return [done.get(o.host, o) for o in planned]
+
+
+def _logins(loaded: api.Inventory, outcomes: list[api.Outcome]) -> dict[str, str]:
+    """Where each host's confirming SSH login went, for its failure's cause."""
+    logins = {}
+    for outcome in outcomes:
+        host = loaded.hosts[outcome.host]
+        logins[host.name] = f"{host.user}@{host.address or host.name}:{host.port}"
+    return logins
 
 
 def _progress(event: api.HostProgress) -> None:
@@ -189,6 +199,7 @@ def deploy(
     purge_disks: bool = False,
     uplink: bool = False,
     yes: bool = False,
+    verbose: bool = False,
 ) -> None:
     """Apply the inventory to hosts, one on-host transaction each, rolled back on failure.
     Hypervisors go before their guests. Shows the plan and asks first, unless --yes."""
@@ -218,7 +229,7 @@ def deploy(
         chosen = _approved_hosts("deploy", planned)
         applied = api.deploy(loaded, chosen, options=options, rollout=rollout, ssh=ssh)
         outcomes = _with_planned(planned, applied)
-    sys.stdout.write(deploy_text(outcomes))
+    sys.stdout.write(deploy_text(outcomes, verbose=verbose, logins=_logins(loaded, outcomes)))
     _exit(api.exit_code(outcomes))
 
 
@@ -246,6 +257,7 @@ def rollback(
     step_timeout: int = 120,
     json: bool = False,
     yes: bool = False,
+    verbose: bool = False,
 ) -> None:
     """Put back the files as they were before a run and re-activate them, as a new run.
     Shows what it puts back and asks first, unless --yes."""
@@ -269,7 +281,8 @@ def rollback(
     outcomes = api.rollback(loaded, names, run=run, options=options, rollout=rollout, ssh=ssh)
     if not yes:
         outcomes = _with_planned(planned, outcomes)
-    sys.stdout.write(deploy_text(outcomes, "rollback"))
+    logins = _logins(loaded, outcomes)
+    sys.stdout.write(deploy_text(outcomes, "rollback", verbose=verbose, logins=logins))
     _exit(api.exit_code(outcomes))
 
 
@@ -299,6 +312,38 @@ def history(
             sys.stdout.write(history_text(report.host, report.runs))
     errors = [int(r.error.exit_code) for r in reports if r.error is not None]
     _exit(ExitCode(max(errors, default=0)))
+
+
+@task(
+    help={
+        "host": "the host whose run to show (required)",
+        "run": "the run (default: the host's newest); 'bsdprov history' lists them",
+        "inventory": INVENTORY_HELP,
+        "ssh_config": FLEET_HELP["ssh_config"],
+    }
+)
+@reported
+def log(
+    c: Context,
+    host: str = "",
+    run: str | None = None,
+    inventory: str | None = None,
+    ssh_config: str | None = None,
+) -> None:
+    """Print a run's whole journal as the host keeps it: every state, file, check and command
+    with its exit status and output (secrets masked). Read-only."""
+    if not host or "," in host:
+        raise UsageError(f"log --host {host!r}: give one host")
+    found = api.journal(
+        api.inventory_path(inventory), host, run=run, ssh=api.SSHOptions(ssh_config=ssh_config)
+    )
+    if found.run_id is None:
+        which = f"no run {run}" if run else "no runs recorded"
+        _exit(ExitCode.FAILED, f"{host}: {which}; 'bsdprov history --host {host}' lists them")
+        return
+    sys.stdout.write(f"== {host} run {found.run_id}\n{found.journal}")
+    if found.journal and not found.journal.endswith("\n"):
+        sys.stdout.write("\n")
 
 
 @task(
@@ -388,5 +433,5 @@ def import_(
     sys.stdout.write(text)
 
 
-ns = Collection(check, render, plan, deploy, rollback, history, verify, trust, import_)
+ns = Collection(check, render, plan, deploy, rollback, history, log, verify, trust, import_)
 ns.add_collection(lab)

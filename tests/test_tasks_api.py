@@ -198,11 +198,15 @@ def test_deploy_reports_each_host_and_its_progress(fleet: Fleet, bsdprov: Run) -
     assert web01.uploads == 1 and len(web01.sessions) == 2, "confirmed over a second session"
 
 
-def test_a_rolled_back_deploy_exits_4_and_shows_the_journal(fleet: Fleet, bsdprov: Run) -> None:
+def test_a_rolled_back_deploy_exits_4_and_shows_the_failing_step(
+    fleet: Fleet, bsdprov: Run
+) -> None:
     fleet.add("web01", start="rolled-back")
     code, out, _ = bsdprov("deploy", "--host", "web01", "--yes")
     assert code == ExitCode.ROLLED_BACK
-    assert f"web01  rolled-back (run {RUN}): step failed (exit 1): netstart\n       | x\n" in out
+    assert f"web01  rolled-back (run {RUN}): step failed (exit 1): netstart\n" in out
+    assert "       failed activation command: netstart\n       exit status 1\n" in out
+    assert "| x" not in out, "the journal only with --verbose"
 
 
 def test_deploy_dry_run_uploads_nothing(fleet: Fleet, bsdprov: Run) -> None:

@@ -584,7 +584,7 @@ run_checks() {
 	[ -f "$1" ] || return 0
 	while IFS= read -r line; do
 		run_line "$line"
-		log "$2 ($RC): $line"
+		log "$2 (exit $RC): $line"
 		log_output "$OUT"
 		if [ "$RC" -ne 0 ]; then
 			out=$(gist "$OUT")
@@ -610,7 +610,7 @@ run_steps() {
 		may_fail=no
 		case $line in "- "*) may_fail=yes line=${line#- } ;; esac
 		run_line "$line"
-		log "step ($RC): $line"
+		log "step (exit $RC): $line"
 		log_output "$OUT"
 		if [ "$RC" -ne 0 ] && [ "$may_fail" = no ]; then
 			failures=$((failures + 1))
