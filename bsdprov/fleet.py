@@ -44,8 +44,9 @@ def run_fleet(
     """Run ``action`` per host; a host's error becomes its outcome, never the others'.
 
     With ``serial``, hosts go in batches of that size (rolling), and no further batch starts
-    once more than ``max_fail`` hosts failed; the hosts not started are reported as skipped
-    failures. ``progress`` is told of each outcome as it arrives.
+    once more than ``max_fail`` hosts failed; the hosts not started are reported ``skipped``
+    (untouched; they set no exit code of their own). ``progress`` is told of each outcome as it
+    arrives.
     """
 
     def guarded(name: str) -> Outcome:
@@ -68,9 +69,11 @@ def run_fleet(
             for name in batch:
                 done[name] = Outcome(
                     name,
-                    "failed",
+                    "skipped",
                     f"not started: more than {max_fail} host(s) failed in earlier batches",
                 )
+                if progress is not None:
+                    progress(done[name], len(done), len(names))
             continue
         with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(batch) or 1))) as pool:
             futures = {pool.submit(guarded, name): name for name in batch}

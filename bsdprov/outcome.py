@@ -9,7 +9,10 @@ from bsdprov.errors import BsdprovError
 from bsdprov.plan import Plan
 from bsdprov.verify import CheckResult
 
-Status = Literal["unchanged", "changes", "changed", "failed", "rolled-back", "unreachable"]
+Status = Literal[
+    "unchanged", "changes", "changed", "failed", "rolled-back", "unreachable", "skipped"
+]
+"""``skipped``: not started because a rollout stopped (``--max-fail``); the host was not touched."""
 
 
 @dataclass(frozen=True, slots=True)

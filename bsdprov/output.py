@@ -195,6 +195,7 @@ def summary_line(verb: str, outcomes: list[Outcome]) -> str:
         "failed": "failed",
         "rolled-back": "rolled back",
         "unreachable": "unreachable",
+        "skipped": "skipped",
     }
     counts: dict[str, int] = {}
     for outcome in outcomes:

@@ -7,6 +7,7 @@ connects only when a live task runs.
 
 from __future__ import annotations
 
+import os
 import sys
 
 from invoke.collection import Collection
@@ -29,6 +30,7 @@ from bsdprov.output import (
     verify_json,
     verify_text,
 )
+from bsdprov.recap import recap_text
 from bsdprov.reporting import reported
 
 DEFAULT_INVENTORY = api.DEFAULT_INVENTORY
@@ -128,6 +130,23 @@ def _with_planned(planned: list[api.Outcome], applied: list[api.Outcome]) -> lis
     return [done.get(o.host, o) for o in planned]
 
 
+def _recap(verb: str, rows: list[tuple[str, str]], code: ExitCode) -> None:
+    """The recap after a text report; coloured on a terminal unless NO_COLOR is set."""
+    colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    sys.stdout.write("\n" + recap_text(verb, rows, code, colour=colour))
+
+
+def _statuses(outcomes: list[api.Outcome]) -> list[tuple[str, str]]:
+    return [(o.host, o.status) for o in outcomes]
+
+
+def _read_status(error: api.BsdprovError | None, passed: bool = True) -> str:
+    """A read-only task's host in the recap's terms."""
+    if error is not None:
+        return "unreachable" if error.exit_code == ExitCode.UNREACHABLE else "failed"
+    return "ok" if passed else "failed"
+
+
 def _logins(loaded: api.Inventory, outcomes: list[api.Outcome]) -> dict[str, str]:
     """Where each host's confirming SSH login went, for its failure's cause."""
     logins = {}
@@ -175,6 +194,8 @@ def plan(
     code = api.exit_code(outcomes)
     if not code and detailed_exitcode and any(o.status == "changes" for o in outcomes):
         code = ExitCode.CHANGES_PENDING
+    if not json:
+        _recap("plan", _statuses(outcomes), code)
     _exit(code)
 
 
@@ -220,6 +241,8 @@ def deploy(
     if dry_run:
         planned = api.plan(loaded, names, options=options, rollout=quiet, ssh=ssh)
         sys.stdout.write(plan_json(planned) if json else plan_text(planned))
+        if not json:
+            _recap("plan", _statuses(planned), api.exit_code(planned))
         _exit(api.exit_code(planned))
         return
     if yes:
@@ -230,6 +253,7 @@ def deploy(
         applied = api.deploy(loaded, chosen, options=options, rollout=rollout, ssh=ssh)
         outcomes = _with_planned(planned, applied)
     sys.stdout.write(deploy_text(outcomes, verbose=verbose, logins=_logins(loaded, outcomes)))
+    _recap("deploy", _statuses(outcomes), api.exit_code(outcomes))
     _exit(api.exit_code(outcomes))
 
 
@@ -273,6 +297,8 @@ def rollback(
     if dry_run:
         planned = api.plan_rollback(loaded, names, run=run, rollout=rollout, ssh=ssh)
         sys.stdout.write(plan_json(planned) if json else plan_text(planned))
+        if not json:
+            _recap("plan", _statuses(planned), api.exit_code(planned))
         _exit(api.exit_code(planned))
         return
     if not yes:
@@ -283,6 +309,7 @@ def rollback(
         outcomes = _with_planned(planned, outcomes)
     logins = _logins(loaded, outcomes)
     sys.stdout.write(deploy_text(outcomes, "rollback", verbose=verbose, logins=logins))
+    _recap("rollback", _statuses(outcomes), api.exit_code(outcomes))
     _exit(api.exit_code(outcomes))
 
 
@@ -311,7 +338,9 @@ def history(
         else:
             sys.stdout.write(history_text(report.host, report.runs))
     errors = [int(r.error.exit_code) for r in reports if r.error is not None]
-    _exit(ExitCode(max(errors, default=0)))
+    code = ExitCode(max(errors, default=0))
+    _recap("history", [(r.host, _read_status(r.error)) for r in reports], code)
+    _exit(code)
 
 
 @task(
@@ -398,9 +427,12 @@ def verify(
                 else f"== {report.host}\nERROR {report.error}\n"
             )
     failed = [r.host for r in reports if not r.passed]
+    worst = max((int(r.error.exit_code) for r in reports if r.error is not None), default=1)
+    code = ExitCode(worst) if failed else ExitCode.OK
+    if not json:
+        _recap("verify", [(r.host, _read_status(r.error, r.passed)) for r in reports], code)
     if failed:
-        worst = max((int(r.error.exit_code) for r in reports if r.error is not None), default=1)
-        _exit(ExitCode(worst), f"verify failed on: {', '.join(failed)}")
+        _exit(code, f"verify failed on: {', '.join(failed)}")
 
 
 @task(

@@ -17,7 +17,7 @@ from bsdprov.session import CommandResult
 from bsdprov.testing import FakeTransport
 from tests import test_tasks_api
 from tests.test_tasks import EXAMPLE
-from tests.test_tasks_api import RUN, FakeHost, Fleet, Run, ok
+from tests.test_tasks_api import RUN, FakeHost, Fleet, Run, ok, report
 
 fleet = test_tasks_api.fleet
 bsdprov = test_tasks_api.bsdprov
@@ -70,7 +70,7 @@ def test_a_rolled_back_host_names_the_failing_step_its_exit_status_and_output(
     failing(fleet, "web01", start="rolled-back")
     code, out, _ = bsdprov("deploy", "--host", "web01", "--yes")
     assert code == ExitCode.ROLLED_BACK
-    assert out == (
+    assert report(out) == (
         f"web01  rolled-back (run {RUN}): {REASON}\n"
         "       failed activation command: sh /etc/netstart vio0\n"
         "       exit status 1\n"

@@ -79,12 +79,14 @@ def test_serial_batches_stop_after_too_many_failures() -> None:
     assert [o.status for o in outcomes] == [
         "rolled-back",
         "rolled-back",
-        "failed",
-        "failed",
-        "failed",
+        "skipped",
+        "skipped",
+        "skipped",
     ]
     assert outcomes[2].reason == "not started: more than 1 host(s) failed in earlier batches"
-    assert sorted(h for h, _, _ in seen) == ["a", "b"] and {t for _, _, t in seen} == {5}
+    assert sorted(h for h, _, _ in seen) == list("abcde"), "skipped hosts are reported too"
+    assert {t for _, _, t in seen} == {5} and sorted(n for _, n, _ in seen) == [1, 2, 3, 4, 5]
+    assert exit_code(outcomes) == ExitCode.ROLLED_BACK, "the failures decide, not the skips"
 
 
 def test_serial_batches_go_on_while_failures_stay_within_the_limit() -> None:

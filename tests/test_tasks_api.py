@@ -4,6 +4,7 @@ test reads what a user sees (stdout, stderr, exit code). No network, no lab, no 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,6 +100,11 @@ class FakeHost:
         return sum(len(s.uploads) for s in self.sessions)
 
 
+def report(out: str) -> str:
+    """A task's stdout without the recap that ends it (tests/test_recap.py checks that)."""
+    return re.sub(r"\n[A-Z]+ RECAP\n(?s:.*)\Z", "", out)
+
+
 def ok(stdout: str) -> CommandResult:
     return CommandResult(stdout.encode(), b"", 0)
 
@@ -139,7 +145,7 @@ def test_plan_of_a_host_in_sync_exits_0_even_with_detailed_exitcode(
     fleet.add("web01", in_sync=True)
     code, out, err = bsdprov("plan", "--host", "web01", "--detailed-exitcode")
     assert (code, err) == (ExitCode.OK, "")
-    assert out == "== web01 (openbsd): no changes\n\nplan: 1 host: 1 unchanged\n"
+    assert report(out) == "== web01 (openbsd): no changes\n\nplan: 1 host: 1 unchanged\n"
 
 
 def test_pending_changes_exit_changes_pending_only_with_detailed_exitcode(
@@ -186,7 +192,7 @@ def test_deploy_reports_each_host_and_its_progress(fleet: Fleet, bsdprov: Run) -
     fleet.add("obsd1", in_sync=True)
     code, out, err = bsdprov("deploy", "--host", "web01,obsd1", "--yes")
     assert code == ExitCode.OK
-    assert out == (
+    assert report(out) == (
         f"web01  changed (run {RUN}): confirmed over a new SSH connection\n"
         "obsd1  unchanged\n"
         "deploy: 2 hosts: 1 changed, 1 unchanged\n"
@@ -231,7 +237,7 @@ def test_rollback_applies_a_new_run(fleet: Fleet, bsdprov: Run) -> None:
     code, out, _ = bsdprov("rollback", "--host", "web01", "--yes")
     assert code == 0
     assert out.startswith(f"web01  changed (run {RUN}): confirmed over a new SSH connection\n")
-    assert out.endswith("rollback: 1 host: 1 changed\n")
+    assert report(out).endswith("rollback: 1 host: 1 changed\n")
 
 
 def test_rollback_with_nothing_applied_fails_on_that_host(fleet: Fleet, bsdprov: Run) -> None:
@@ -247,7 +253,7 @@ def test_history_lists_runs_and_a_dead_host_on_its_own_line(fleet: Fleet, bsdpro
     fleet.add("obsd1", reachable=False)
     code, out, _ = bsdprov("history", "--host", "web01,obsd1")
     assert code == ExitCode.UNREACHABLE
-    assert out == (
+    assert report(out) == (
         "== web01\n"
         "RUN                      STATE    STARTED               BY      KIND    FILES\n"
         f"{RUN}  applied  2026-12-04T20:15:00Z  op@ctl  deploy  /etc/mygate\n"
@@ -312,7 +318,7 @@ def test_a_host_named_twice_is_worked_on_once(fleet: Fleet, bsdprov: Run) -> Non
     fleet.add("web01")
     code, out, err = bsdprov("deploy", "--host", "web01,web01", "--yes")
     assert code == 0 and err == "[1/1] web01: changed\n"
-    assert out.endswith("deploy: 1 host: 1 changed\n")
+    assert report(out).endswith("deploy: 1 host: 1 changed\n")
     assert fleet.hosts["web01"].uploads == 1
 
 

@@ -10,7 +10,7 @@ import pytest
 from bsdprov import approval
 from bsdprov.errors import ExitCode
 from tests import test_tasks_api
-from tests.test_tasks_api import RUN, Fleet, Run
+from tests.test_tasks_api import RUN, Fleet, Run, report
 
 # The in-process fleet and command of the api seam's tests.
 fleet = test_tasks_api.fleet
@@ -127,7 +127,7 @@ def test_at_a_terminal_rollback_shows_what_it_puts_back_and_asks(
     assert host.uploads == 0
     answer(monkeypatch, "yes\n")
     code, out, _ = bsdprov("rollback", "--host", "web01")
-    assert code == ExitCode.OK and out.endswith("rollback: 1 host: 1 changed\n")
+    assert code == ExitCode.OK and report(out).endswith("rollback: 1 host: 1 changed\n")
     assert host.uploads == 1
 
 

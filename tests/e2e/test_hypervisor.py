@@ -180,7 +180,7 @@ def test_a_failing_hypervisor_rolls_back_whole_and_its_guests_wait(
     faults.mkdir(parents=True, exist_ok=True)
     (faults / "rcctl").write_text("rcctl: injected failure\n")
     result = bsdprov("deploy", "--all", "--confirm-timeout", "30", "-i", str(fresh))
-    # Guests not started count as failed, as hosts --max-fail did not start do: exit 1.
+    # Guests not started because their hypervisor failed count as failed: exit 1.
     assert result.returncode == ExitCode.FAILED, result.stdout + result.stderr
     assert "verify failed: 'rcctl check dhcpd'" in result.stdout
     assert "hv1    rolled-back" in result.stdout
