@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import AbstractContextManager
 
 from invoke.collection import Collection
 from invoke.context import Context
@@ -18,6 +19,7 @@ from invoke.tasks import task
 from bsdprov import api
 from bsdprov.approval import approved, require_answerable
 from bsdprov.errors import ExitCode, UsageError
+from bsdprov.interrupt import interrupted_text, interruptible
 from bsdprov.lab.tasks import lab
 from bsdprov.output import (
     check_summary,
@@ -32,6 +34,7 @@ from bsdprov.output import (
 )
 from bsdprov.recap import recap_text
 from bsdprov.reporting import reported
+from bsdprov.watch import Watch
 
 DEFAULT_INVENTORY = api.DEFAULT_INVENTORY
 INVENTORY_HELP = f"inventory file (default: $BSDPROV_INVENTORY or {DEFAULT_INVENTORY})"
@@ -156,6 +159,30 @@ def _logins(loaded: api.Inventory, outcomes: list[api.Outcome]) -> dict[str, str
     return logins
 
 
+class _Live:
+    """The sessions of one task, watched (``bsdprov.watch``): a Ctrl-C says at once where each
+    host was and what it will do by itself (``bsdprov.interrupt``)."""
+
+    def __init__(
+        self,
+        loaded: api.Inventory,
+        names: list[str],
+        ssh: api.SSHOptions,
+        options: api.DeployOptions | None = None,
+    ) -> None:
+        self.watch = Watch()
+        self.watch.expect(names)
+        self.connect = self.watch.wrap(api.ssh_connector(loaded, ssh))
+        self.timeout = options.confirm_timeout if options and options.confirm else None
+
+    def progress(self, event: api.HostProgress) -> None:
+        self.watch.finished(event.outcome)
+        _progress(event)
+
+    def guard(self, *, read_only: bool) -> AbstractContextManager[None]:
+        return interruptible(lambda: interrupted_text(self.watch, self.timeout, read_only))
+
+
 def _progress(event: api.HostProgress) -> None:
     """Live per-host progress on stderr; the report itself goes to stdout at the end."""
     sys.stderr.write(f"[{event.finished}/{event.total}] {event.host}: {event.outcome.status}\n")
@@ -184,12 +211,12 @@ def plan(
 ) -> None:
     """Show what a deploy would change: diffs, checks and commands. Touches nothing."""
     loaded, names = _fleet(inventory, host, group, all)
-    outcomes = api.plan(
-        loaded,
-        names,
-        rollout=api.Rollout(parallel=parallel),
-        ssh=api.SSHOptions(ssh_config=ssh_config),
-    )
+    ssh = api.SSHOptions(ssh_config=ssh_config)
+    live = _Live(loaded, names, ssh)
+    with live.guard(read_only=True):
+        outcomes = api.plan(
+            loaded, names, rollout=api.Rollout(parallel=parallel), ssh=ssh, connect=live.connect
+        )
     sys.stdout.write(plan_json(outcomes) if json else plan_text(outcomes))
     code = api.exit_code(outcomes)
     if not code and detailed_exitcode and any(o.status == "changes" for o in outcomes):
@@ -232,26 +259,39 @@ def deploy(
         purge_disks=purge_disks,
         uplink=uplink,
     )
-    rollout = api.Rollout(parallel=parallel, serial=serial, max_fail=max_fail, progress=_progress)
     ssh = api.SSHOptions(ssh_config=ssh_config)
     loaded, names = _fleet(inventory, host, group, all)
     if not (dry_run or yes):
         require_answerable("deploy")
+    live = _Live(loaded, names, ssh, options)
+    rollout = api.Rollout(
+        parallel=parallel, serial=serial, max_fail=max_fail, progress=live.progress
+    )
     quiet = api.Rollout(parallel=parallel)  # a plan reports at the end, as 'plan' does
+
+    def planned_now() -> list[api.Outcome]:
+        with live.guard(read_only=True):
+            return api.plan(
+                loaded, names, options=options, rollout=quiet, ssh=ssh, connect=live.connect
+            )
+
     if dry_run:
-        planned = api.plan(loaded, names, options=options, rollout=quiet, ssh=ssh)
+        planned = planned_now()
         sys.stdout.write(plan_json(planned) if json else plan_text(planned))
         if not json:
             _recap("plan", _statuses(planned), api.exit_code(planned))
         _exit(api.exit_code(planned))
         return
-    if yes:
-        outcomes = api.deploy(loaded, names, options=options, rollout=rollout, ssh=ssh)
-    else:
-        planned = api.plan(loaded, names, options=options, rollout=quiet, ssh=ssh)
+    chosen = names
+    if not yes:
+        planned = planned_now()
         chosen = _approved_hosts("deploy", planned)
-        applied = api.deploy(loaded, chosen, options=options, rollout=rollout, ssh=ssh)
-        outcomes = _with_planned(planned, applied)
+    with live.guard(read_only=False):
+        outcomes = api.deploy(
+            loaded, chosen, options=options, rollout=rollout, ssh=ssh, connect=live.connect
+        )
+    if not yes:
+        outcomes = _with_planned(planned, outcomes)
     sys.stdout.write(deploy_text(outcomes, verbose=verbose, logins=_logins(loaded, outcomes)))
     _recap("deploy", _statuses(outcomes), api.exit_code(outcomes))
     _exit(api.exit_code(outcomes))
@@ -288,23 +328,31 @@ def rollback(
     options = api.DeployOptions(
         confirm=not no_confirm, confirm_timeout=confirm_timeout, step_timeout=step_timeout
     )
-    rollout = api.Rollout(parallel=parallel)
     ssh = api.SSHOptions(ssh_config=ssh_config)
     loaded, names = _fleet(inventory, host, group, all)
     if not (dry_run or yes):
         api._checked_run_id(run)  # a bad --run is the first thing to hear of
         require_answerable("rollback")
+    live = _Live(loaded, names, ssh, options)
+    rollout = api.Rollout(parallel=parallel, progress=live.progress)
+    quiet = api.Rollout(parallel=parallel)
+    if dry_run or not yes:
+        with live.guard(read_only=True):
+            planned = api.plan_rollback(
+                loaded, names, run=run, rollout=quiet, ssh=ssh, connect=live.connect
+            )
     if dry_run:
-        planned = api.plan_rollback(loaded, names, run=run, rollout=rollout, ssh=ssh)
         sys.stdout.write(plan_json(planned) if json else plan_text(planned))
         if not json:
             _recap("plan", _statuses(planned), api.exit_code(planned))
         _exit(api.exit_code(planned))
         return
     if not yes:
-        planned = api.plan_rollback(loaded, names, run=run, rollout=rollout, ssh=ssh)
         names = _approved_hosts("rollback", planned)
-    outcomes = api.rollback(loaded, names, run=run, options=options, rollout=rollout, ssh=ssh)
+    with live.guard(read_only=False):
+        outcomes = api.rollback(
+            loaded, names, run=run, options=options, rollout=rollout, ssh=ssh, connect=live.connect
+        )
     if not yes:
         outcomes = _with_planned(planned, outcomes)
     logins = _logins(loaded, outcomes)
@@ -326,12 +374,12 @@ def history(
 ) -> None:
     """List the runs recorded on hosts: id, state, when, who, kind, files."""
     loaded, names = _fleet(inventory, host, group, all)
-    reports = api.history(
-        loaded,
-        names,
-        rollout=api.Rollout(parallel=parallel),
-        ssh=api.SSHOptions(ssh_config=ssh_config),
-    )
+    ssh = api.SSHOptions(ssh_config=ssh_config)
+    live = _Live(loaded, names, ssh)
+    with live.guard(read_only=True):
+        reports = api.history(
+            loaded, names, rollout=api.Rollout(parallel=parallel), ssh=ssh, connect=live.connect
+        )
     for report in reports:
         if report.runs is None:
             sys.stdout.write(f"{report.host}: {report.error}\n")
@@ -411,12 +459,12 @@ def verify(
     """Check that hosts run what the inventory says (VMs, bridges, pf, daemons, addresses),
     each check with the command's evidence. Read-only; a deploy runs the same checks."""
     loaded, names = _fleet(inventory, host, group, all)
-    reports = api.verify(
-        loaded,
-        names,
-        rollout=api.Rollout(parallel=parallel),
-        ssh=api.SSHOptions(ssh_config=ssh_config),
-    )
+    ssh = api.SSHOptions(ssh_config=ssh_config)
+    live = _Live(loaded, names, ssh)
+    with live.guard(read_only=True):
+        reports = api.verify(
+            loaded, names, rollout=api.Rollout(parallel=parallel), ssh=ssh, connect=live.connect
+        )
     if json:
         sys.stdout.write(verify_json(reports))
     else:

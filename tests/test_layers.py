@@ -40,6 +40,9 @@ CORE = (
     "bsdprov.verify",
     "bsdprov.outcome",
     "bsdprov.output",
+    "bsdprov.failure",
+    "bsdprov.recap",
+    "bsdprov.runlog",
     "bsdprov.session",
     "bsdprov.adopt",
 )

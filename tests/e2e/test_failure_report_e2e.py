@@ -4,13 +4,23 @@ journal, read from the host."""
 
 from __future__ import annotations
 
+import signal
+import time
 from pathlib import Path
 
 import pytest
 
 from bsdprov.errors import ExitCode
 from bsdprov.lab.pytest_plugin import RunningLab
-from tests.e2e.test_deploy import add_alias, bsdprov, edited, fresh, run_id_of
+from tests.e2e.test_deploy import (
+    add_alias,
+    background,
+    bsdprov,
+    edited,
+    fresh,
+    run_id_of,
+    run_state,
+)
 
 pytestmark = pytest.mark.e2e
 __all__ = ["fresh"]  # the fixture
@@ -46,3 +56,35 @@ def test_a_failed_deploy_names_the_failing_step_and_its_error(
     assert " step (exit 1): service netif restart vtnet0\n" in logged.stdout
     assert "    | service: simulated failure\n" in logged.stdout
     assert logged.stdout.rstrip().endswith("rolled-back"), logged.stdout[-300:]
+
+
+def test_ctrl_c_mid_deploy_says_at_once_what_the_host_will_do_and_exits_130(
+    fresh: RunningLab, tmp_path: Path
+) -> None:
+    name = fresh.names[0]
+    inventory = edited(fresh, tmp_path, lambda d: add_alias(d, name, "203.0.113.66/32"))
+    controller = background(
+        "deploy", "--host", name, "-i", inventory, "--confirm-timeout", "10", "--yes"
+    )
+    runs = fresh.host_root(name) / "var/db/bsdprov/runs"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        states = [p.read_text().strip() for p in runs.glob("*/state")] if runs.exists() else []
+        if "awaiting-confirm" in states or "activating" in states:
+            break
+        time.sleep(0.05)
+    pressed = time.monotonic()
+    controller.send_signal(signal.SIGINT)
+    out, err = controller.communicate(timeout=30)
+    took = time.monotonic() - pressed
+    assert controller.returncode == 130, out + err
+    assert took < 3, f"Ctrl-C took {took:.1f} s to answer"
+    (run,) = runs.iterdir()
+    line = next(x for x in err.splitlines() if x.startswith(f"  {name}: "))
+    assert run.name in line, err
+    assert "the host's timer rolls it back at" in line or "already finished" in line, line
+    if "timer rolls it back" in line:
+        deadline = time.monotonic() + 40
+        while run_state(fresh, name, run.name) not in ("rolled-back", "applied"):
+            assert time.monotonic() < deadline, "the host never decided the run"
+            time.sleep(0.2)
