@@ -9,6 +9,7 @@ a command is refused as unknown, with exit 2 like every usage error.
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import re
 
@@ -95,12 +96,19 @@ class BsdprovProgram(Program):
         try:
             super().parse_tasks()
         except ParseError as exc:
-            raise Exit(_usage(exc), ExitCode.USAGE) from None
+            raise Exit(_usage(exc, self._flags_of_command()), ExitCode.USAGE) from None
         except ValueError as exc:
             # invoke casts a numeric option's value with int() while parsing and lets its
             # ValueError out: '--step-timeout abc' was a traceback.
             message = _bad_number(str(exc), list(self.core.unparsed))
             raise Exit(message, code=ExitCode.USAGE) from None
+
+    def _flags_of_command(self) -> list[str]:
+        """The options of the command being parsed (every command's, if none was named)."""
+        contexts = self.parser.contexts
+        named = [word for word in self.core.unparsed if word in contexts]
+        chosen = [contexts[named[0]]] if named else list(contexts.values())
+        return sorted({flag for context in chosen for flag in context.flags})
 
     def parse_cleanup(self) -> None:
         try:
@@ -109,7 +117,7 @@ class BsdprovProgram(Program):
             raise Exit(_usage(exc), ExitCode.USAGE) from None
 
 
-def _usage(exc: ParseError) -> str:
+def _usage(exc: ParseError, flags: list[str] | None = None) -> str:
     error = str(exc)
     missing = _NO_VALUE.fullmatch(error)
     if missing:
@@ -119,7 +127,11 @@ def _usage(exc: ParseError) -> str:
         return f"bsdprov: {flag} needs a value; {where} shows it"
     unknown = _UNKNOWN.fullmatch(error)
     if unknown:
-        return f"bsdprov: no option or command {unknown.group(1)!r}; 'bsdprov --help' lists them"
+        word = unknown.group(1)
+        near = difflib.get_close_matches(word.partition("=")[0], flags or [], n=1, cutoff=0.75)
+        if near:
+            return f"bsdprov: no option {word!r}; did you mean {near[0]}?"
+        return f"bsdprov: no option or command {word!r}; 'bsdprov --help' lists them"
     return f"bsdprov: {error}"
 
 

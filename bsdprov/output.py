@@ -6,10 +6,10 @@ import json
 import shlex
 from collections.abc import Iterable, Mapping
 
-from bsdprov.failure import failure_lines
+from bsdprov.failure import explain, failure_lines
 from bsdprov.inventory import Inventory
 from bsdprov.model import Host
-from bsdprov.outcome import HostChecks, Outcome, RunRecord
+from bsdprov.outcome import HostChecks, HostRuns, Outcome, RunRecord
 from bsdprov.plan import file_diff, mask_secrets, select_steps
 from bsdprov.render import FileEdit, LineEdit, Rendered, Step, VarsEdit, file_content
 from bsdprov.verify import CheckResult
@@ -328,3 +328,74 @@ def verify_json(reports: Iterable[HostChecks]) -> str:
         entry["passed"] = report.passed
         hosts.append(entry)
     return json.dumps({"format_version": FORMAT_VERSION, "hosts": hosts}, indent=2) + "\n"
+
+
+def deploy_json(outcomes: Iterable[Outcome], exit_code: int, logins: Mapping[str, str]) -> str:
+    """The versioned object of a real ``deploy --json`` (or ``rollback --json``): per host its
+    status, run, reason and, when it failed, the failure in parts (``bsdprov.failure``)."""
+    hosts = []
+    for o in outcomes:
+        entry: dict[str, object] = {
+            "name": o.host,
+            "status": o.status,
+            "run_id": o.run_id,
+            "reason": mask_secrets(o.reason),
+            "warnings": list(o.warnings),
+            "failure": None,
+        }
+        if o.status in ("failed", "rolled-back"):
+            failure = explain(o, logins.get(o.host, ""))
+            entry["failure"] = {
+                "what": failure.what,
+                "command": mask_secrets(failure.command),
+                "exit_status": failure.exit_status,
+                "output": [mask_secrets(line) for line in failure.output],
+                "cause": mask_secrets(failure.cause),
+            }
+        hosts.append(entry)
+    document = {"format_version": FORMAT_VERSION, "exit_code": exit_code, "hosts": hosts}
+    return json.dumps(document, indent=2) + "\n"
+
+
+def history_json(reports: Iterable[HostRuns]) -> str:
+    """The versioned object of ``bsdprov history --json``: per host its runs, oldest first, or
+    the error that kept it from answering."""
+    hosts = [
+        {
+            "name": r.host,
+            "error": str(r.error) if r.error is not None else None,
+            "runs": [
+                {
+                    "run_id": run.run_id,
+                    "state": run.state,
+                    "started": run.started,
+                    "user": run.user,
+                    "kind": run.kind,
+                    "files": list(run.targets),
+                    "reason": mask_secrets(run.reason),
+                }
+                for run in r.runs or ()
+            ],
+        }
+        for r in reports
+    ]
+    return json.dumps({"format_version": FORMAT_VERSION, "hosts": hosts}, indent=2) + "\n"
+
+
+def check_json(inventory: Inventory) -> str:
+    """The versioned object of ``bsdprov check --json``: the inventory's hosts as it read them."""
+    hosts = [
+        {
+            "name": host.name,
+            "os": host.os,
+            "user": host.user,
+            "address": host.address or host.name,
+            "port": host.port,
+            "via": host.via,
+            "interfaces": sorted(host.interfaces),
+            "routes": None if host.routes is None else len(host.routes),
+        }
+        for host in inventory.hosts.values()
+    ]
+    document = {"format_version": FORMAT_VERSION, "source": str(inventory.source), "hosts": hosts}
+    return json.dumps(document, indent=2) + "\n"

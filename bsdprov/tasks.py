@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import AbstractContextManager
+from typing import Any
 
 from invoke.collection import Collection
 from invoke.context import Context
 from invoke.exceptions import Exit
-from invoke.tasks import task
+from invoke.tasks import Task, task
 
 from bsdprov import api
 from bsdprov.approval import approved, require_answerable
@@ -22,8 +23,11 @@ from bsdprov.errors import ExitCode, UsageError
 from bsdprov.interrupt import interrupted_text, interruptible
 from bsdprov.lab.tasks import lab
 from bsdprov.output import (
+    check_json,
     check_summary,
+    deploy_json,
     deploy_text,
+    history_json,
     history_text,
     plan_json,
     plan_text,
@@ -41,19 +45,50 @@ INVENTORY_HELP = f"inventory file (default: $BSDPROV_INVENTORY or {DEFAULT_INVEN
 HOSTS_HELP = "host(s) to act on: NAME[,NAME...]"
 
 
+# The only short options, each meaning the same in every command; every other option is long
+# only ('-d' was --detailed-exitcode in plan but --dry-run in deploy, '-r' --restart-vms in
+# deploy but --run in rollback: Invoke's automatic letters).
+SHORT = {
+    "host": "h",
+    "group": "g",
+    "all": "a",
+    "inventory": "i",
+    "parallel": "p",
+    "ssh_config": "s",
+    "json": "j",
+    "dry_run": "d",
+    "yes": "y",
+    "verbose": "v",
+    "run": "r",
+}
+
+
+class _Task(Task):  # type: ignore[type-arg]
+    def arg_opts(self, name: str, default: str, taken_names: set[str]) -> dict[str, Any]:
+        opts = super().arg_opts(name, default, taken_names)
+        short = SHORT.get(name)
+        opts["names"] = [opts["names"][0], *([short] if short else [])]
+        return opts
+
+
 def _exit(code: ExitCode, message: str = "") -> None:
     if code or message:
         raise Exit(message or None, int(code))
 
 
-@task(help={"inventory": INVENTORY_HELP})
+@task(
+    klass=_Task,
+    help={"inventory": INVENTORY_HELP, "json": "print the versioned JSON object instead of text"},
+)
 @reported
-def check(c: Context, inventory: str | None = None) -> None:
+def check(c: Context, inventory: str | None = None, json: bool = False) -> None:
     """Validate the inventory and print a one-line summary per host."""
-    sys.stdout.write(check_summary(api.check(api.inventory_path(inventory))))
+    loaded = api.check(api.inventory_path(inventory))
+    sys.stdout.write(check_json(loaded) if json else check_summary(loaded))
 
 
 @task(
+    klass=_Task,
     help={
         "host": f"{HOSTS_HELP} (default: every host)",
         "inventory": INVENTORY_HELP,
@@ -90,7 +125,8 @@ DEPLOY_HELP = {
     "confirm_timeout": "seconds the host waits for a new SSH login before it rolls back (120)",
     "no_confirm": "no dead-man timer: for hosts whose connectivity is not at stake",
     "step_timeout": "seconds one activation command may take before it is killed (120)",
-    "json": "print the versioned plan object (with --dry-run)",
+    "json": "print the versioned JSON object: the plan's with --dry-run, else the result's "
+    "(needs --yes)",
     "restart_vms": "restart running VMs whose definition changed (vmd keeps the old one)",
     "purge_disks": "delete the disk images of VMs removed from the inventory (kept by default)",
     "uplink": "on a hypervisor, also change the interface carrying the SSH session",
@@ -104,6 +140,23 @@ def _fleet(
 ) -> tuple[api.Inventory, list[str]]:
     loaded = api.check(api.inventory_path(inventory))
     return loaded, api.select_hosts(loaded, host, group=group, everything=everything)
+
+
+def _refuse_what_does_not_apply(
+    verb: str, *, dry_run: bool, yes: bool, json: bool, verbose: bool
+) -> None:
+    """Options that make no sense together are refused, never silently ignored."""
+    if yes and dry_run:
+        raise UsageError(f"{verb} --yes --dry-run: --yes does not apply, a dry run changes nothing")
+    if json and not (dry_run or yes):
+        raise UsageError(
+            f"{verb} --json: the plan is shown and a question asked first, which JSON cannot "
+            "carry; add --yes to apply and print the result as JSON, or --dry-run for the plan"
+        )
+    if verbose and (json or dry_run):
+        raise UsageError(
+            f"{verb} --verbose: it adds the journal to a real {verb}'s text report only"
+        )
 
 
 def _approved_hosts(verb: str, planned: list[api.Outcome]) -> list[str]:
@@ -190,12 +243,13 @@ def _progress(event: api.HostProgress) -> None:
 
 
 @task(
+    klass=_Task,
     help={
         **FLEET_HELP,
         "json": "print the versioned plan object",
         "detailed_exitcode": f"exit {int(ExitCode.CHANGES_PENDING)} when changes are pending, "
         "0 when none (errors keep their own codes)",
-    }
+    },
 )
 @reported
 def plan(
@@ -226,7 +280,7 @@ def plan(
     _exit(code)
 
 
-@task(help=DEPLOY_HELP)
+@task(klass=_Task, help=DEPLOY_HELP)
 @reported
 def deploy(
     c: Context,
@@ -259,6 +313,9 @@ def deploy(
         purge_disks=purge_disks,
         uplink=uplink,
     )
+    _refuse_what_does_not_apply("deploy", dry_run=dry_run, yes=yes, json=json, verbose=verbose)
+    if max_fail and not serial:
+        raise UsageError(f"--max-fail {max_fail}: it applies to --serial rollouts; add --serial N")
     ssh = api.SSHOptions(ssh_config=ssh_config)
     loaded, names = _fleet(inventory, host, group, all)
     if not (dry_run or yes):
@@ -292,9 +349,13 @@ def deploy(
         )
     if not yes:
         outcomes = _with_planned(planned, outcomes)
-    sys.stdout.write(deploy_text(outcomes, verbose=verbose, logins=_logins(loaded, outcomes)))
-    _recap("deploy", _statuses(outcomes), api.exit_code(outcomes))
-    _exit(api.exit_code(outcomes))
+    code, logins = api.exit_code(outcomes), _logins(loaded, outcomes)
+    if json:
+        sys.stdout.write(deploy_json(outcomes, int(code), logins))
+    else:
+        sys.stdout.write(deploy_text(outcomes, verbose=verbose, logins=logins))
+        _recap("deploy", _statuses(outcomes), code)
+    _exit(code)
 
 
 ROLLBACK_HELP = {
@@ -304,7 +365,7 @@ ROLLBACK_HELP = {
 }
 
 
-@task(help={**ROLLBACK_HELP, "run": "the run to undo (default: the last applied run)"})
+@task(klass=_Task, help={**ROLLBACK_HELP, "run": "the run to undo (default: the last applied run)"})
 @reported
 def rollback(
     c: Context,
@@ -328,6 +389,7 @@ def rollback(
     options = api.DeployOptions(
         confirm=not no_confirm, confirm_timeout=confirm_timeout, step_timeout=step_timeout
     )
+    _refuse_what_does_not_apply("rollback", dry_run=dry_run, yes=yes, json=json, verbose=verbose)
     ssh = api.SSHOptions(ssh_config=ssh_config)
     loaded, names = _fleet(inventory, host, group, all)
     if not (dry_run or yes):
@@ -356,12 +418,16 @@ def rollback(
     if not yes:
         outcomes = _with_planned(planned, outcomes)
     logins = _logins(loaded, outcomes)
+    if json:
+        sys.stdout.write(deploy_json(outcomes, int(api.exit_code(outcomes)), logins))
+        _exit(api.exit_code(outcomes))
+        return
     sys.stdout.write(deploy_text(outcomes, "rollback", verbose=verbose, logins=logins))
     _recap("rollback", _statuses(outcomes), api.exit_code(outcomes))
     _exit(api.exit_code(outcomes))
 
 
-@task(help=FLEET_HELP)
+@task(klass=_Task, help={**FLEET_HELP, "json": "print the versioned history object"})
 @reported
 def history(
     c: Context,
@@ -371,6 +437,7 @@ def history(
     inventory: str | None = None,
     parallel: int = 10,
     ssh_config: str | None = None,
+    json: bool = False,
 ) -> None:
     """List the runs recorded on hosts: id, state, when, who, kind, files."""
     loaded, names = _fleet(inventory, host, group, all)
@@ -380,24 +447,29 @@ def history(
         reports = api.history(
             loaded, names, rollout=api.Rollout(parallel=parallel), ssh=ssh, connect=live.connect
         )
+    errors = [int(r.error.exit_code) for r in reports if r.error is not None]
+    code = ExitCode(max(errors, default=0))
+    if json:
+        sys.stdout.write(history_json(reports))
+        _exit(code)
+        return
     for report in reports:
         if report.runs is None:
             sys.stdout.write(f"{report.host}: {report.error}\n")
         else:
             sys.stdout.write(history_text(report.host, report.runs))
-    errors = [int(r.error.exit_code) for r in reports if r.error is not None]
-    code = ExitCode(max(errors, default=0))
     _recap("history", [(r.host, _read_status(r.error)) for r in reports], code)
     _exit(code)
 
 
 @task(
+    klass=_Task,
     help={
         "host": "the host whose run to show (required)",
         "run": "the run (default: the host's newest); 'bsdprov history' lists them",
         "inventory": INVENTORY_HELP,
         "ssh_config": FLEET_HELP["ssh_config"],
-    }
+    },
 )
 @reported
 def log(
@@ -424,11 +496,12 @@ def log(
 
 
 @task(
+    klass=_Task,
     help={
         "host": "host whose key to record (required)",
         "inventory": INVENTORY_HELP,
         "ssh_config": FLEET_HELP["ssh_config"],
-    }
+    },
 )
 @reported
 def trust(
@@ -444,7 +517,7 @@ def trust(
     sys.stdout.write(f"{host}: recorded {fingerprint}\n")
 
 
-@task(help={**FLEET_HELP, "json": "print the versioned verify object"})
+@task(klass=_Task, help={**FLEET_HELP, "json": "print the versioned verify object"})
 @reported
 def verify(
     c: Context,
@@ -484,6 +557,7 @@ def verify(
 
 
 @task(
+    klass=_Task,
     name="import",
     help={
         "host": "the host's name in the inventory (required)",

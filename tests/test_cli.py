@@ -57,7 +57,11 @@ def test_an_invoke_flag_is_refused_and_nothing_is_deployed(
     argv = [flag, *task] if where == "before" else [*task, flag]
     code, out, err = run(capsys, *argv)
     assert (code, out) == (ExitCode.USAGE, "")
-    assert err == f"bsdprov: no option or command {flag!r}; 'bsdprov --help' lists them\n"
+    # Refused by name; a bsdprov option of a close spelling may be suggested (--config:
+    # --ssh-config), never taken for it.
+    assert err.startswith(f"bsdprov: no option {flag!r}") or err.startswith(
+        f"bsdprov: no option or command {flag!r}; 'bsdprov --help' lists them"
+    )
 
 
 def test_a_command_help_names_only_its_usage(capsys: pytest.CaptureFixture[str]) -> None:
