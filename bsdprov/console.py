@@ -21,6 +21,16 @@ from bsdprov import __version__
 from bsdprov.errors import ExitCode
 from bsdprov.tasks import ns
 
+EXIT_CODES = """Exit codes:
+  0    done: every host done, or nothing to do
+  1    a host failed (or a deploy was cancelled at the question)
+  2    bad arguments or inventory; nothing was contacted
+  3    a host was unreachable
+  4    a host rolled back (its old files are back)
+  5    plan --detailed-exitcode: changes are pending
+  130  interrupted (Ctrl-C): what each host does by itself is printed
+  When hosts differ, the worst decides: 1, then 4, then 3; skipped hosts add none.
+"""
 CORE_OPTIONS = ("help", "version", "complete", "print-completion-script")
 _BAD_INT = re.compile(r"invalid literal for int\(\) with base 10: '(.*)'", re.S)
 _UNKNOWN = re.compile(r"No idea what '(.*)' is!", re.S)
@@ -69,6 +79,7 @@ class BsdprovProgram(Program):
         print("")
         self.print_columns(self.initial_context.help_tuples())
         self.list_tasks()
+        print(EXIT_CODES)
 
     def task_list_opener(self, extra: str = "") -> str:
         return "Commands"
@@ -81,6 +92,7 @@ class BsdprovProgram(Program):
         print("")
         print("Options:")
         self.print_columns(self.parser.contexts[name].help_tuples())
+        print(EXIT_CODES)
 
     def no_tasks_given(self) -> None:
         self.print_help()

@@ -111,3 +111,14 @@ def test_help_lists_short_options_only_from_the_shared_set(
     assert code == 0
     shorts = set(re.findall(r"^  -([a-z])[ ,]", out, re.M))
     assert shorts == {"a", "d", "g", "h", "i", "j", "p", "s", "v", "y"}
+
+
+@pytest.mark.parametrize("argv", [("--help",), ("deploy", "--help"), ("plan", "--help")])
+def test_help_lists_the_exit_codes(
+    capsys: pytest.CaptureFixture[str], argv: tuple[str, ...]
+) -> None:
+    code, out, _ = run(capsys, *argv)
+    assert code == 0
+    assert "\nExit codes:\n" in out
+    for line in ("  2    bad arguments", "  4    a host rolled back", "  130  interrupted"):
+        assert line in out
