@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -38,7 +39,7 @@ from bsdprov.output import (
 )
 from bsdprov.recap import recap_text
 from bsdprov.reporting import reported
-from bsdprov.watch import Watch
+from bsdprov.watch import STARTED, HostWatch, Watch
 
 DEFAULT_INVENTORY = api.DEFAULT_INVENTORY
 INVENTORY_HELP = f"inventory file (default: $BSDPROV_INVENTORY or {DEFAULT_INVENTORY})"
@@ -223,7 +224,7 @@ class _Live:
         ssh: api.SSHOptions,
         options: api.DeployOptions | None = None,
     ) -> None:
-        self.watch = Watch()
+        self.watch = Watch(on_change=_stage_line if _stderr_is_terminal() else None)
         self.watch.expect(names)
         self.connect = self.watch.wrap(api.ssh_connector(loaded, ssh))
         self.timeout = options.confirm_timeout if options and options.confirm else None
@@ -234,6 +235,28 @@ class _Live:
 
     def guard(self, *, read_only: bool) -> AbstractContextManager[None]:
         return interruptible(lambda: interrupted_text(self.watch, self.timeout, read_only))
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except ValueError:
+        return False
+
+
+_STARTED_AT = time.monotonic()
+
+
+def _stage_line(watched: HostWatch) -> None:
+    """On a terminal, each host's stage as it changes (connecting, probing, uploading, the run
+    started, confirming), with the seconds since bsdprov started: a host is never silent for
+    minutes. Not on a pipe: a log gets each host's result only."""
+    if watched.stage == "done":
+        return
+    run = f" run {watched.run_id}" if watched.stage == STARTED and watched.run_id else ""
+    elapsed = time.monotonic() - _STARTED_AT
+    sys.stderr.write(f"  {watched.host}: {watched.stage}{run} ({elapsed:.1f} s)\n")
+    sys.stderr.flush()
 
 
 def _progress(event: api.HostProgress) -> None:
