@@ -18,7 +18,7 @@ from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import Task, task
 
-from bsdprov import api
+from bsdprov import api, settings
 from bsdprov.approval import approved, require_answerable
 from bsdprov.errors import ExitCode, UsageError
 from bsdprov.interrupt import interrupted_text, interruptible
@@ -42,7 +42,9 @@ from bsdprov.reporting import reported
 from bsdprov.watch import STARTED, HostWatch, Watch
 
 DEFAULT_INVENTORY = api.DEFAULT_INVENTORY
-INVENTORY_HELP = f"inventory file (default: $BSDPROV_INVENTORY or {DEFAULT_INVENTORY})"
+INVENTORY_HELP = (
+    f"inventory file (default: $BSDPROV_INVENTORY, bsdprov.yaml's, or {DEFAULT_INVENTORY})"
+)
 HOSTS_HELP = "host(s) to act on: NAME[,NAME...]"
 
 
@@ -67,6 +69,8 @@ SHORT = {
 class _Task(Task):  # type: ignore[type-arg]
     def arg_opts(self, name: str, default: str, taken_names: set[str]) -> dict[str, Any]:
         opts = super().arg_opts(name, default, taken_names)
+        if name in ("parallel", "confirm_timeout"):
+            opts["kind"] = int  # None by default: the setting comes from env or bsdprov.yaml
         short = SHORT.get(name)
         opts["names"] = [opts["names"][0], *([short] if short else [])]
         return opts
@@ -84,7 +88,7 @@ def _exit(code: ExitCode, message: str = "") -> None:
 @reported
 def check(c: Context, inventory: str | None = None, json: bool = False) -> None:
     """Validate the inventory and print a one-line summary per host."""
-    loaded = api.check(api.inventory_path(inventory))
+    loaded = api.check(settings.inventory(inventory))
     sys.stdout.write(check_json(loaded) if json else check_summary(loaded))
 
 
@@ -101,7 +105,7 @@ def render(
     c: Context, host: str | None = None, inventory: str | None = None, json: bool = False
 ) -> None:
     """Render hosts' configuration offline (needs 'os:' in the inventory); touches nothing."""
-    rendered = api.render(api.inventory_path(inventory), host or ())
+    rendered = api.render(settings.inventory(inventory), host or ())
     if json:
         sys.stdout.write(render_json(rendered))
     else:
@@ -115,7 +119,7 @@ FLEET_HELP = {
     "group": "every host of this inventory group",
     "all": "every host of the inventory",
     "inventory": INVENTORY_HELP,
-    "parallel": "hosts worked on at once (default 10)",
+    "parallel": "hosts worked on at once (default: $BSDPROV_PARALLEL, bsdprov.yaml's, or 10)",
     "ssh_config": "ssh_config file (default: $BSDPROV_SSH_CONFIG, the inventory's, ~/.ssh/config)",
 }
 DEPLOY_HELP = {
@@ -123,7 +127,8 @@ DEPLOY_HELP = {
     "serial": "roll out in batches of N hosts (default: all at once)",
     "max_fail": "with --serial: start no further batch once more hosts than this failed",
     "dry_run": "show what would change (diffs and commands) and touch nothing",
-    "confirm_timeout": "seconds the host waits for a new SSH login before it rolls back (120)",
+    "confirm_timeout": "seconds the host waits for a new SSH login before it rolls back "
+    "(default: $BSDPROV_CONFIRM_TIMEOUT, bsdprov.yaml's, or 120)",
     "no_confirm": "no dead-man timer: for hosts whose connectivity is not at stake",
     "step_timeout": "seconds one activation command may take before it is killed (120)",
     "json": "print the versioned JSON object: the plan's with --dry-run, else the result's "
@@ -139,7 +144,7 @@ DEPLOY_HELP = {
 def _fleet(
     inventory: str | None, host: str | None, group: str | None, everything: bool
 ) -> tuple[api.Inventory, list[str]]:
-    loaded = api.check(api.inventory_path(inventory))
+    loaded = api.check(settings.inventory(inventory))
     return loaded, api.select_hosts(loaded, host, group=group, everything=everything)
 
 
@@ -281,7 +286,7 @@ def plan(
     group: str | None = None,
     all: bool = False,
     inventory: str | None = None,
-    parallel: int = 10,
+    parallel: int | None = None,
     ssh_config: str | None = None,
     json: bool = False,
     detailed_exitcode: bool = False,
@@ -292,7 +297,11 @@ def plan(
     live = _Live(loaded, names, ssh)
     with live.guard(read_only=True):
         outcomes = api.plan(
-            loaded, names, rollout=api.Rollout(parallel=parallel), ssh=ssh, connect=live.connect
+            loaded,
+            names,
+            rollout=api.Rollout(parallel=settings.whole("parallel", parallel)),
+            ssh=ssh,
+            connect=live.connect,
         )
     sys.stdout.write(plan_json(outcomes) if json else plan_text(outcomes))
     code = api.exit_code(outcomes)
@@ -311,10 +320,10 @@ def deploy(
     group: str | None = None,
     all: bool = False,
     inventory: str | None = None,
-    parallel: int = 10,
+    parallel: int | None = None,
     ssh_config: str | None = None,
     dry_run: bool = False,
-    confirm_timeout: int = 120,
+    confirm_timeout: int | None = None,
     no_confirm: bool = False,
     step_timeout: int = 120,
     json: bool = False,
@@ -330,7 +339,7 @@ def deploy(
     Hypervisors go before their guests. Shows the plan and asks first, unless --yes."""
     options = api.DeployOptions(
         confirm=not no_confirm,
-        confirm_timeout=confirm_timeout,
+        confirm_timeout=settings.whole("confirm_timeout", confirm_timeout),
         step_timeout=step_timeout,
         restart_vms=restart_vms,
         purge_disks=purge_disks,
@@ -345,9 +354,14 @@ def deploy(
         require_answerable("deploy")
     live = _Live(loaded, names, ssh, options)
     rollout = api.Rollout(
-        parallel=parallel, serial=serial, max_fail=max_fail, progress=live.progress
+        parallel=settings.whole("parallel", parallel),
+        serial=serial,
+        max_fail=max_fail,
+        progress=live.progress,
     )
-    quiet = api.Rollout(parallel=parallel)  # a plan reports at the end, as 'plan' does
+    quiet = api.Rollout(
+        parallel=settings.whole("parallel", parallel)
+    )  # a plan reports at the end, as 'plan' does
 
     def planned_now() -> list[api.Outcome]:
         with live.guard(read_only=True):
@@ -396,11 +410,11 @@ def rollback(
     group: str | None = None,
     all: bool = False,
     inventory: str | None = None,
-    parallel: int = 10,
+    parallel: int | None = None,
     ssh_config: str | None = None,
     run: str | None = None,
     dry_run: bool = False,
-    confirm_timeout: int = 120,
+    confirm_timeout: int | None = None,
     no_confirm: bool = False,
     step_timeout: int = 120,
     json: bool = False,
@@ -410,7 +424,9 @@ def rollback(
     """Put back the files as they were before a run and re-activate them, as a new run.
     Shows what it puts back and asks first, unless --yes."""
     options = api.DeployOptions(
-        confirm=not no_confirm, confirm_timeout=confirm_timeout, step_timeout=step_timeout
+        confirm=not no_confirm,
+        confirm_timeout=settings.whole("confirm_timeout", confirm_timeout),
+        step_timeout=step_timeout,
     )
     _refuse_what_does_not_apply("rollback", dry_run=dry_run, yes=yes, json=json, verbose=verbose)
     ssh = api.SSHOptions(ssh_config=ssh_config)
@@ -419,8 +435,8 @@ def rollback(
         api._checked_run_id(run)  # a bad --run is the first thing to hear of
         require_answerable("rollback")
     live = _Live(loaded, names, ssh, options)
-    rollout = api.Rollout(parallel=parallel, progress=live.progress)
-    quiet = api.Rollout(parallel=parallel)
+    rollout = api.Rollout(parallel=settings.whole("parallel", parallel), progress=live.progress)
+    quiet = api.Rollout(parallel=settings.whole("parallel", parallel))
     if dry_run or not yes:
         with live.guard(read_only=True):
             planned = api.plan_rollback(
@@ -458,7 +474,7 @@ def history(
     group: str | None = None,
     all: bool = False,
     inventory: str | None = None,
-    parallel: int = 10,
+    parallel: int | None = None,
     ssh_config: str | None = None,
     json: bool = False,
 ) -> None:
@@ -468,7 +484,11 @@ def history(
     live = _Live(loaded, names, ssh)
     with live.guard(read_only=True):
         reports = api.history(
-            loaded, names, rollout=api.Rollout(parallel=parallel), ssh=ssh, connect=live.connect
+            loaded,
+            names,
+            rollout=api.Rollout(parallel=settings.whole("parallel", parallel)),
+            ssh=ssh,
+            connect=live.connect,
         )
     errors = [int(r.error.exit_code) for r in reports if r.error is not None]
     code = ExitCode(max(errors, default=0))
@@ -507,7 +527,7 @@ def log(
     if not host or "," in host:
         raise UsageError(f"log --host {host!r}: give one host")
     found = api.journal(
-        api.inventory_path(inventory), host, run=run, ssh=api.SSHOptions(ssh_config=ssh_config)
+        settings.inventory(inventory), host, run=run, ssh=api.SSHOptions(ssh_config=ssh_config)
     )
     if found.run_id is None:
         which = f"no run {run}" if run else "no runs recorded"
@@ -535,7 +555,7 @@ def trust(
     if "," in host:
         raise UsageError(f"trust --host {host!r}: give one host; its key is shown to compare")
     fingerprint = api.trust(
-        api.inventory_path(inventory), host, ssh=api.SSHOptions(ssh_config=ssh_config)
+        settings.inventory(inventory), host, ssh=api.SSHOptions(ssh_config=ssh_config)
     )
     sys.stdout.write(f"{host}: recorded {fingerprint}\n")
 
@@ -548,7 +568,7 @@ def verify(
     group: str | None = None,
     all: bool = False,
     inventory: str | None = None,
-    parallel: int = 10,
+    parallel: int | None = None,
     ssh_config: str | None = None,
     json: bool = False,
 ) -> None:
@@ -559,7 +579,11 @@ def verify(
     live = _Live(loaded, names, ssh)
     with live.guard(read_only=True):
         reports = api.verify(
-            loaded, names, rollout=api.Rollout(parallel=parallel), ssh=ssh, connect=live.connect
+            loaded,
+            names,
+            rollout=api.Rollout(parallel=settings.whole("parallel", parallel)),
+            ssh=ssh,
+            connect=live.connect,
         )
     if json:
         sys.stdout.write(verify_json(reports))
@@ -606,7 +630,7 @@ def import_(
 
     if not host:
         raise UsageError("import needs --host NAME")
-    text = import_live(host, address, api.inventory_path(inventory), ssh_config, write)
+    text = import_live(host, address, settings.inventory(inventory), ssh_config, write)
     sys.stdout.write(text)
 
 

@@ -1,0 +1,107 @@
+"""The command's own defaults: a flag, else the environment, else ``bsdprov.yaml``, else built in.
+
+``bsdprov.yaml`` (in the current directory, or the file ``$BSDPROV_CONFIG`` names) holds the
+settings a team wants the same on every run, so that no one has to remember ``-i`` or a longer
+confirm timeout for a slow link:
+
+    inventory: inventories/prod.yaml
+    parallel: 20
+    confirm_timeout: 300
+
+A key it does not know, or a value of the wrong kind, stops the command with the file, key and
+value named (exit 2): a misspelt ``confirm_timout`` silently ignored would be the default
+timeout on a link that needs the long one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import yaml
+
+from bsdprov.errors import UsageError
+
+FILE = "bsdprov.yaml"
+BUILT_IN: dict[str, int | str] = {
+    "inventory": "inventories/example.yaml",
+    "parallel": 10,
+    "confirm_timeout": 120,
+}
+ENVIRONMENT = {
+    "inventory": "BSDPROV_INVENTORY",
+    "parallel": "BSDPROV_PARALLEL",
+    "confirm_timeout": "BSDPROV_CONFIRM_TIMEOUT",
+}
+
+
+def settings_file(environ: Mapping[str, str]) -> Path | None:
+    """``$BSDPROV_CONFIG`` (which must exist), else ``./bsdprov.yaml`` if there is one."""
+    named = environ.get("BSDPROV_CONFIG")
+    if named:
+        if not Path(named).is_file():
+            raise UsageError(f"$BSDPROV_CONFIG: {named!r} is not a file")
+        return Path(named)
+    local = Path(FILE)
+    return local if local.is_file() else None
+
+
+def _value(name: str, raw: object, where: str) -> int | str:
+    if name == "inventory":
+        if not isinstance(raw, str) or not raw:
+            raise UsageError(f"{where}: {name}: {raw!r} is not a file path")
+        return raw
+    if isinstance(raw, str) and raw.strip().isdigit():
+        raw = int(raw)
+    if not isinstance(raw, int) or isinstance(raw, bool):
+        raise UsageError(f"{where}: {name}: {raw!r} is not a whole number")
+    return raw
+
+
+def read_file(path: Path) -> dict[str, int | str]:
+    """The settings a ``bsdprov.yaml`` sets; each key checked."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise UsageError(f"{path}: cannot read it: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: expected keys ({', '.join(BUILT_IN)}), got {data!r}")
+    found = {}
+    for key, raw in data.items():
+        if key not in BUILT_IN:
+            raise UsageError(f"{path}: unknown key {key!r}; the keys are {', '.join(BUILT_IN)}")
+        found[key] = _value(key, raw, str(path))
+    if isinstance(found.get("inventory"), str):
+        # A relative path is the file's neighbour, wherever bsdprov runs from.
+        found["inventory"] = str(path.parent / str(found["inventory"]))
+    return found
+
+
+def resolve(name: str, flag: int | str | None, environ: Mapping[str, str] | None = None) -> object:
+    """The setting ``name``: the flag if given, else its environment variable, else the
+    settings file's, else the built-in default."""
+    if flag is not None and flag != "":
+        return flag
+    environ = os.environ if environ is None else environ
+    variable = ENVIRONMENT[name]
+    if environ.get(variable):
+        return _value(name, environ[variable], f"${variable}")
+    path = settings_file(environ)
+    if path is not None:
+        from_file = read_file(path)
+        if name in from_file:
+            return from_file[name]
+    return BUILT_IN[name]
+
+
+def inventory(flag: str | None) -> str:
+    return str(resolve("inventory", flag))
+
+
+def whole(name: str, flag: int | None) -> int:
+    value = resolve(name, flag)
+    assert isinstance(value, int)  # _value made it one
+    return value
