@@ -43,7 +43,7 @@ from bsdprov.fleet import select_hosts as fleet_select
 from bsdprov.inventory import Inventory, load_inventory
 from bsdprov.model import Host
 from bsdprov.outcome import HostChecks, HostRuns, Outcome, RunRecord
-from bsdprov.plan import mask_secrets
+from bsdprov.plan import Plan, mask_secrets
 from bsdprov.render import Rendered, render_host
 from bsdprov.run import RUN_ID_RE
 from bsdprov.runlog import RunJournal, journal_script, parse_journal
@@ -357,17 +357,26 @@ def deploy(
     rollout: Rollout | None = None,
     ssh: SSHOptions = SSHOptions(),
     connect: Connector | None = None,
+    expect: Mapping[str, Callable[[Plan], None]] | None = None,
 ) -> list[Outcome]:
     """Apply the inventory to each host as one on-host transaction, rolled back on failure;
-    hypervisors go before their guests. One ``Outcome`` per host, in the order given."""
+    hypervisors go before their guests. One ``Outcome`` per host, in the order given.
+    ``expect`` maps a host to a check of the plan about to be applied, which may refuse it
+    (``bsdprov.savedplan``: a saved plan); the host then fails with nothing changed."""
     rollout = rollout or Rollout()
     loaded, names, opened = _live(inventory, hosts, connect, ssh)
     chosen = _apply_options(options, rollout)
+    expected = expect or {}
     return run_staged(
         loaded,
         names,
         lambda n: deploy_one(
-            opened, loaded.hosts[n], rollout._next_run_id(), chosen, loaded.guests(n)
+            opened,
+            loaded.hosts[n],
+            rollout._next_run_id(),
+            chosen,
+            loaded.guests(n),
+            expected.get(n),
         ),
         rollout.parallel,
         rollout.serial,

@@ -348,8 +348,11 @@ def deploy_one(
     run_id: str,
     options: DeployOptions,
     guests: tuple[Guest, ...] = (),
+    expect: Callable[[Plan], None] | None = None,
 ) -> Outcome:
-    """Plan and apply one host as one on-host transaction (``plan_outcome`` is the dry run)."""
+    """Plan and apply one host as one on-host transaction (``plan_outcome`` is the dry run).
+    ``expect`` sees the plan about to be applied and may refuse it (a saved plan, raising
+    ``ApplyError``) before anything is sent."""
     session, reached = reach(connect, host)
     try:
         plan, facts = plan_one(session, host, guests, options, reached)
@@ -373,6 +376,8 @@ def deploy_one(
         failed = [r.run_id for r in facts.runs if r.state == RunState.ROLLBACK_FAILED]
         if failed and _resume_failed_rollbacks(session, host, failed):
             plan, facts = plan_one(session, host, guests, options, reached)
+        if expect is not None:
+            expect(plan)
         if not plan.has_changes:
             return Outcome(host.name, "unchanged", plan=plan)
         return _transact(connect, session, host, plan, run_id, options, "deploy")

@@ -7,10 +7,13 @@ connects only when a live task runs.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any
 
 from invoke.collection import Collection
@@ -37,8 +40,10 @@ from bsdprov.output import (
     verify_json,
     verify_text,
 )
+from bsdprov.plan import Plan
 from bsdprov.recap import recap_text
 from bsdprov.reporting import reported
+from bsdprov.savedplan import SavedPlan, expectation, read_saved_plan, saved_plan_text
 from bsdprov.watch import STARTED, HostWatch, Watch
 
 DEFAULT_INVENTORY = api.DEFAULT_INVENTORY
@@ -138,6 +143,8 @@ DEPLOY_HELP = {
     "uplink": "on a hypervisor, also change the interface carrying the SSH session",
     "yes": "apply without showing the plan and asking (needed when stdin is not a terminal)",
     "verbose": "under a failed host, also the last lines of its run's journal",
+    "plan": "apply exactly the plan 'plan --out FILE' saved, to its hosts; a host whose plan is "
+    "no longer the same is refused, naming the file (no question asked: the plan was reviewed)",
 }
 
 
@@ -163,6 +170,35 @@ def _refuse_what_does_not_apply(
         raise UsageError(
             f"{verb} --verbose: it adds the journal to a real {verb}'s text report only"
         )
+
+
+PLAN_OPTIONS = ("restart_vms", "purge_disks", "uplink")
+
+
+def _save_plan(out: str, outcomes: list[api.Outcome], inventory: str) -> None:
+    """Write the saved plan next to its final name, then rename it there (never half a file)."""
+    options = dict.fromkeys(PLAN_OPTIONS, False)
+    text = saved_plan_text(outcomes, inventory, options)
+    target = Path(out)
+    temporary = target.with_name(f".{target.name}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, target)
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot write it: {exc.strerror}") from None
+    saved = sum(o.status == "changes" for o in outcomes)
+    sys.stderr.write(
+        f"plan saved to {out}: {saved} host{'s' if saved != 1 else ''} with changes; "
+        f"'bsdprov deploy --plan {out}' applies exactly it\n"
+    )
+
+
+def _read_plan(path: str) -> SavedPlan:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--plan {path}: cannot read it: {exc}") from None
+    return read_saved_plan(path, text)
 
 
 def _approved_hosts(verb: str, planned: list[api.Outcome]) -> list[str]:
@@ -277,6 +313,7 @@ def _progress(event: api.HostProgress) -> None:
         "json": "print the versioned plan object",
         "detailed_exitcode": f"exit {int(ExitCode.CHANGES_PENDING)} when changes are pending, "
         "0 when none (errors keep their own codes)",
+        "out": "also save the plan to FILE, for 'deploy --plan FILE' to apply exactly it",
     },
 )
 @reported
@@ -290,6 +327,7 @@ def plan(
     ssh_config: str | None = None,
     json: bool = False,
     detailed_exitcode: bool = False,
+    out: str | None = None,
 ) -> None:
     """Show what a deploy would change: diffs, checks and commands. Touches nothing."""
     loaded, names = _fleet(inventory, host, group, all)
@@ -304,6 +342,8 @@ def plan(
             connect=live.connect,
         )
     sys.stdout.write(plan_json(outcomes) if json else plan_text(outcomes))
+    if out:
+        _save_plan(out, outcomes, settings.inventory(inventory))
     code = api.exit_code(outcomes)
     if not code and detailed_exitcode and any(o.status == "changes" for o in outcomes):
         code = ExitCode.CHANGES_PENDING
@@ -334,6 +374,7 @@ def deploy(
     uplink: bool = False,
     yes: bool = False,
     verbose: bool = False,
+    plan: str | None = None,
 ) -> None:
     """Apply the inventory to hosts, one on-host transaction each, rolled back on failure.
     Hypervisors go before their guests. Shows the plan and asks first, unless --yes."""
@@ -349,7 +390,25 @@ def deploy(
     if max_fail and not serial:
         raise UsageError(f"--max-fail {max_fail}: it applies to --serial rollouts; add --serial N")
     ssh = api.SSHOptions(ssh_config=ssh_config)
-    loaded, names = _fleet(inventory, host, group, all)
+    expect: dict[str, Callable[[Plan], None]] | None = None
+    if plan:
+        if host or group or all or dry_run or restart_vms or purge_disks or uplink:
+            raise UsageError(
+                "deploy --plan: the saved plan names its hosts and options; drop --host, "
+                "--group, --all, --dry-run, --restart-vms, --purge-disks and --uplink"
+            )
+        saved = _read_plan(plan)
+        options = dataclasses.replace(
+            options, **{k: bool(saved.options.get(k)) for k in PLAN_OPTIONS}
+        )
+        loaded = api.check(settings.inventory(inventory or saved.inventory))
+        names = api.select_hosts(loaded, list(saved.hosts)) if saved.hosts else []
+        if not names:
+            _exit(ExitCode.OK, f"deploy --plan {plan}: no host has changes in it; nothing to do")
+        expect = {n: expectation(plan, n, saved.hosts[n]) for n in names}
+        yes = True  # the plan was reviewed when it was saved
+    else:
+        loaded, names = _fleet(inventory, host, group, all)
     if not (dry_run or yes):
         require_answerable("deploy")
     live = _Live(loaded, names, ssh, options)
@@ -382,7 +441,13 @@ def deploy(
         chosen = _approved_hosts("deploy", planned)
     with live.guard(read_only=False):
         outcomes = api.deploy(
-            loaded, chosen, options=options, rollout=rollout, ssh=ssh, connect=live.connect
+            loaded,
+            chosen,
+            options=options,
+            rollout=rollout,
+            ssh=ssh,
+            connect=live.connect,
+            expect=expect,
         )
     if not yes:
         outcomes = _with_planned(planned, outcomes)
@@ -398,7 +463,7 @@ def deploy(
 ROLLBACK_HELP = {
     k: v
     for k, v in DEPLOY_HELP.items()
-    if k not in ("serial", "max_fail", "restart_vms", "purge_disks", "uplink")
+    if k not in ("serial", "max_fail", "restart_vms", "purge_disks", "uplink", "plan")
 }
 
 
