@@ -386,7 +386,9 @@ def deploy(
         purge_disks=purge_disks,
         uplink=uplink,
     )
-    _refuse_what_does_not_apply("deploy", dry_run=dry_run, yes=yes, json=json, verbose=verbose)
+    # A saved plan was reviewed when it was saved: it stands for --yes.
+    answered = yes or bool(plan)
+    _refuse_what_does_not_apply("deploy", dry_run=dry_run, yes=answered, json=json, verbose=verbose)
     if max_fail and not serial:
         raise UsageError(f"--max-fail {max_fail}: it applies to --serial rollouts; add --serial N")
     ssh = api.SSHOptions(ssh_config=ssh_config)

@@ -117,3 +117,12 @@ def test_a_file_that_is_no_saved_plan_is_refused(bsdprov: Run, tmp_path: Path) -
     assert code == ExitCode.USAGE and "not a saved plan" in err
     code, _, err = bsdprov("deploy", "--plan", str(tmp_path / "missing.json"))
     assert code == ExitCode.USAGE and "cannot read it" in err
+
+
+def test_a_saved_plan_can_print_its_result_as_json(
+    fleet: Fleet, bsdprov: Run, tmp_path: Path
+) -> None:
+    fleet.add("web01")
+    save(bsdprov, tmp_path / "p.json")
+    code, out, _ = bsdprov("deploy", "--plan", str(tmp_path / "p.json"), "--json")
+    assert code == ExitCode.OK and json.loads(out)["hosts"][0]["status"] == "changed"

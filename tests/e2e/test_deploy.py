@@ -107,8 +107,9 @@ def test_deploy_on_every_os_then_nothing_changes(
         assert f"{name}  changed (run " in deployed.stdout
         shown = fresh.ssh(name, f"ifconfig {IFACE[fresh.os_of(name)]}").stdout
         assert f"203.0.113.{n + 10}" in shown, shown
-    assert deployed.stdout.endswith(
-        f"deploy: {len(fresh.names)} hosts: {len(fresh.names)} changed\n"
+    assert (
+        f"\ndeploy: {len(fresh.names)} hosts: {len(fresh.names)} changed\n\nDEPLOY RECAP\n"
+        in deployed.stdout
     )
 
     again = bsdprov("plan", "--all", "-i", inventory, "--detailed-exitcode")

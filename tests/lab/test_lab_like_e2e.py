@@ -114,7 +114,8 @@ def test_bsdprov_checks_and_plans_the_lab(like_lab: Path) -> None:
     assert planned.returncode == 0, planned.stdout + planned.stderr
     assert "== hv1 (openbsd)" in planned.stdout
     assert "+++ b/hv1:/etc/hostname.bridge0" in planned.stdout
-    assert planned.stdout.rstrip().splitlines()[-1].startswith("plan: 3 hosts")
+    report = planned.stdout.partition("\nPLAN RECAP\n")[0]
+    assert report.rstrip().splitlines()[-1].startswith("plan: 3 hosts")
 
 
 def test_reset_brings_a_host_back_to_its_initial_state(like_lab: Path) -> None:
