@@ -68,6 +68,7 @@ SHORT = {
     "yes": "y",
     "verbose": "v",
     "run": "r",
+    "confirm_timeout": "c",
 }
 
 

@@ -110,7 +110,7 @@ def test_help_lists_short_options_only_from_the_shared_set(
     code, out, _ = run(capsys, "deploy", "--help")
     assert code == 0
     shorts = set(re.findall(r"^  -([a-z])[ ,]", out, re.M))
-    assert shorts == {"a", "d", "g", "h", "i", "j", "p", "s", "v", "y"}
+    assert shorts == {"a", "c", "d", "g", "h", "i", "j", "p", "s", "v", "y"}
 
 
 @pytest.mark.parametrize("argv", [("--help",), ("deploy", "--help"), ("plan", "--help")])
