@@ -30,6 +30,7 @@ from bsdprov.lab.snapshot import (
 )
 from bsdprov.ownership import RECORD
 from bsdprov.render import render_host
+from tests.confirmed import confirmed
 from tests.e2e.test_rollback_invariant import canonical
 
 pytestmark = pytest.mark.e2e
@@ -42,7 +43,10 @@ ROUTE = "10.9.0.0/16"
 
 def bsdprov(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bsdprov", *args], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "bsdprov", *confirmed(args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
