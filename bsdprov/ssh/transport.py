@@ -10,6 +10,7 @@ stdin, because the login shell that runs the command string may be csh (root on 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import logging
@@ -385,10 +386,16 @@ class SSHTransport:
             raise self._sftp_error(f"cannot write {path!r}", exc) from None
 
     def close(self) -> None:
-        """Close the SFTP session, the connection and any jump host connection."""
-        if self._sftp is not None:
-            self._sftp.close()
-            self._sftp = None
-        self.cxn.close()
-        if self.jump is not None:
-            self.jump.close()
+        """Close the SFTP session, the connection and any jump host connection. A connection
+        already cut (the run moved the address, the host rebooted) makes SFTP's goodbye raise
+        EOFError or OSError: there is nothing left to close, so that is not an error."""
+        sftp, self._sftp = self._sftp, None
+        try:
+            if sftp is not None:
+                with contextlib.suppress(*CONNECT_ERRORS):
+                    sftp.close()
+            with contextlib.suppress(*CONNECT_ERRORS):
+                self.cxn.close()
+        finally:
+            if self.jump is not None:
+                self.jump.close()
