@@ -66,6 +66,7 @@ __all__ = [
     "RunRecord",
     "SSHOptions",
     "check",
+    "checked_run_id",
     "deploy",
     "exit_code",
     "history",
@@ -385,7 +386,7 @@ def deploy(
     )
 
 
-def _checked_run_id(run: str | None) -> str | None:
+def checked_run_id(run: str | None) -> str | None:
     if run is not None and not RUN_ID_RE.fullmatch(run):
         raise UsageError(
             f"--run {run!r} is not a run id such as 20261123T151733Z-e33f37; "
@@ -405,7 +406,7 @@ def _rollback(
     dry_run: bool,
 ) -> list[Outcome]:
     rollout = rollout or Rollout()
-    run = _checked_run_id(run)
+    run = checked_run_id(run)
     loaded, names, opened = _live(inventory, hosts, connect, ssh)
     chosen = _apply_options(options, rollout)
 
@@ -478,7 +479,7 @@ def journal(
 ) -> RunJournal:
     """The whole journal of ``run`` on ``host`` (default: its newest run), read-only; secrets
     masked. ``run_id`` is None when the host has no such run."""
-    script = journal_script(_checked_run_id(run))
+    script = journal_script(checked_run_id(run))
     loaded, names, opened = _live(inventory, [host], connect, ssh)
     with _session(opened, loaded.hosts[names[0]]) as session:
         answer = session.run_script(script, timeout=60).stdout_text

@@ -500,7 +500,7 @@ def rollback(
     ssh = api.SSHOptions(ssh_config=ssh_config)
     loaded, names = _fleet(inventory, host, group, all)
     if not (dry_run or yes):
-        api._checked_run_id(run)  # a bad --run is the first thing to hear of
+        api.checked_run_id(run)  # a bad --run is the first thing to hear of
         require_answerable("rollback")
     live = _Live(loaded, names, ssh, options)
     rollout = api.Rollout(parallel=settings.whole("parallel", parallel), progress=live.progress)
