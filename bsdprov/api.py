@@ -387,6 +387,7 @@ def deploy(
 
 
 def checked_run_id(run: str | None) -> str | None:
+    """``run`` (None: the newest run), refused with UsageError unless it is a run id."""
     if run is not None and not RUN_ID_RE.fullmatch(run):
         raise UsageError(
             f"--run {run!r} is not a run id such as 20261123T151733Z-e33f37; "
