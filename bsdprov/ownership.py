@@ -432,6 +432,33 @@ def _live_removals(os: str, gone: set[Item], new: frozenset[Item]) -> list[Remov
     return found
 
 
+def session_address_removal(
+    removals: Iterable[Removal], observed: Mapping[str, ObservedFile], address: str
+) -> str | None:
+    """The interface a removal takes ``address`` (the one bsdprov connects through) from: its
+    own delete, or the destroy or down of the interface the record put it on. The live check
+    (``drift.session_address_owner``) sees only the interfaces the inventory still declares."""
+    try:
+        wanted = ip_address(address)
+    except ValueError:
+        return None  # a DNS name
+    found = observed.get(RECORD)
+    carriers = {
+        item[1]
+        for item in parse_record(found.content if found else None)
+        if item[0] == "address" and ip_address(item[3]) == wanted
+    }
+    for removal in removals:
+        for argv in (step.argv for step in removal.steps):
+            if argv[:1] != ("ifconfig",) or len(argv) < 3:
+                continue
+            if argv[2:] in (("destroy",), ("down",)) and argv[1] in carriers:
+                return argv[1]
+            if len(argv) == 5 and argv[2] in ("inet", "inet6") and ip_address(argv[3]) == wanted:
+                return argv[1]
+    return None
+
+
 def _removal(what: str, commands: tuple[tuple[str, ...], ...]) -> Removal:
     # May fail: the thing may already be gone (by hand, or with what went before it), which
     # is the state wanted; the verify checks judge the result.
@@ -487,5 +514,6 @@ __all__ = [
     "owned_items",
     "parse_record",
     "record_text",
+    "session_address_removal",
     "with_record",
 ]
