@@ -69,6 +69,7 @@ def test_dropping_the_interface_of_the_session_address_is_refused() -> None:
     host = parsed(NEW)
     fake = FakeTransport(respond=reply)
     outcome = plan_outcome(fake, host)
+    assert outcome.plan is not None
     removed = [" ".join(s.argv) for r in outcome.plan.removals for s in r.steps]
     assert "ifconfig vio0 inet 192.0.2.10 delete" in removed  # the record names it
     assert any("removes 192.0.2.10 from vio0" in w for w in outcome.warnings), outcome.warnings
