@@ -48,6 +48,7 @@ from bsdprov.render.base import (
 )
 from bsdprov.render.hypervisor import SYSCTL_APPLY, SYSCTL_CONF
 from bsdprov.render.lines import line_key
+from bsdprov.render.netbsd import DHCPCD_CONF
 
 RECORD = "/var/db/bsdprov/owned"
 HEADER = "# bsdprov ownership record 1: what bsdprov wrote on this host (do not edit)"
@@ -73,6 +74,10 @@ NAME_RE = re.compile(r"[a-z]+[0-9]+")
 KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # The record is read from the host: a path it names must be one bsdprov writes under /etc.
 PATH_RE = re.compile(r"/etc/[A-Za-z0-9._/-]+")
+# The files whose keys, words and lines the record names: the only ones a removal edits. Any
+# other path (a tampered "var /etc/master.passwd ifconfig_em0") would be rewritten with the
+# edit's mode, 0644 (facts.probe_script reads no other either).
+EDITED = {"var": ("/etc/rc.conf",), "word": ("/etc/rc.conf",), "line": (SYSCTL_CONF, DHCPCD_CONF)}
 
 # The rc.conf keys that configure one interface (FreeBSD network.subr) or the routes
 # (rc.d/routing; NetBSD's defaultroute): removed when the inventory drops what set them.
@@ -155,6 +160,8 @@ def _valid(item: Item) -> bool:
     kind, *args = item
     try:
         if kind in ("file", "var", "word", "line") and not PATH_RE.fullmatch(args[0]):
+            return False
+        if kind in EDITED and args[0] not in EDITED[kind]:
             return False
         if ".." in args[0]:
             return False
