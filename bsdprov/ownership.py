@@ -219,9 +219,15 @@ def claim(
     running system's removals. ``listed`` are the host's interface files (the probe's
     ``INTERFACE_FILES``), for the unmanaged note; ``hold`` the paths the deploy leaves as they
     are (``PlanOptions.hold``): what their interface had stays, and stays recorded."""
-    new = owned_items(host, rendered)
     found = observed.get(RECORD)
     old = parse_record(found.content if found else None)
+    # A line the file already has and the record does not name is the admin's (a
+    # net.inet.gre.allow=1 for an own tunnel): bsdprov sets it, and never removes it.
+    new = frozenset(
+        item
+        for item in owned_items(host, rendered)
+        if item[0] != "line" or item in old or not _has_line(observed, item)
+    )
     held = {
         p.rsplit(".", 1)[-1] for p in hold if p.startswith(("/etc/hostname.", "/etc/ifconfig."))
     }
@@ -252,6 +258,17 @@ def claim(
             "not name; the next deploy that changes something starts it"
         )
     return Claim(rendered, record_text(new), tuple(removals), tuple(notes))
+
+
+def _has_line(observed: Mapping[str, ObservedFile], item: Item) -> bool:
+    """Whether the host's file already has a (non-comment) line with ``item``'s key."""
+    found = observed.get(item[1])
+    separator = None if item[2] == "-" else item[2]
+    return any(
+        line_key(line, separator) == item[3]
+        for line in (found.content if found and found.content else "").splitlines()
+        if not line.lstrip().startswith("#")
+    )
 
 
 def _changes(rendered: Rendered, observed: Mapping[str, ObservedFile]) -> bool:
