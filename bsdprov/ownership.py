@@ -46,7 +46,7 @@ from bsdprov.render.base import (
     WordList,
     link_routes,
 )
-from bsdprov.render.hypervisor import SYSCTL_APPLY, SYSCTL_CONF
+from bsdprov.render.hypervisor import FORWARDING, SYSCTL_APPLY, SYSCTL_CONF
 from bsdprov.render.lines import line_key
 from bsdprov.render.netbsd import DHCPCD_CONF
 
@@ -86,6 +86,11 @@ ROUTE_KEY_RE = re.compile(r"(?:ipv6_)?(?:route_[A-Za-z0-9_]+|defaultrouter)|defa
 # The OS default of each sysctl bsdprov writes, set again when its line goes: 0 in every
 # kernel (OpenBSD netinet/ip_input.c ip_forwarding, netinet6/ip6_input.c ip6_forwarding,
 # netinet/ip_gre.c gre_allow, netinet/ip_ether.c etherip_allow).
+# A forwarding family left out of the inventory is not managed (docs/inventory.md), as on
+# FreeBSD, whose gateway_enable is never recorded: its line is released, left as it is, never
+# turned off under a router's traffic (``forwarding: {inet: false}`` turns it off). The
+# tunnels' sysctls go with the last tunnel that needed them.
+RELEASED_SYSCTLS = frozenset(name for _, name in FORWARDING)
 SYSCTL_DEFAULTS = {
     "net.inet.ip.forwarding": "0",
     "net.inet6.ip6.forwarding": "0",
@@ -240,6 +245,7 @@ def claim(
         f"{_describe(item)}: no longer managed, left as it is on the host"
         for item in sorted(gone - removable)
         if item[0] == "var"
+        or item[0] == "line"
         or item[0] == "file"
         and not any(fnmatch.fnmatchcase(item[1], p) for p in patterns)
     ]
@@ -327,13 +333,15 @@ def _removable(item: Item, host: Host) -> bool:
         return host.routes is not None
     if item[0] == "var" and ROUTE_KEY_RE.fullmatch(item[2]):
         return host.routes is not None
-    return True
+    return not (item[0] == "line" and item[3] in RELEASED_SYSCTLS)
 
 
 def _describe(item: Item) -> str:
     kind = item[0]
     if kind == "file":
         return item[1]
+    if kind == "line":
+        return f"{item[1]}'s {item[3]}"
     if kind == "var":
         return f"{item[1]} {item[2]}"
     return " ".join(item)
