@@ -320,7 +320,11 @@ def _recorded(item: Item) -> bool:
     if kind == "word":
         return item[2] in ("cloned_interfaces", "static_routes", "ipv6_static_routes")
     if kind == "line":
-        return item[1] == SYSCTL_CONF or item[3].startswith("denyinterfaces ")
+        # Only the sysctls bsdprov writes: a tampered "kern.securelevel" line is not removed
+        # (nor set to 0).
+        if item[1] == SYSCTL_CONF:
+            return item[3] in SYSCTL_DEFAULTS
+        return item[3].startswith("denyinterfaces ")
     return kind in ("interface", "address", "member", "route", "gateway", "default")
 
 

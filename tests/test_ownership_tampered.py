@@ -21,6 +21,7 @@ TAMPERED = (
     "line /etc/pf.conf - denyinterfaces x\n"
     "line /etc/master.passwd = net.inet.ip.forwarding\n"
     "var /etc/rc.conf.local ifconfig_em9\n"
+    "line /etc/sysctl.conf = kern.securelevel\n"
 )
 
 
@@ -30,6 +31,9 @@ def test_a_tampered_record_edits_no_file_bsdprov_does_not_edit(os: str) -> None:
     record = observed[RECORD]
     assert record.content is not None
     observed["/etc/master.passwd"] = ObservedFile("/etc/master.passwd", SECRET, 0o600)
+    sysctl = observed.get("/etc/sysctl.conf")
+    admin = (sysctl.content if sysctl and sysctl.content else "") + "kern.securelevel=2\n"
+    observed["/etc/sysctl.conf"] = ObservedFile("/etc/sysctl.conf", admin, 0o644, "root", "wheel")
     observed["/etc/rc.conf.local"] = ObservedFile("/etc/rc.conf.local", "ifconfig_em9=x\n")
     observed[RECORD] = ObservedFile(RECORD, record.content + TAMPERED, 0o600, "root", "wheel")
     v1 = host(os, v1=True)
