@@ -37,7 +37,13 @@ from bsdprov.facts import (
 from bsdprov.lifecycle import VmOptions
 from bsdprov.model import OS_NAMES, Host
 from bsdprov.outcome import Outcome, RunRecord, Status
-from bsdprov.ownership import INTERFACE_FILES, RECORD, claim, with_record
+from bsdprov.ownership import (
+    INTERFACE_FILES,
+    RECORD,
+    claim,
+    session_address_removal,
+    with_record,
+)
 from bsdprov.plan import FileChange, Plan, PlanOptions, plan_host
 from bsdprov.render import LineEdit, Rendered, render_host
 from bsdprov.render.hypervisor import SYSCTL_CONF
@@ -264,11 +270,15 @@ def dropped_session_address(
     host: Host, facts: Facts, plan: Plan, guests: tuple[Guest, ...] = ()
 ) -> str | None:
     """The interface whose live ``address`` (the one bsdprov connects through) this plan's
-    files no longer declare: no new connection to it could confirm the run."""
+    files no longer declare, or whose removals (an interface dropped whole) delete it: no new
+    connection to it could confirm the run."""
     if not plan.has_changes or host.address is None:
         return None
     commands = live_commands(host, renderings(host, guests))
-    return session_address_owner(host, host.address, outputs_by_command(commands, facts.drift))
+    outputs = outputs_by_command(commands, facts.drift)
+    return session_address_owner(host, host.address, outputs) or session_address_removal(
+        plan.removals, facts.files, host.address
+    )
 
 
 def unfinished_warnings(facts: Facts) -> tuple[str, ...]:

@@ -163,14 +163,19 @@ def probe_script(
         # ownership.py: the files bsdprov wrote or edited, which the rendering may no longer
         # name; each once.
         q = shlex.quote(record)
+        u = shlex.quote(record_under)
         managed = shlex.quote(" " + " ".join(sorted(set(paths))) + " ")
         owned = (
             f"managed={managed}\n"
             f"[ -f {q} ] && while read -r kind f _; do\n"
             "\tcase $kind in file | var | word | line) ;; *) continue ;; esac\n"
             '\t[ -f "$f" ] || continue\n'
-            f"\tcase $f in *..* | *' '*) continue ;; {shlex.quote(record_under)}/*) ;; "
-            "*) continue ;; esac\n"
+            f"\tcase $f in *..* | *' '*) continue ;; esac\n"
+            # Only the files a record line of that kind can name (ownership.EDITED):
+            # never an admin's file or a secret, whatever a tampered record says.
+            f"\tcase $kind:$f in file:{u}/hostname.* | file:{u}/ifconfig.* | "
+            f"var:{u}/rc.conf | word:{u}/rc.conf | line:{u}/sysctl.conf | "
+            f"line:{u}/dhcpcd.conf) ;; *) continue ;; esac\n"
             '\tcase $managed in *" $f "*) continue ;; esac\n'
             '\tmanaged="$managed$f "\n'
             '\treport "$f" "$f"\n'

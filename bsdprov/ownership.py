@@ -46,8 +46,9 @@ from bsdprov.render.base import (
     WordList,
     link_routes,
 )
-from bsdprov.render.hypervisor import SYSCTL_APPLY, SYSCTL_CONF
+from bsdprov.render.hypervisor import FORWARDING, SYSCTL_APPLY, SYSCTL_CONF
 from bsdprov.render.lines import line_key
+from bsdprov.render.netbsd import DHCPCD_CONF
 
 RECORD = "/var/db/bsdprov/owned"
 HEADER = "# bsdprov ownership record 1: what bsdprov wrote on this host (do not edit)"
@@ -73,6 +74,10 @@ NAME_RE = re.compile(r"[a-z]+[0-9]+")
 KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # The record is read from the host: a path it names must be one bsdprov writes under /etc.
 PATH_RE = re.compile(r"/etc/[A-Za-z0-9._/-]+")
+# The files whose keys, words and lines the record names: the only ones a removal edits. Any
+# other path (a tampered "var /etc/master.passwd ifconfig_em0") would be rewritten with the
+# edit's mode, 0644 (facts.probe_script reads no other either).
+EDITED = {"var": ("/etc/rc.conf",), "word": ("/etc/rc.conf",), "line": (SYSCTL_CONF, DHCPCD_CONF)}
 
 # The rc.conf keys that configure one interface (FreeBSD network.subr) or the routes
 # (rc.d/routing; NetBSD's defaultroute): removed when the inventory drops what set them.
@@ -81,6 +86,11 @@ ROUTE_KEY_RE = re.compile(r"(?:ipv6_)?(?:route_[A-Za-z0-9_]+|defaultrouter)|defa
 # The OS default of each sysctl bsdprov writes, set again when its line goes: 0 in every
 # kernel (OpenBSD netinet/ip_input.c ip_forwarding, netinet6/ip6_input.c ip6_forwarding,
 # netinet/ip_gre.c gre_allow, netinet/ip_ether.c etherip_allow).
+# A forwarding family left out of the inventory is not managed (docs/inventory.md), as on
+# FreeBSD, whose gateway_enable is never recorded: its line is released, left as it is, never
+# turned off under a router's traffic (``forwarding: {inet: false}`` turns it off). The
+# tunnels' sysctls go with the last tunnel that needed them.
+RELEASED_SYSCTLS = frozenset(name for _, name in FORWARDING)
 SYSCTL_DEFAULTS = {
     "net.inet.ip.forwarding": "0",
     "net.inet6.ip6.forwarding": "0",
@@ -156,6 +166,8 @@ def _valid(item: Item) -> bool:
     try:
         if kind in ("file", "var", "word", "line") and not PATH_RE.fullmatch(args[0]):
             return False
+        if kind in EDITED and args[0] not in EDITED[kind]:
+            return False
         if ".." in args[0]:
             return False
         if kind in ("var", "word"):
@@ -212,9 +224,15 @@ def claim(
     running system's removals. ``listed`` are the host's interface files (the probe's
     ``INTERFACE_FILES``), for the unmanaged note; ``hold`` the paths the deploy leaves as they
     are (``PlanOptions.hold``): what their interface had stays, and stays recorded."""
-    new = owned_items(host, rendered)
     found = observed.get(RECORD)
     old = parse_record(found.content if found else None)
+    # A line the file already has and the record does not name is the admin's (a
+    # net.inet.gre.allow=1 for an own tunnel): bsdprov sets it, and never removes it.
+    new = frozenset(
+        item
+        for item in owned_items(host, rendered)
+        if item[0] != "line" or item in old or not _has_line(observed, item)
+    )
     held = {
         p.rsplit(".", 1)[-1] for p in hold if p.startswith(("/etc/hostname.", "/etc/ifconfig."))
     }
@@ -227,6 +245,7 @@ def claim(
         f"{_describe(item)}: no longer managed, left as it is on the host"
         for item in sorted(gone - removable)
         if item[0] == "var"
+        or item[0] == "line"
         or item[0] == "file"
         and not any(fnmatch.fnmatchcase(item[1], p) for p in patterns)
     ]
@@ -245,6 +264,17 @@ def claim(
             "not name; the next deploy that changes something starts it"
         )
     return Claim(rendered, record_text(new), tuple(removals), tuple(notes))
+
+
+def _has_line(observed: Mapping[str, ObservedFile], item: Item) -> bool:
+    """Whether the host's file already has a (non-comment) line with ``item``'s key."""
+    found = observed.get(item[1])
+    separator = None if item[2] == "-" else item[2]
+    return any(
+        line_key(line, separator) == item[3]
+        for line in (found.content if found and found.content else "").splitlines()
+        if not line.lstrip().startswith("#")
+    )
 
 
 def _changes(rendered: Rendered, observed: Mapping[str, ObservedFile]) -> bool:
@@ -290,7 +320,11 @@ def _recorded(item: Item) -> bool:
     if kind == "word":
         return item[2] in ("cloned_interfaces", "static_routes", "ipv6_static_routes")
     if kind == "line":
-        return item[1] == SYSCTL_CONF or item[3].startswith("denyinterfaces ")
+        # Only the sysctls bsdprov writes: a tampered "kern.securelevel" line is not removed
+        # (nor set to 0).
+        if item[1] == SYSCTL_CONF:
+            return item[3] in SYSCTL_DEFAULTS
+        return item[3].startswith("denyinterfaces ")
     return kind in ("interface", "address", "member", "route", "gateway", "default")
 
 
@@ -303,13 +337,15 @@ def _removable(item: Item, host: Host) -> bool:
         return host.routes is not None
     if item[0] == "var" and ROUTE_KEY_RE.fullmatch(item[2]):
         return host.routes is not None
-    return True
+    return not (item[0] == "line" and item[3] in RELEASED_SYSCTLS)
 
 
 def _describe(item: Item) -> str:
     kind = item[0]
     if kind == "file":
         return item[1]
+    if kind == "line":
+        return f"{item[1]}'s {item[3]}"
     if kind == "var":
         return f"{item[1]} {item[2]}"
     return " ".join(item)
@@ -432,6 +468,33 @@ def _live_removals(os: str, gone: set[Item], new: frozenset[Item]) -> list[Remov
     return found
 
 
+def session_address_removal(
+    removals: Iterable[Removal], observed: Mapping[str, ObservedFile], address: str
+) -> str | None:
+    """The interface a removal takes ``address`` (the one bsdprov connects through) from: its
+    own delete, or the destroy or down of the interface the record put it on. The live check
+    (``drift.session_address_owner``) sees only the interfaces the inventory still declares."""
+    try:
+        wanted = ip_address(address)
+    except ValueError:
+        return None  # a DNS name
+    found = observed.get(RECORD)
+    carriers = {
+        item[1]
+        for item in parse_record(found.content if found else None)
+        if item[0] == "address" and ip_address(item[3]) == wanted
+    }
+    for removal in removals:
+        for argv in (step.argv for step in removal.steps):
+            if argv[:1] != ("ifconfig",) or len(argv) < 3:
+                continue
+            if argv[2:] in (("destroy",), ("down",)) and argv[1] in carriers:
+                return argv[1]
+            if len(argv) == 5 and argv[2] in ("inet", "inet6") and ip_address(argv[3]) == wanted:
+                return argv[1]
+    return None
+
+
 def _removal(what: str, commands: tuple[tuple[str, ...], ...]) -> Removal:
     # May fail: the thing may already be gone (by hand, or with what went before it), which
     # is the state wanted; the verify checks judge the result.
@@ -487,5 +550,6 @@ __all__ = [
     "owned_items",
     "parse_record",
     "record_text",
+    "session_address_removal",
     "with_record",
 ]
