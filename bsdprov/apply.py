@@ -340,7 +340,24 @@ def plan_outcome(
     )
     dropped = dropped_session_address(host, facts, plan, guests) if reached is None else None
     warnings += (_session_address_lost(host, dropped),) if dropped else ()
+    warnings += tuple(_default_route_removed(removal) for removal in _default_removals(plan))
     return Outcome(host.name, status, plan=plan, warnings=warnings)
+
+
+def _default_removals(plan: Plan) -> tuple[str, ...]:
+    """The removals that delete a default route."""
+    return tuple(
+        r.what
+        for r in plan.removals
+        if any(s.argv[0] == "route" and "delete" in s.argv and "default" in s.argv for s in r.steps)
+    )
+
+
+def _default_route_removed(what: str) -> str:
+    return (
+        f"this deploy removes {what}: a controller that is not on one of the host's own "
+        "networks loses its session, and only the confirmation timer brings the route back"
+    )
 
 
 def _session_address_lost(host: Host, interface: str) -> str:
@@ -370,6 +387,12 @@ def deploy_one(
         if dropped:
             lost = _session_address_lost(host, dropped)
             raise ApplyError(f"host {host.name!r}: {lost}; nothing was changed")
+        defaults = _default_removals(plan)
+        if defaults and not options.confirm:
+            raise ApplyError(
+                f"host {host.name!r}: {_default_route_removed(defaults[0])}, and --no-confirm "
+                "turns that timer off; deploy with the confirmation, nothing was changed"
+            )
         missing = missing_commands(plan, facts) if plan.has_changes else ()
         if missing:
             raise ApplyError(
