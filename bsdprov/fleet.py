@@ -15,10 +15,19 @@ from bsdprov.outcome import Outcome
 def select_hosts(
     inventory: Inventory, hosts: str | None, group: str | None, everything: bool
 ) -> list[str]:
-    """Names from ``--host a,b``, ``--group G`` or ``--all``, in inventory order."""
-    if sum(bool(x) for x in (hosts, group, everything)) != 1:
+    """Names from ``--host a,b``, ``--group G`` or ``--all``, in inventory order; never none."""
+    given = [
+        flag
+        for flag, value in (("--host", hosts), ("--group", group), ("--all", everything))
+        if value
+    ]
+    if len(given) > 1:
+        raise UsageError(f"give one of --host, --group and --all, not {' and '.join(given)}")
+    if not given:
         raise UsageError("name the hosts: --host NAME[,NAME...], --group GROUP or --all")
     if everything:
+        if not inventory.hosts:
+            raise UsageError(f"{inventory.source}: --all: the inventory has no hosts")
         return list(inventory.hosts)
     if group:
         if group not in inventory.groups:
@@ -26,8 +35,12 @@ def select_hosts(
                 f"{inventory.source}: no group {group!r}; the groups are "
                 f"{', '.join(inventory.groups) or 'none'}"
             )
+        if not inventory.groups[group]:
+            raise UsageError(f"{inventory.source}: group {group!r} has no hosts")
         return list(inventory.groups[group])
     names = [name.strip() for name in (hosts or "").split(",") if name.strip()]
+    if not names:
+        raise UsageError(f"--host {hosts!r}: name at least one host")
     for name in names:
         inventory.select(name)
     return names

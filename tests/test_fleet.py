@@ -18,7 +18,7 @@ def test_hosts_come_from_exactly_one_selector() -> None:
     assert select_hosts(EXAMPLE, "web01, obsd1", None, False) == ["web01", "obsd1"]
     assert select_hosts(EXAMPLE, None, "dmz", False) == ["web01"]
     assert select_hosts(EXAMPLE, None, None, True) == list(EXAMPLE.hosts)
-    with pytest.raises(UsageError, match="name the hosts"):
+    with pytest.raises(UsageError, match="give one of --host, --group and --all"):
         select_hosts(EXAMPLE, "web01", "dmz", False)
     with pytest.raises(UsageError, match="no group 'nope'; the groups are failover, dmz"):
         select_hosts(EXAMPLE, None, "nope", False)
