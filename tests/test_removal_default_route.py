@@ -10,11 +10,9 @@ from bsdprov.apply import DeployOptions, deploy_one, plan_outcome
 from bsdprov.errors import ApplyError
 from bsdprov.inventory import parse_inventory
 from bsdprov.model import Host
-from bsdprov.ownership import RECORD, owned_items, record_text
-from bsdprov.render import render_host
-from bsdprov.session import CommandResult
-from bsdprov.testing import FakeTransport, answer
-from tests.test_drift import applied, probe_reply
+from bsdprov.testing import FakeTransport
+from tests.test_drift import applied
+from tests.test_removal_session_address import recorded_reply
 
 OLD = """
 hosts:
@@ -34,15 +32,8 @@ def parsed(text: str) -> Host:
     return parse_inventory(text, "inventory.yaml").hosts["gw"]
 
 
-def reply(script: str) -> CommandResult:
-    """The host as OLD's deploy left it, with its ownership record."""
-    old = parsed(OLD)
-    rendered = render_host(old)
-    body = probe_reply(rendered, applied("openbsd"), script)
-    record = record_text(owned_items(old, rendered))
-    entry = f"file {len(record.encode())} -rw------- root wheel {RECORD}\n{record}\n"
-    head, last = body.rstrip("\n").rsplit("\n", 1)
-    return answer(head + "\n" + entry + last + "\n", "", 0)
+# The host as OLD's deploy left it, with its ownership record.
+reply = recorded_reply(parsed(OLD), applied("openbsd"))
 
 
 def test_the_plan_warns_that_the_default_route_goes() -> None:

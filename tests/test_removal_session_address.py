@@ -6,9 +6,12 @@ deleted and is brought down by the removals, and the session's address went with
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from bsdprov.apply import DeployOptions, deploy_one, plan_outcome
+from bsdprov.drift import Command, Output
 from bsdprov.errors import ApplyError
 from bsdprov.facts import ObservedFile
 from bsdprov.inventory import parse_inventory
@@ -46,23 +49,32 @@ def parsed(text: str) -> Host:
     return parse_inventory(text, "inventory.yaml").hosts["gw"]
 
 
-def reply(script: str) -> CommandResult:
-    """The host as OLD's deploy left it: its files, its record, vio0 showing 192.0.2.10."""
-    old = parsed(OLD)
+def recorded_reply(old: Host, outputs: dict[Command, Output]) -> Callable[[str], CommandResult]:
+    """The probe's answer of a host ``old``'s deploy left: its files, its ownership record, and
+    ``outputs`` for the live commands."""
     rendered = render_host(old)
-    outputs = dict(applied("openbsd"))
-    outputs[("ifconfig", "vio0")] = type(outputs[("ifconfig", "vio1")])(
+    record = record_text(owned_items(old, rendered))
+    entry = f"file {len(record.encode())} -rw------- root wheel {RECORD}\n{record}\n"
+
+    def reply(script: str) -> CommandResult:
+        head, last = probe_reply(rendered, outputs, script).rstrip("\n").rsplit("\n", 1)
+        return answer(head + "\n" + entry + last + "\n", "", 0)
+
+    return reply
+
+
+# The host as OLD's deploy left it, vio0 showing 192.0.2.10.
+OUTPUTS = {
+    **applied("openbsd"),
+    ("ifconfig", "vio0"): Output(
         (
             "vio0: flags=8843<UP,BROADCAST,RUNNING,SIMPLEX,MULTICAST> mtu 1500",
             "\tinet 192.0.2.10 netmask 0xffffff00 broadcast 192.0.2.255",
         ),
         0,
-    )
-    body = probe_reply(rendered, outputs, script)
-    record = record_text(owned_items(old, rendered))
-    entry = f"file {len(record.encode())} -rw------- root wheel {RECORD}\n{record}\n"
-    end = body.rstrip("\n").rsplit("\n", 1)
-    return answer(end[0] + "\n" + entry + end[1] + "\n", "", 0)
+    ),
+}
+reply = recorded_reply(parsed(OLD), OUTPUTS)
 
 
 def test_dropping_the_interface_of_the_session_address_is_refused() -> None:
