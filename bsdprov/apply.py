@@ -23,6 +23,7 @@ from bsdprov.drift import (
     live_section,
     outputs_by_command,
     session_address_owner,
+    unread,
 )
 from bsdprov.errors import ApplyError, BsdprovError, ConnectError, ProbeError, TransportError
 from bsdprov.facts import (
@@ -225,6 +226,9 @@ def plan_one(
     plan = plan_host(claimed.rendered, facts.files, facts.existing, choices, drift)
     plan = with_record(plan, claimed, facts.files)
     plan = with_undo(with_boot_hook(plan, facts.files), facts.live)
+    not_read = unread(live_commands(host, renderings(host, guests)), facts.drift)
+    if not_read:
+        plan = replace(plan, notes=(*plan.notes, *not_read))
     if reached is not None and plan.has_changes:
         plan = replace(
             plan,

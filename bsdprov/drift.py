@@ -370,15 +370,36 @@ def outputs_by_command(
     commands: Sequence[Command], blocks: Iterable[tuple[int, tuple[str, ...], int]]
 ) -> dict[Command, Output]:
     """The probe's drift blocks (number, lines, status) by the command ``live_section`` gave
-    that number; the blank line the section prints after each output is dropped."""
+    that number; the blank line the section prints after each output is dropped. A command
+    the shell could not run (exit 126 or 127: missing, or not executable) read nothing, so it
+    is left out: its state is unknown, not drifted (``unread`` names it for the plan)."""
     found: dict[Command, Output] = {}
     for number, lines, status in blocks:
         if number >= len(commands):
             continue
         if lines and lines[-1] == "":
             lines = lines[:-1]
+        if status in NOT_RUN:
+            continue
         found[commands[number]] = Output(lines, status)
     return found
+
+
+# POSIX shells: 127 when the command is not found, 126 when it is found but cannot run.
+NOT_RUN = (126, 127)
+
+
+def unread(
+    commands: Sequence[Command], blocks: Iterable[tuple[int, tuple[str, ...], int]]
+) -> tuple[str, ...]:
+    """A note per read command the host could not run: what it would have shown stays
+    unchecked (a missing tool is not a drifted host, and repairing it would loop forever)."""
+    return tuple(
+        f"live state not checked: '{shlex.join(commands[number])}' could not run "
+        f"(exit {status}: {'not found' if status == 127 else 'not executable'})"
+        for number, _lines, status in blocks
+        if number < len(commands) and status in NOT_RUN
+    )
 
 
 def session_address_owner(
@@ -414,4 +435,5 @@ __all__ = [
     "expected_live",
     "live_section",
     "outputs_by_command",
+    "unread",
 ]

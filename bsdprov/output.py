@@ -15,6 +15,8 @@ from bsdprov.render import FileEdit, LineEdit, Rendered, Step, VarsEdit, file_co
 from bsdprov.verify import CheckResult
 
 FORMAT_VERSION = 1
+# The live differences plan shows per host; the JSON has them all.
+DRIFT_LINES = 20
 
 
 def _mode(spec: FileEdit) -> str:
@@ -154,7 +156,12 @@ def plan_text(outcomes: Iterable[Outcome]) -> str:
         if plan.drift:
             # The files may be right while the running system is not: said apart from diffs.
             out.append("running system differs from the files:")
-            out += [f"  {d.what}" for d in plan.drift]
+            shown = plan.drift[:DRIFT_LINES]
+            out += [f"  {d.what}" for d in shown]
+            if len(plan.drift) > len(shown):
+                # A host whose every address went wrong would bury the plan: the rest is a count.
+                more = len(plan.drift) - len(shown)
+                out.append(f"  ... and {more} more (plan --json lists every one)")
         if plan.has_changes:
             if plan.changes or not plan.drift:
                 out.append(plan.diff().rstrip("\n"))

@@ -311,6 +311,19 @@ def test_plan_shows_drift_in_its_own_section_and_in_json() -> None:
     assert entry["files"] == []
 
 
+def test_a_long_drift_list_is_cut_in_text_and_whole_in_json() -> None:
+    h = host("openbsd")
+    rendered = render_host(h)
+    drift = [Drift(f"address 10.0.{i}.1 on vio0 not in the files", ()) for i in range(25)]
+    plan = plan_host(rendered, current_files(rendered), drift=drift)
+    outcome = Outcome("gw", "changes", plan=plan)
+    text = plan_text([outcome])
+    assert "  address 10.0.19.1 on vio0 not in the files\n" in text
+    assert "10.0.20.1" not in text
+    assert "  ... and 5 more (plan --json lists every one)\n" in text
+    assert len(json.loads(plan_json([outcome]))["hosts"][0]["drift"]) == 25
+
+
 def probe_reply(rendered: Rendered, outputs: dict[tuple[str, ...], Output], script: str) -> str:
     """What the probe prints for a host whose files are the rendering's and whose commands
     print ``outputs``, following the numbering of ``script``'s drift section."""
@@ -354,6 +367,32 @@ def test_a_deploy_with_nothing_to_change_or_repair_is_one_connection_and_one_exe
     outcome = deploy_one(connect, h, "R1", DeployOptions())
     assert outcome.status == "unchanged", outcome
     assert len(opened) == 1 and len(opened[0].scripts) == 1 and opened[0].uploads == []
+
+
+@pytest.mark.parametrize("status", [126, 127])
+def test_a_read_command_the_host_cannot_run_is_a_note_not_drift_to_repair(status: int) -> None:
+    # A missing tool (brconfig, route) read nothing: "repairing" it would re-run the steps on
+    # every deploy and never clear. The plan says what stays unchecked instead.
+    h = host("openbsd")
+    rendered = render_host(h)
+    outputs = applied("openbsd")
+    outputs[("route", "-n", "get", "-inet6", "default")] = Output(("sh: route: not found",), status)
+    outputs[("ifconfig", "vlan10")] = Output(("sh: ifconfig: not found",), status)
+
+    def connect(_: Host) -> FakeTransport:
+        return FakeTransport(
+            respond=lambda script: answer(probe_reply(rendered, outputs, script), "", 0)
+        )
+
+    outcome = deploy_one(connect, h, "R1", DeployOptions())
+    assert outcome.status == "unchanged", outcome
+    assert outcome.plan is not None and outcome.plan.drift == ()
+    reason = "not found" if status == 127 else "not executable"
+    assert (
+        f"live state not checked: 'route -n get -inet6 default' could not run "
+        f"(exit {status}: {reason})" in outcome.plan.notes
+    )
+    assert any("'ifconfig vlan10' could not run" in n for n in outcome.plan.notes)
 
 
 def test_a_deploy_with_drift_only_uploads_a_run_without_files() -> None:
