@@ -23,7 +23,8 @@ import pytest
 
 from bsdprov.errors import ExitCode
 from bsdprov.lab.pytest_plugin import RebootInvariant, RunningLab
-from tests.e2e.test_deploy import IFACE, bsdprov, edited
+from tests.command import bsdprov
+from tests.e2e.test_deploy import IFACE, edited
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,16 +18,16 @@ import pytest
 import yaml
 
 from bsdprov.errors import ExitCode
-from bsdprov.lab.manager import down_lab, reset_lab, up_like_lab
-from bsdprov.lab.paths import LabPaths
-from bsdprov.lab.pytest_plugin import RebootInvariant, skip_without_lab, slot_dir, slot_port
-from tests.confirmed import confirmed
+from bsdprov.lab.pytest_plugin import RebootInvariant, slot_dir, slot_port
+from tests.command import bsdprov
+from tests.e2e.like_lab import LikeLab
 
 pytestmark = pytest.mark.e2e
 
 EXAMPLE = Path(__file__).parents[2] / "inventories" / "bhyve.yaml"
 LAB_DIR = slot_dir(Path("/var/lib/bsdprov-lab-bhyve-test"))
 BASE_PORT = slot_port(24501)  # clear of the other test labs (24001 ... 24401)
+LAB = LikeLab(LAB_DIR, BASE_PORT)
 LIB = "/var/db/bsdprov/lib"
 VM = "/usr/local/sbin/vm"
 
@@ -36,37 +35,18 @@ VM = "/usr/local/sbin/vm"
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The example's hosts as lab hosts; yields the inventory that points at them."""
-    skip_without_lab()
-    work = tmp_path_factory.mktemp("bhyve")
-    try:
-        up_like_lab(EXAMPLE, lab_dir=LAB_DIR, inventory=work / "lab.yaml", base_port=BASE_PORT)
-        yield work / "lab.yaml"
-    finally:
-        down_lab(lab_dir=LAB_DIR, purge=True)
+    with LAB.up(EXAMPLE, tmp_path_factory.mktemp("bhyve")) as inventory:
+        yield inventory
 
 
 @pytest.fixture
 def fresh(lab: Path) -> Path:
-    reset_lab(lab_dir=LAB_DIR)
+    LAB.reset()
     return lab
 
 
-def bsdprov(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bsdprov", *confirmed(args)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-def ssh(name: str, command: str) -> str:
-    argv = ["ssh", "-F", str(LAB_DIR / "ssh_config"), name, command]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=60).stdout
-
-
-def root(name: str) -> Path:
-    return LabPaths(LAB_DIR).host_root(name)
+ssh = LAB.ssh
+root = LAB.root
 
 
 def edited(

@@ -22,6 +22,7 @@ import yaml
 
 from bsdprov.errors import ExitCode
 from bsdprov.lab.pytest_plugin import RebootInvariant, RunningLab
+from tests.command import bsdprov
 from tests.confirmed import confirmed
 
 pytestmark = pytest.mark.e2e
@@ -38,15 +39,6 @@ IFACE = {"openbsd": "vio0", "freebsd": "vtnet0", "netbsd": "vioif0"}
 def fresh(lab: RunningLab) -> RunningLab:
     lab.reset()
     return lab
-
-
-def bsdprov(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bsdprov", *confirmed(args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def background(*args: str) -> subprocess.Popen[str]:

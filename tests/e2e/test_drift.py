@@ -12,7 +12,8 @@ import yaml
 
 from bsdprov.errors import ExitCode
 from bsdprov.lab.pytest_plugin import RebootInvariant, RunningLab
-from tests.e2e.test_deploy import IFACE, bsdprov, edited, snapshot
+from tests.command import bsdprov
+from tests.e2e.test_deploy import IFACE, edited, snapshot
 
 pytestmark = pytest.mark.e2e
 

@@ -12,15 +12,8 @@ import pytest
 
 from bsdprov.errors import ExitCode
 from bsdprov.lab.pytest_plugin import RunningLab
-from tests.e2e.test_deploy import (
-    add_alias,
-    background,
-    bsdprov,
-    edited,
-    fresh,
-    run_id_of,
-    run_state,
-)
+from tests.command import bsdprov
+from tests.e2e.test_deploy import add_alias, background, edited, fresh, run_id_of, run_state
 
 pytestmark = pytest.mark.e2e
 __all__ = ["fresh"]  # the fixture

@@ -6,7 +6,6 @@ default gateway beside a DHCP interface replaces the old one; both hold after a 
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import yaml
 
 from bsdprov.lab.manager import down_lab, up_like_lab
 from bsdprov.lab.pytest_plugin import RebootInvariant, skip_without_lab, slot_dir, slot_port
-from tests.confirmed import confirmed
+from tests.command import bsdprov
 from tests.e2e.test_freebsd_fidelity_e2e import BOOT
 
 pytestmark = pytest.mark.e2e
@@ -50,15 +49,6 @@ def inventory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield work / "lab.yaml"
     finally:
         down_lab(lab_dir=LAB_DIR, purge=True)
-
-
-def bsdprov(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bsdprov", *confirmed(args)],
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
 
 
 def ssh(command: str) -> str:

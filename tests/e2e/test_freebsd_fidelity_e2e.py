@@ -8,15 +8,13 @@ proof that the host came back with its address.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from bsdprov.lab.pytest_plugin import RebootInvariant, RunningLab
-from tests.confirmed import confirmed
+from tests.command import bsdprov
 
 pytestmark = pytest.mark.e2e
 
@@ -42,15 +40,6 @@ service netif start >/dev/null
 service routing start >/dev/null 2>&1
 exit 0
 """
-
-
-def bsdprov(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bsdprov", *confirmed(args)],
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
 
 
 def test_a_mac_beside_a_static_address_survives_activation_and_boot(

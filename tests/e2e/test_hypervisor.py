@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,21 +19,20 @@ import pytest
 import yaml
 
 from bsdprov.errors import ExitCode
-from bsdprov.lab.manager import down_lab, reset_lab, up_like_lab
-from bsdprov.lab.paths import LabPaths
 from bsdprov.lab.pytest_plugin import (
     RebootInvariant,
-    skip_without_lab,
     slot_dir,
     slot_port,
 )
-from tests.confirmed import confirmed
+from tests.command import bsdprov
+from tests.e2e.like_lab import LikeLab
 
 pytestmark = pytest.mark.e2e
 
 EXAMPLE = Path(__file__).parents[2] / "inventories" / "example.yaml"
 LAB_DIR = slot_dir(Path("/var/lib/bsdprov-lab-hypervisor-test"))
 BASE_PORT = slot_port(24301)  # clear of the session lab (24001...) and the like-lab test (24201...)
+LAB = LikeLab(LAB_DIR, BASE_PORT)
 LIB = "/var/db/bsdprov/lib"
 HOSTS = ("hv1", "web01", "db01", "web02", "fbsd1", "nbsd1", "obsd1", "v6gw")
 
@@ -42,37 +40,18 @@ HOSTS = ("hv1", "web01", "db01", "web02", "fbsd1", "nbsd1", "obsd1", "v6gw")
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The example's hosts as lab hosts; yields the inventory that points at them."""
-    skip_without_lab()
-    work = tmp_path_factory.mktemp("hypervisor")
-    try:
-        up_like_lab(EXAMPLE, lab_dir=LAB_DIR, inventory=work / "lab.yaml", base_port=BASE_PORT)
-        yield work / "lab.yaml"
-    finally:
-        down_lab(lab_dir=LAB_DIR, purge=True)
+    with LAB.up(EXAMPLE, tmp_path_factory.mktemp("hypervisor")) as inventory:
+        yield inventory
 
 
 @pytest.fixture
 def fresh(lab: Path) -> Path:
-    reset_lab(lab_dir=LAB_DIR)
+    LAB.reset()
     return lab
 
 
-def bsdprov(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bsdprov", *confirmed(args)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-def ssh(name: str, command: str) -> str:
-    argv = ["ssh", "-F", str(LAB_DIR / "ssh_config"), name, command]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=60).stdout
-
-
-def root(name: str) -> Path:
-    return LabPaths(LAB_DIR).host_root(name)
+ssh = LAB.ssh
+root = LAB.root
 
 
 def edited(inventory: Path, change: Callable[[dict[str, Any]], None]) -> str:

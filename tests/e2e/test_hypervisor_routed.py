@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bsdprov.lab.pytest_plugin import RebootInvariant
+from tests.command import bsdprov
 from tests.e2e import test_hypervisor as hv
 
 pytestmark = pytest.mark.e2e
@@ -37,7 +38,7 @@ def test_a_routed_vms_policy_is_on_the_vether_and_the_segment_is_not_passed(
     assert any(line.startswith("block") and "10.50.0.21" in line for line in routed), routed
     # web01 is on the bridged switch only: no routed part.
     assert "vether0" not in hv.ssh("hv1", "pfctl -a vm/web01 -sr")
-    verified = hv.bsdprov("verify", "--host", "hv1", "-i", str(fresh))
+    verified = bsdprov("verify", "--host", "hv1", "-i", str(fresh))
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "db01's routed policy is on vether0" in verified.stdout
     reboot_invariant(hv.LAB_DIR, "hv1", "db01")

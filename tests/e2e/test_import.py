@@ -5,8 +5,6 @@ bsdprov) and activated as the OS does, the inventory entry is imported with ``--
 from __future__ import annotations
 
 import ipaddress
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,18 +12,9 @@ import pytest
 import yaml
 
 from bsdprov.lab.pytest_plugin import RunningLab
-from tests.confirmed import confirmed
+from tests.command import bsdprov
 
 pytestmark = pytest.mark.e2e
-
-
-def bsdprov(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bsdprov", *confirmed(args)],
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
 
 
 # What an admin's file has around its settings: a comment, a blank line (never bsdprov's

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import shlex
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from bsdprov.lab.manager import down_lab, up_like_lab
 from bsdprov.lab.pytest_plugin import skip_without_lab, slot_dir, slot_port
 from bsdprov.render import FileSpec, file_content, render_host
 from bsdprov.render.base import MANAGED_HEADER
-from tests.confirmed import confirmed
+from tests.command import bsdprov
 
 pytestmark = pytest.mark.e2e
 
@@ -58,15 +57,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def ssh(name: str, command: str, text: str | None = None) -> subprocess.CompletedProcess[str]:
     argv = ["ssh", "-F", str(LAB_DIR / "ssh_config"), name, command]
     return subprocess.run(argv, input=text, capture_output=True, text=True, timeout=60)
-
-
-def bsdprov(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bsdprov", *confirmed(args)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def by_hand_command(argv: tuple[str, ...]) -> str:

@@ -9,7 +9,8 @@ import pytest
 
 from bsdprov.errors import ExitCode
 from bsdprov.lab.pytest_plugin import RunningLab
-from tests.e2e.test_deploy import bsdprov, edited
+from tests.command import bsdprov
+from tests.e2e.test_deploy import edited
 
 pytestmark = pytest.mark.e2e
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -30,7 +28,7 @@ from bsdprov.lab.snapshot import (
 )
 from bsdprov.ownership import RECORD
 from bsdprov.render import render_host
-from tests.confirmed import confirmed
+from tests.command import bsdprov, ok
 from tests.e2e.test_rollback_invariant import canonical
 
 pytestmark = pytest.mark.e2e
@@ -39,20 +37,6 @@ TUNNEL = {"openbsd": "gre0", "freebsd": "gif0", "netbsd": "gif0"}
 MEMBER = {"openbsd": "vether0", "freebsd": "tap0", "netbsd": "tap0"}
 ALIAS = "198.18.0.111"
 ROUTE = "10.9.0.0/16"
-
-
-def bsdprov(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bsdprov", *confirmed(args)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-def ok(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
 
 
 def versions(lab: RunningLab, name: str, tmp_path: Path) -> tuple[str, str]:

@@ -15,14 +15,8 @@ from typing import Any
 import pytest
 
 from bsdprov.lab.pytest_plugin import RunningLab
-from tests.e2e.test_rollback_invariant import (
-    assert_same,
-    bsdprov,
-    edited,
-    managed_paths,
-    ok,
-    record,
-)
+from tests.command import bsdprov, ok
+from tests.e2e.test_rollback_invariant import assert_same, edited, managed_paths, record
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,9 +20,7 @@ import yaml
 
 from bsdprov.errors import ExitCode
 from bsdprov.inventory import load_inventory
-from bsdprov.lab.manager import down_lab, reset_lab, up_like_lab
-from bsdprov.lab.paths import LabPaths
-from bsdprov.lab.pytest_plugin import RunningLab, skip_without_lab, slot_dir, slot_port
+from bsdprov.lab.pytest_plugin import RunningLab, slot_dir, slot_port
 from bsdprov.lab.snapshot import (
     LiveState,
     file_bytes,
@@ -32,31 +29,19 @@ from bsdprov.lab.snapshot import (
     state_difference,
 )
 from bsdprov.render import render_host
-from tests.confirmed import confirmed
+from tests.command import bsdprov, ok
+from tests.e2e.like_lab import LikeLab
 
 pytestmark = pytest.mark.e2e
 
 EXAMPLE = Path(__file__).parents[2] / "inventories" / "example.yaml"
 LAB_DIR = slot_dir(Path("/var/lib/bsdprov-lab-rollback-test"))
 BASE_PORT = slot_port(25101)  # clear of the other test labs (24001... to 24308)
+LIKE = LikeLab(LAB_DIR, BASE_PORT)
 # Files bsdprov may write that no rendering names: VM anchors by pattern.
 OWNED_DIRS = ("etc/pf.vm",)
 
 Record = tuple[LiveState, dict[str, bytes | None]]
-
-
-def bsdprov(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bsdprov", *confirmed(args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def ok(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
 
 
 def managed_paths(inventory: str, name: str, root: Path) -> list[str]:
@@ -260,23 +245,17 @@ def test_a_rollback_that_fails_half_way_names_what_is_left_and_the_next_run_fini
 
 @pytest.fixture(scope="module")
 def like(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    skip_without_lab()
-    work = tmp_path_factory.mktemp("rollback-like")
-    try:
-        up_like_lab(EXAMPLE, lab_dir=LAB_DIR, inventory=work / "lab.yaml", base_port=BASE_PORT)
-        yield work / "lab.yaml"
-    finally:
-        down_lab(lab_dir=LAB_DIR, purge=True)
+    with LIKE.up(EXAMPLE, tmp_path_factory.mktemp("rollback-like")) as inventory:
+        yield inventory
 
 
 @pytest.fixture
 def like_fresh(like: Path) -> Path:
-    reset_lab(lab_dir=LAB_DIR)
+    LIKE.reset()
     return like
 
 
-def host_root(name: str) -> Path:
-    return LabPaths(LAB_DIR).host_root(name)
+host_root = LIKE.root
 
 
 def records(inventory: str) -> dict[str, tuple[Record, list[str]]]:

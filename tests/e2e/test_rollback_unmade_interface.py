@@ -15,10 +15,10 @@ import pytest
 
 from bsdprov.errors import ExitCode
 from bsdprov.lab.pytest_plugin import RunningLab
+from tests.command import bsdprov
 from tests.e2e.test_rollback_invariant import (
     FIRST_FAILING,
     assert_same,
-    bsdprov,
     edited,
     managed_paths,
     record,

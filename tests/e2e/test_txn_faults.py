@@ -14,7 +14,8 @@ import pytest
 from bsdprov.boot_hook import BOOT_HOOK
 from bsdprov.errors import ExitCode
 from bsdprov.lab.pytest_plugin import RunningLab
-from tests.e2e.test_deploy import IFACE, add_alias, bsdprov, edited, run_id_of, snapshot
+from tests.command import bsdprov
+from tests.e2e.test_deploy import IFACE, add_alias, edited, run_id_of, snapshot
 
 pytestmark = pytest.mark.e2e
 

@@ -54,15 +54,6 @@ STEP_TIMEOUT = 4
 # --- the controller ---------------------------------------------------------------------------
 
 
-def bsdprov(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bsdprov", *confirmed(args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
 def background(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "bsdprov", *confirmed(args)],

@@ -28,6 +28,7 @@ import pytest
 
 from bsdprov.errors import ExitCode
 from bsdprov.lab.pytest_plugin import RunningLab
+from tests.command import bsdprov
 from tests.faults import harness as h
 from tests.faults.record import record
 
@@ -44,7 +45,7 @@ class Ctx:
     inventory: str  # the lab's inventory plus ALIAS on this host: the "new" state
 
     def deploy(self, *extra: str) -> subprocess.CompletedProcess[str]:
-        return h.bsdprov(*h.deploy_args(self.inventory, self.name, *extra))
+        return bsdprov(*h.deploy_args(self.inventory, self.name, *extra))
 
     def start(self, *extra: str) -> subprocess.Popen[str]:
         return h.background(*h.deploy_args(self.inventory, self.name, *extra))
@@ -207,7 +208,7 @@ def hanging(tool: str, prefix: str) -> Act:
 
 def lock_out(ctx: Ctx) -> Answer:
     inventory = h.locked_out(ctx.lab, ctx.tmp / "lockout.yaml", ctx.name)
-    done = h.bsdprov(*h.deploy_args(inventory, ctx.name))
+    done = bsdprov(*h.deploy_args(inventory, ctx.name))
     return done.returncode, done.stdout
 
 
@@ -453,7 +454,7 @@ def references(lab: RunningLab, tmp_path_factory: pytest.TempPathFactory) -> dic
     for name in lab.names:
         lab.reset(name)
         inventory = h.inventory_with(lab, work / f"{name}.yaml", {name: [ALIAS]})
-        done = h.bsdprov(*h.deploy_args(inventory, name))
+        done = bsdprov(*h.deploy_args(inventory, name))
         assert done.returncode == 0, done.stdout + done.stderr
         found[name] = h.view(lab, name)
     return found
@@ -490,7 +491,7 @@ def observe(
 ) -> h.Observed:
     last = h.settle(ctx.lab, ctx.name, 90)
     after = h.view(ctx.lab, ctx.name)
-    plan = h.bsdprov("plan", "--host", ctx.name, "-i", ctx.inventory, "--detailed-exitcode")
+    plan = bsdprov("plan", "--host", ctx.name, "-i", ctx.inventory, "--detailed-exitcode")
     return h.Observed(
         exit_code,
         h.report_line(report, ctx.name),
@@ -541,7 +542,7 @@ def test_concurrent_deploys_one_wins_the_other_is_refused(lab: RunningLab, tmp_p
         answers = [finished(c) for c in controllers]
         last = h.settle(lab, name)
         plans = [
-            h.bsdprov("plan", "--host", name, "-i", i, "--detailed-exitcode").returncode
+            bsdprov("plan", "--host", name, "-i", i, "--detailed-exitcode").returncode
             for i in (first, second)
         ]
         codes = sorted(code or 0 for code, _ in answers)
@@ -577,7 +578,7 @@ def test_one_hosts_malformed_reply_leaves_the_others_reported(
     expected = f"{bad} failed with the probe's error, the others changed; exit 1; {bad} untouched"
     observed = None
     try:
-        done = h.bsdprov(*h.deploy_args(inventory, ",".join(lab.names)))
+        done = bsdprov(*h.deploy_args(inventory, ",".join(lab.names)))
         observed = h.Observed(
             done.returncode,
             h.report_line(done.stdout, bad),

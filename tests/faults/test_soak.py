@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 
 from bsdprov.lab.pytest_plugin import RunningLab
+from tests.command import bsdprov
 from tests.faults import harness as h
 from tests.faults.record import record
 from tests.faults.test_fault_matrix import (
@@ -131,7 +132,7 @@ def choose(rng: random.Random, lab: RunningLab, model: Model) -> Op:
 def lock_out_of(name: str) -> Callable[[Ctx], Answer]:
     def act(ctx: Ctx) -> Answer:
         inventory = h.locked_out(ctx.lab, ctx.tmp / "lockout.yaml", name)
-        done = h.bsdprov(*h.deploy_args(inventory, name))
+        done = bsdprov(*h.deploy_args(inventory, name))
         return done.returncode, done.stdout
 
     return act
@@ -231,7 +232,7 @@ def check_host(
     plan_inventory = inventory_of(
         lab, work / f"plan-{name}.yaml", stayed if applied else model.aliases
     )
-    plan = h.bsdprov("plan", "--host", name, "-i", plan_inventory, "--detailed-exitcode")
+    plan = bsdprov("plan", "--host", name, "-i", plan_inventory, "--detailed-exitcode")
     if applied:
         # A rollback returns to the state before the run it undid, and to that state's plan.
         expected = model.applied[name][-1][1] if op.kind == "rollback" else 0
@@ -280,7 +281,7 @@ def soak(lab: RunningLab, seed: int, runs: int, work: Path) -> list[str]:
     model = Model(
         {n: () for n in lab.names},
         {
-            n: h.bsdprov("plan", "--host", n, "-i", inventory, "--detailed-exitcode").returncode
+            n: bsdprov("plan", "--host", n, "-i", inventory, "--detailed-exitcode").returncode
             for n in lab.names
         },
     )

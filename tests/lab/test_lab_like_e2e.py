@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 
 from bsdprov.lab.manager import down_lab, reset_lab, up_like_lab
 from bsdprov.lab.pytest_plugin import skip_without_lab, slot_dir, slot_port
-from tests.confirmed import confirmed
+from tests.command import bsdprov
 
 pytestmark = pytest.mark.e2e
 
@@ -76,15 +75,6 @@ def like_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield work / "lab.yaml"
     finally:
         down_lab(lab_dir=LAB_DIR, purge=True)
-
-
-def bsdprov(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bsdprov", *confirmed(args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def ssh(name: str, command: str) -> str:
