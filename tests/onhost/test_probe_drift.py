@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bsdprov.drift import Output, live_section, outputs_by_command
+from bsdprov.drift import Output, live_section, outputs_by_command, unread
 from bsdprov.facts import parse_facts, probe_script
 from tests.onhost.harness import SHELLS
 
@@ -37,4 +37,8 @@ def test_the_live_section_reports_each_output_and_status(shell: list[str], tmp_p
         ("vio0: flags=8843<UP>", "", "\tinet 192.0.2.10 x", " drift-end 0 0"), 0
     )
     assert outputs[commands[1]] == Output(("ifconfig: vio1: no such interface",), 1)
-    assert outputs[commands[2]].status == 127
+    # A command the shell cannot find read nothing: unknown, not drift, and the plan says so.
+    assert commands[2] not in outputs
+    assert unread(commands, facts.drift) == (
+        f"live state not checked: '{tmp_path / 'absent'}' could not run (exit 127: not found)",
+    )
