@@ -42,6 +42,7 @@ from bsdprov.fleet import exit_code as fleet_exit_code
 from bsdprov.fleet import run_each, run_fleet, run_staged
 from bsdprov.fleet import select_hosts as fleet_select
 from bsdprov.inventory import Inventory, load_inventory
+from bsdprov.inventory.tool_settings import MAX_TIMEOUT, MIN_CONFIRM_TIMEOUT
 from bsdprov.model import Host
 from bsdprov.outcome import HostChecks, HostRuns, Outcome, RunRecord, Status
 from bsdprov.plan import Plan, mask_secrets
@@ -102,16 +103,7 @@ class SSHOptions:
     """ssh_config file; None: ``$BSDPROV_SSH_CONFIG``, the inventory's, ``~/.ssh/config``."""
 
 
-# The dead-man timer's floor. The timer counts from its arming, so it must cover the
-# activation and then a whole new SSH login: TCP, key exchange and authentication are five to
-# eight round trips, about 5 s on a 600 ms satellite link, plus one of the controller's 2 s
-# retries. Below that a healthy host rolls back for nothing; 0 or less used to mean no timer at
-# all, which leaves a lock-out in place for good. Turning the timer off is ``confirm=False``.
-MIN_CONFIRM_TIMEOUT = 10
-# The timeouts' ceiling, a day. txn.sh compares them with the shell's ``-gt``/``-lt``, which
-# cannot read a number past its integer range (mksh's arithmetic is 32-bit) nor a float: such a
-# value read as "no timer", and the run was applied with no dead-man timer at all.
-MAX_TIMEOUT = 86400
+# MIN_CONFIRM_TIMEOUT and MAX_TIMEOUT (why each is what it is: bsdprov.inventory.tool_settings)
 
 
 def _whole_number(flag: str, value: object, high: int | None = None) -> None:

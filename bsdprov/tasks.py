@@ -129,7 +129,8 @@ FLEET_HELP = {
     "group": "every host of this inventory group",
     "all": "every host of the inventory",
     "inventory": INVENTORY_HELP,
-    "parallel": "hosts worked on at once (default: $BSDPROV_PARALLEL, bsdprov.yaml's, or 10)",
+    "parallel": "hosts worked on at once (default: $BSDPROV_PARALLEL, bsdprov.yaml's, "
+    "the inventory's defaults:, or 10)",
     "ssh_config": "ssh_config file (default: $BSDPROV_SSH_CONFIG, the inventory's, ~/.ssh/config)",
 }
 DEPLOY_HELP = {
@@ -138,7 +139,7 @@ DEPLOY_HELP = {
     "max_fail": "with --serial: start no further batch once more hosts than this failed",
     "dry_run": "show what would change (diffs and commands) and touch nothing",
     "confirm_timeout": "seconds the host waits for a new SSH login before it rolls back "
-    "(default: $BSDPROV_CONFIRM_TIMEOUT, bsdprov.yaml's, or 120)",
+    "(default: $BSDPROV_CONFIRM_TIMEOUT, bsdprov.yaml's, the inventory's defaults:, or 120)",
     "no_confirm": "no dead-man timer: for hosts whose connectivity is not at stake",
     "step_timeout": "seconds one activation command may take before it is killed (120)",
     "json": "print the versioned JSON object: the plan's with --dry-run, else the result's "
@@ -178,6 +179,15 @@ def _refuse_what_does_not_apply(
 
 
 PLAN_OPTIONS = ("restart_vms", "purge_disks", "uplink")
+
+
+def _with_inventory_timer(
+    options: api.DeployOptions, flag: int | None, loaded: api.Inventory
+) -> api.DeployOptions:
+    """The confirm timeout once the inventory is read: its ``defaults:`` come below the flag,
+    the environment and bsdprov.yaml (read, and checked, before the inventory was)."""
+    timeout = settings.whole("confirm_timeout", flag, loaded.settings)
+    return dataclasses.replace(options, confirm_timeout=timeout)
 
 
 def _save_plan(out: str, outcomes: list[api.Outcome], inventory: str) -> None:
@@ -435,7 +445,8 @@ def plan(
             loaded,
             names,
             rollout=api.Rollout(
-                parallel=settings.whole("parallel", parallel), progress=live.progress
+                parallel=settings.whole("parallel", parallel, loaded.settings),
+                progress=live.progress,
             ),
             ssh=ssh,
             connect=live.connect,
@@ -510,11 +521,12 @@ def deploy(
         yes = True  # the plan was reviewed when it was saved
     else:
         loaded, names = _fleet(inventory, host, group, all)
+    options = _with_inventory_timer(options, confirm_timeout, loaded)
     if not (dry_run or yes):
         require_answerable("deploy")
     live = _Live(loaded, names, ssh, options)
     rollout = api.Rollout(
-        parallel=settings.whole("parallel", parallel),
+        parallel=settings.whole("parallel", parallel, loaded.settings),
         serial=serial,
         max_fail=max_fail,
         progress=live.progress,
@@ -527,7 +539,7 @@ def deploy(
             lambda rollout: api.plan(
                 loaded, names, options=options, rollout=rollout, ssh=ssh, connect=live.connect
             ),
-            settings.whole("parallel", parallel),
+            settings.whole("parallel", parallel, loaded.settings),
         )
 
     if dry_run:
@@ -598,11 +610,14 @@ def rollback(
     _refuse_what_does_not_apply("rollback", dry_run=dry_run, yes=yes, json=json, verbose=verbose)
     ssh = api.SSHOptions(ssh_config=ssh_config)
     loaded, names = _fleet(inventory, host, group, all)
+    options = _with_inventory_timer(options, confirm_timeout, loaded)
     if not (dry_run or yes):
         api.checked_run_id(run)  # a bad --run is the first thing to hear of
         require_answerable("rollback")
     live = _Live(loaded, names, ssh, options)
-    rollout = api.Rollout(parallel=settings.whole("parallel", parallel), progress=live.progress)
+    rollout = api.Rollout(
+        parallel=settings.whole("parallel", parallel, loaded.settings), progress=live.progress
+    )
     if dry_run or not yes:
         planned = _planned(
             live,
@@ -610,7 +625,7 @@ def rollback(
             lambda quiet: api.plan_rollback(
                 loaded, names, run=run, rollout=quiet, ssh=ssh, connect=live.connect
             ),
-            settings.whole("parallel", parallel),
+            settings.whole("parallel", parallel, loaded.settings),
         )
     if dry_run:
         sys.stdout.write(plan_json(planned) if json else summary_line("plan", planned) + "\n")
@@ -657,7 +672,8 @@ def history(
             loaded,
             names,
             rollout=api.Rollout(
-                parallel=settings.whole("parallel", parallel), progress=live.progress
+                parallel=settings.whole("parallel", parallel, loaded.settings),
+                progress=live.progress,
             ),
             ssh=ssh,
             connect=live.connect,
@@ -749,7 +765,8 @@ def verify(
             loaded,
             names,
             rollout=api.Rollout(
-                parallel=settings.whole("parallel", parallel), progress=live.progress
+                parallel=settings.whole("parallel", parallel, loaded.settings),
+                progress=live.progress,
             ),
             ssh=ssh,
             connect=live.connect,

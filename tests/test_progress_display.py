@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime
 import re
-import subprocess
 import sys
 from io import StringIO
 from pathlib import Path
