@@ -6,14 +6,18 @@ start-up time that ``--version``, ``check``, ``render`` and a piped ``plan`` nev
 
 The display is transient: when the task's phase ends it clears itself, so the lines printed
 above it (each host's result as soon as it is known, then the report and the recap) are what
-stays on the screen. While it runs, what the task prints goes above it: stderr always, and
-stdout when stdout is the same terminal (rich prints it through the display's console, which
-writes to stderr, so a stdout sent to a file or a pipe is left alone).
+stays on the screen. While it runs, what the task prints goes above it, each whole line as it
+was written (no wrapping at the terminal's width, no markup: a diff line stays one line): stderr
+always, and stdout when stdout is a terminal too; a stdout sent to a file or a pipe is left
+alone.
 """
 
 from __future__ import annotations
 
+import io
+import sys
 from collections.abc import Callable
+from typing import TextIO
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.live import Live
@@ -46,17 +50,20 @@ class LiveProgress:
         auto_refresh: bool = True,
     ) -> None:
         self.watch = watch
-        self.console = console or Console(stderr=True)
+        # The stream itself, not "sys.stderr when writing": start() swaps sys.stderr.
+        self.console = console or Console(file=sys.stderr)
         self._live = Live(
             self,
             console=self.console,
             auto_refresh=auto_refresh,
             refresh_per_second=4,
             transient=True,
-            redirect_stdout=redirect_stdout,
-            redirect_stderr=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
         )
         self._clock: Callable[[], float] = watch.clock
+        self._redirect_stdout = redirect_stdout
+        self._saved: tuple[TextIO, TextIO] | None = None
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         grid = Table.grid(padding=(0, 2))
@@ -69,6 +76,10 @@ class LiveProgress:
 
     def start(self) -> None:
         self._live.start()
+        self._saved = (sys.stdout, sys.stderr)
+        sys.stderr = _Above(self.console, sys.stderr)
+        if self._redirect_stdout:
+            sys.stdout = _Above(self.console, sys.stdout)
 
     def refresh(self) -> None:
         self._live.refresh()
@@ -76,3 +87,42 @@ class LiveProgress:
     def stop(self) -> None:
         """Clear the display and give the terminal back (its cursor too); idempotent."""
         self._live.stop()
+        if self._saved is not None:
+            for stream in (sys.stdout, sys.stderr):
+                if isinstance(stream, _Above):
+                    stream.finish()
+            sys.stdout, sys.stderr = self._saved
+            self._saved = None
+
+
+class _Above(io.TextIOBase):
+    """A stream whose whole lines print above the display, exactly as written (rich's own
+    proxy wraps them at the terminal's width); a line not ended yet waits for its end."""
+
+    def __init__(self, console: Console, original: TextIO) -> None:
+        super().__init__()
+        self._console = console
+        self._original = original
+        self._pending = ""
+
+    @property
+    def rich_proxied_file(self) -> TextIO:
+        return self._original
+
+    def write(self, text: str) -> int:
+        *lines, self._pending = (self._pending + text).split("\n")
+        for line in lines:
+            self._console.out(line, highlight=False)
+        return len(text)
+
+    def finish(self) -> None:
+        """The display is gone: a line left unended goes to the stream itself."""
+        if self._pending:
+            self._original.write(self._pending)
+            self._pending = ""
+
+    def isatty(self) -> bool:
+        return self._original.isatty()
+
+    def fileno(self) -> int:
+        return self._original.fileno()

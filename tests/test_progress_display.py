@@ -143,3 +143,25 @@ def test_a_plan_on_a_pipe_never_loads_rich(tmp_path: Path) -> None:
     loaded = _loaded_modules("plan", "--host", "web01", "-i", str(inventory))
     assert "bsdprov.tasks" in loaded and "bsdprov.watch" in loaded
     assert "rich" not in loaded and "bsdprov.progress_live" not in loaded
+
+
+def test_what_the_task_prints_meanwhile_goes_above_the_display_unwrapped() -> None:
+    watch = Watch(clock=Clock())
+    watch.expect(["web01"])
+    out = StringIO()
+    shown = LiveProgress(
+        watch, Console(force_terminal=True, file=out, width=60), redirect_stdout=True
+    )
+    stdout, stderr = sys.stdout, sys.stderr
+    long_line = "+inet alias 203.0.113.21 255.255.255.255 " + "x" * 200
+    shown.start()
+    try:
+        print(long_line)
+        sys.stderr.write("[1/1] web01: changed\n")
+        sys.stdout.write("unended")
+    finally:
+        shown.stop()
+    assert (sys.stdout, sys.stderr) == (stdout, stderr), "the streams are given back"
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.getvalue())
+    assert f"{long_line}\n" in plain, "one line as written, not wrapped at 60 columns"
+    assert "[1/1] web01: changed\n" in plain
