@@ -52,9 +52,28 @@ def elapsed(watched: HostWatch, now: float) -> float:
     return max(0.0, end - watched.began)
 
 
-def progress_rows(hosts: Iterable[HostWatch], now: float) -> list[tuple[str, str, str]]:
-    """(host, elapsed, stage) per host, in the order the watch expected them."""
-    return [(h.host, f"{elapsed(h, now):.0f} s", stage_text(h, now)) for h in hosts]
+def progress_rows(
+    hosts: Iterable[HostWatch], now: float, limit: int | None = None
+) -> tuple[list[tuple[str, str, str]], str]:
+    """(host, elapsed, stage) per host, in the order the watch expected them, and a line
+    about the hosts left out. With more hosts than ``limit`` rows (a terminal's height), the
+    hosts at work come first, as many as fit, and the line counts the others: a display
+    taller than the screen cannot be redrawn in place."""
+    hosts = list(hosts)
+
+    def row(h: HostWatch) -> tuple[str, str, str]:
+        return (h.host, f"{elapsed(h, now):.0f} s", stage_text(h, now))
+
+    if limit is None or len(hosts) <= limit:
+        return [row(h) for h in hosts], ""
+    working = [h for h in hosts if h.outcome is None and h.stage != "waiting"]
+    shown = working[: max(1, limit - 1)]
+    done = sum(h.outcome is not None for h in hosts)
+    waiting = sum(h.outcome is None and h.stage == "waiting" for h in hosts)
+    more = len(working) - len(shown)
+    parts = [f"{more} more at work"] if more else []
+    parts += [f"{done} done", f"{waiting} waiting"]
+    return [row(h) for h in shown], f"{len(hosts)} hosts: {', '.join(parts)}"
 
 
 def stage_line(watched: HostWatch, now: float) -> str:

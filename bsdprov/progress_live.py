@@ -70,9 +70,14 @@ class LiveProgress:
         grid.add_column(no_wrap=True, style="bold")
         grid.add_column(justify="right", no_wrap=True)
         grid.add_column(overflow="ellipsis", no_wrap=True)
-        for host, seconds, stage in progress_rows(self.watch.snapshot().values(), self._clock()):
+        # Room for every line on the screen, or the redraw would scroll what it cannot reach.
+        limit = max(2, options.size.height - 2)
+        rows, left_out = progress_rows(self.watch.snapshot().values(), self._clock(), limit)
+        for host, seconds, stage in rows:
             grid.add_row(host, seconds, Text(stage, style=STYLES.get(stage, "")))
         yield grid
+        if left_out:
+            yield Text(left_out, style="dim")
 
     def start(self) -> None:
         self._live.start()
@@ -111,8 +116,8 @@ class _Above(io.TextIOBase):
 
     def write(self, text: str) -> int:
         *lines, self._pending = (self._pending + text).split("\n")
-        for line in lines:
-            self._console.out(line, highlight=False)
+        if lines:  # one print, one redraw of the display, for a whole host's report
+            self._console.out("\n".join(lines), highlight=False)
         return len(text)
 
     def finish(self) -> None:

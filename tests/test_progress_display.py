@@ -165,3 +165,24 @@ def test_what_the_task_prints_meanwhile_goes_above_the_display_unwrapped() -> No
     plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.getvalue())
     assert f"{long_line}\n" in plain, "one line as written, not wrapped at 60 columns"
     assert "[1/1] web01: changed\n" in plain
+
+
+def test_more_hosts_than_the_screen_has_lines_show_those_at_work_and_a_count() -> None:
+    clock = Clock()
+    watch = Watch(clock=clock)
+    names = [f"h{n:02}" for n in range(30)]
+    watch.expect(names)
+    for name in names[:5]:
+        watch.finished(Outcome(name, "changed"))
+    for name in names[5:12]:
+        watch.stage(name, "probing")
+    shown, out = screen(watch, height=6)
+    shown.start()
+    shown.stop()
+    (frame,) = frames(out.getvalue())
+    assert frame.splitlines() == [
+        "h05  0 s  probing",
+        "h06  0 s  probing",
+        "h07  0 s  probing",
+        "30 hosts: 4 more at work, 5 done, 18 waiting",
+    ]
