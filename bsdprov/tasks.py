@@ -367,8 +367,8 @@ def _planned(
     make: Callable[[api.Rollout], list[api.Outcome]],
     parallel: int,
 ) -> list[api.Outcome]:
-    """The plan phase of a deploy or rollback: each host's plan printed as it comes (text),
-    then every host starts afresh for the apply phase."""
+    """The plan phase of a deploy or rollback: each host's plan printed as it comes (text).
+    The apply phase then starts the hosts it applies to afresh (``_Live.phase``)."""
     applying = live.report
     live.report = _plan_report(json)
     try:
@@ -376,7 +376,6 @@ def _planned(
             return make(api.Rollout(parallel=parallel, progress=live.progress))
     finally:
         live.report = applying
-        live.phase(list(live.watch.snapshot()))
 
 
 def _plan_report(json: bool) -> Callable[[api.HostProgress], None]:
@@ -553,6 +552,7 @@ def deploy(
     if not yes:
         planned = planned_now()
         chosen = _approved_hosts("deploy", planned)
+        live.phase(chosen)  # the hosts left out are not shown as waiting
     with live.guard(read_only=False):
         outcomes = api.deploy(
             loaded,
@@ -635,6 +635,7 @@ def rollback(
         return
     if not yes:
         names = _approved_hosts("rollback", planned)
+        live.phase(names)
     with live.guard(read_only=False):
         outcomes = api.rollback(
             loaded, names, run=run, options=options, rollout=rollout, ssh=ssh, connect=live.connect

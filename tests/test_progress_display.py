@@ -186,3 +186,22 @@ def test_more_hosts_than_the_screen_has_lines_show_those_at_work_and_a_count() -
         "h07  0 s  probing",
         "30 hosts: 4 more at work, 5 done, 18 waiting",
     ]
+
+
+def test_after_the_question_the_applied_hosts_are_followed_afresh(
+    fleet: Fleet, bsdprov: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fleet.add("web01")
+    fleet.add("obsd1", in_sync=True)  # no changes: left out of the apply phase
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    monkeypatch.setenv("TERM", "dumb")
+    monkeypatch.setattr("bsdprov.tasks.require_answerable", lambda verb: None)
+    monkeypatch.setattr("bsdprov.tasks.approved", lambda question: True)
+    code, _, err = bsdprov("deploy", "--host", "web01,obsd1")
+    assert code == 0
+    stages = [m.group(1) for m in re.finditer(r"^  (\w+: [^(]+?) \(", err, re.M)]
+    planned = stages.index("obsd1: probing")
+    applied = stages[stages.index("web01: uploading") - 2 :]
+    assert planned < len(stages) - len(applied), "the plan phase came first"
+    assert applied[:3] == ["web01: connecting", "web01: probing", "web01: uploading"]
+    assert not any(s.startswith("obsd1") for s in applied), "obsd1 is not applied to"
