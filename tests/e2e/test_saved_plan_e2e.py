@@ -10,7 +10,8 @@ import pytest
 
 from bsdprov.errors import ExitCode
 from bsdprov.lab.pytest_plugin import RebootInvariant, RunningLab
-from tests.e2e.test_deploy import add_alias, bsdprov, edited, fresh, snapshot
+from tests.command import bsdprov
+from tests.e2e.test_deploy import add_alias, edited, fresh, snapshot
 
 pytestmark = pytest.mark.e2e
 __all__ = ["fresh"]  # the fixture
