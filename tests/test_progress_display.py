@@ -18,6 +18,7 @@ from bsdprov.progress_live import LiveProgress
 from bsdprov.watch import AWAITING, STARTED, Watch
 from tests import test_tasks_api
 from tests.test_cli import _loaded_modules
+from tests.test_tasks import EXAMPLE
 from tests.test_tasks_api import RUN, Fleet, Run
 
 fleet = test_tasks_api.fleet
@@ -205,3 +206,17 @@ def test_after_the_question_the_applied_hosts_are_followed_afresh(
     assert planned < len(stages) - len(applied), "the plan phase came first"
     assert applied[:3] == ["web01: connecting", "web01: probing", "web01: uploading"]
     assert not any(s.startswith("obsd1") for s in applied), "obsd1 is not applied to"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("--version",),
+        ("check", "-i", EXAMPLE),
+        ("render", "-i", EXAMPLE),
+    ],
+    ids=lambda argv: argv[0],
+)
+def test_offline_commands_never_load_rich(argv: tuple[str, ...]) -> None:
+    loaded = _loaded_modules(*argv)
+    assert "bsdprov" in loaded and "rich" not in loaded
