@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from bsdprov.apply import DeployOptions as ApplyOptions
 from bsdprov.apply import (
@@ -41,8 +42,9 @@ from bsdprov.fleet import exit_code as fleet_exit_code
 from bsdprov.fleet import run_each, run_fleet, run_staged
 from bsdprov.fleet import select_hosts as fleet_select
 from bsdprov.inventory import Inventory, load_inventory
+from bsdprov.inventory.tool_settings import MAX_TIMEOUT, MIN_CONFIRM_TIMEOUT
 from bsdprov.model import Host
-from bsdprov.outcome import HostChecks, HostRuns, Outcome, RunRecord
+from bsdprov.outcome import HostChecks, HostRuns, Outcome, RunRecord, Status
 from bsdprov.plan import Plan, mask_secrets
 from bsdprov.render import Rendered, render_host
 from bsdprov.run import RUN_ID_RE
@@ -85,6 +87,7 @@ __all__ = [
 ]
 
 InventoryLike = Inventory | str | os.PathLike[str]
+T = TypeVar("T")
 Connector = Callable[[Host], Transport]
 """Opens a new session to a host; deploy calls it again to confirm over a new connection."""
 
@@ -100,16 +103,7 @@ class SSHOptions:
     """ssh_config file; None: ``$BSDPROV_SSH_CONFIG``, the inventory's, ``~/.ssh/config``."""
 
 
-# The dead-man timer's floor. The timer counts from its arming, so it must cover the
-# activation and then a whole new SSH login: TCP, key exchange and authentication are five to
-# eight round trips, about 5 s on a 600 ms satellite link, plus one of the controller's 2 s
-# retries. Below that a healthy host rolls back for nothing; 0 or less used to mean no timer at
-# all, which leaves a lock-out in place for good. Turning the timer off is ``confirm=False``.
-MIN_CONFIRM_TIMEOUT = 10
-# The timeouts' ceiling, a day. txn.sh compares them with the shell's ``-gt``/``-lt``, which
-# cannot read a number past its integer range (mksh's arithmetic is 32-bit) nor a float: such a
-# value read as "no timer", and the run was applied with no dead-man timer at all.
-MAX_TIMEOUT = 86400
+# MIN_CONFIRM_TIMEOUT and MAX_TIMEOUT (why each is what it is: bsdprov.inventory.tool_settings)
 
 
 def _whole_number(flag: str, value: object, high: int | None = None) -> None:
@@ -154,13 +148,16 @@ class DeployOptions:
 class HostProgress:
     """One event of a rollout, for a progress display: a host has finished.
 
-    ``finished`` counts the hosts done so far out of ``total``. Fields may be added (a host
-    starting, a phase) without breaking a callback that reads these.
+    ``finished`` counts the hosts done so far out of ``total``. For ``verify`` and ``history``,
+    ``report`` is the host's ``HostChecks`` or ``HostRuns`` and ``outcome`` sums it up: status
+    ``unchanged`` (it answered; every check passed), ``failed`` or ``unreachable``. Fields may
+    be added (a host starting, a phase) without breaking a callback that reads these.
     """
 
     outcome: Outcome
     finished: int
     total: int
+    report: HostChecks | HostRuns | None = None
 
     @property
     def host(self) -> str:
@@ -227,6 +224,32 @@ class Rollout:
         if progress is None:
             return None
         return lambda outcome, finished, total: progress(HostProgress(outcome, finished, total))
+
+    def _on_report(
+        self, make: Callable[[str, T | None, BsdprovError | None], HostChecks | HostRuns]
+    ) -> Callable[[tuple[str, T | None, BsdprovError | None], int, int], None] | None:
+        """A read-only task's ``progress``: each host's report, with an outcome summing it up."""
+        progress = self.progress
+        if progress is None:
+            return None
+
+        def tell(
+            done: tuple[str, T | None, BsdprovError | None], finished: int, total: int
+        ) -> None:
+            report = make(*done)
+            progress(HostProgress(_summed_up(report), finished, total, report))
+
+        return tell
+
+
+def _summed_up(report: HostChecks | HostRuns) -> Outcome:
+    error = report.error
+    if error is not None:
+        status: Status = "unreachable" if error.exit_code == ExitCode.UNREACHABLE else "failed"
+        return Outcome(report.host, status, str(error))
+    if isinstance(report, HostChecks) and not report.passed:
+        return Outcome(report.host, "failed", "a check failed")
+    return Outcome(report.host, "unchanged")
 
 
 # --- offline ------------------------------------------------------------------------------------
@@ -466,7 +489,10 @@ def history(
             return tuple(history_one(session))
 
     return [
-        HostRuns(name, runs, error) for name, runs, error in run_each(names, one, rollout.parallel)
+        HostRuns(name, runs, error)
+        for name, runs, error in run_each(
+            names, one, rollout.parallel, rollout._on_report(HostRuns)
+        )
     ]
 
 
@@ -506,7 +532,9 @@ def verify(
 
     return [
         HostChecks(name, results, error)
-        for name, results, error in run_each(names, one, rollout.parallel)
+        for name, results, error in run_each(
+            names, one, rollout.parallel, rollout._on_report(HostChecks)
+        )
     ]
 
 

@@ -33,6 +33,8 @@ EXIT_CODES = """Exit codes:
 """
 CORE_OPTIONS = ("help", "version", "complete", "print-completion-script")
 _BAD_INT = re.compile(r"invalid literal for int\(\) with base 10: '(.*)'", re.S)
+# Python reads no integer of more than sys.get_int_max_str_digits() digits (4300).
+_TOO_LONG = re.compile(r"Exceeds the limit \((\d+) digits\) for integer string conversion")
 _UNKNOWN = re.compile(r"No idea what '(.*)' is!", re.S)
 # Invoke names the option by its Argument object: "Flag <Argument: confirm_timeout (c) [int]>".
 _NO_VALUE = re.compile(r"Flag <Argument: (\w+)[^>]*> needed value and was not given one!", re.S)
@@ -112,8 +114,20 @@ class BsdprovProgram(Program):
         except ValueError as exc:
             # invoke casts a numeric option's value with int() while parsing and lets its
             # ValueError out: '--step-timeout abc' was a traceback.
-            message = _bad_number(str(exc), list(self.core.unparsed))
+            # The parser is made first; an error making it leaves no parser to ask.
+            flags = self._number_flags() if hasattr(self, "parser") else set()
+            message = _bad_number(str(exc), list(self.core.unparsed), flags)
             raise Exit(message, code=ExitCode.USAGE) from None
+
+    def _number_flags(self) -> set[str]:
+        """Every command's options that take a whole number (``--parallel``, ``-p``...)."""
+        found = set()
+        for context in self.parser.contexts.values():
+            flags = context.flags
+            longs = {flag for flag, argument in flags.items() if argument.kind is int}
+            # A short option is an alias in invoke's Lexicon, not one of its items.
+            found |= longs | {short for short, flag in flags.aliases.items() if flag in longs}
+        return found
 
     def _flags_of_command(self) -> list[str]:
         """The options of the command being parsed (every command's, if none was named)."""
@@ -147,19 +161,40 @@ def _usage(exc: ParseError, flags: list[str] | None = None) -> str:
     return f"bsdprov: {error}"
 
 
-def _bad_number(error: str, argv: list[str]) -> str:
-    found = _BAD_INT.fullmatch(error)
-    value = found.group(1) if found else error
-    option = next(
-        (
-            word.partition("=")[0]
-            for i, word in enumerate(argv)
-            if word.startswith("-")
-            and (word.endswith(f"={value}") or (i + 1 < len(argv) and argv[i + 1] == value))
-        ),
+def _bad_number(error: str, argv: list[str], number_flags: set[str]) -> str:
+    """The message for a ValueError out of invoke's parser. Only a failed int() of a number
+    option's value says "give a whole number", naming the option; anything else is said as it
+    is (it was every ValueError: "an option 'Exceeds the limit (4300 digits)...': give a whole
+    number")."""
+    bad = _BAD_INT.fullmatch(error)
+    too_long = _TOO_LONG.search(error)
+    if not bad and not too_long:
+        return f"bsdprov: cannot read the options: {error}"
+    option, value = _failed_number(argv, number_flags) or (
         "an option",
+        bad.group(1) if bad else "",
     )
+    if too_long:
+        # Python refuses to read an integer of more than 4300 digits: not worth echoing.
+        return (
+            f"{option}: a number of {len(value.strip())} digits is far too big; give a whole number"
+        )
     return f"{option} {value!r}: give a whole number"
+
+
+def _failed_number(argv: list[str], number_flags: set[str]) -> tuple[str, str] | None:
+    """The first number option in ``argv`` whose value int() cannot read, and that value."""
+    for i, word in enumerate(argv):
+        flag, equals, value = word.partition("=")
+        if flag not in number_flags:
+            continue
+        if not equals:
+            value = argv[i + 1] if i + 1 < len(argv) else ""
+        try:
+            int(value)
+        except ValueError:
+            return flag, value
+    return None
 
 
 program = BsdprovProgram(namespace=ns, version=__version__, name="bsdprov", binary="bsdprov")

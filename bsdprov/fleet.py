@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -10,6 +12,9 @@ from typing import TypeVar
 from bsdprov.errors import ApplyError, BsdprovError, ConnectError, ExitCode, UsageError
 from bsdprov.inventory import Inventory
 from bsdprov.outcome import Outcome
+
+LOG = logging.getLogger("bsdprov")
+Progress = Callable[[Outcome, int, int], None]
 
 
 def select_hosts(
@@ -44,6 +49,26 @@ def select_hosts(
     for name in names:
         inventory.select(name)
     return names
+
+
+def told(progress: Progress | None, outcome: Outcome, finished: int, total: int) -> Outcome:
+    """Tell ``progress`` of ``outcome``; the outcome, with a warning if the callback raised.
+
+    A progress callback is the caller's display: its bug must not end the rollout, nor lose the
+    outcomes already known (the hosts are changed either way). It is logged and recorded on the
+    host's outcome, and the rollout goes on.
+    """
+    if progress is None:
+        return outcome
+    try:
+        progress(outcome, finished, total)
+    except Exception as exc:
+        if os.environ.get("BSDPROV_TRACEBACK"):
+            raise
+        LOG.warning("progress callback failed on host %s", outcome.host, exc_info=True)
+        said = f"the progress callback failed on this host's result: {type(exc).__name__}: {exc}"
+        return dataclasses.replace(outcome, warnings=(*outcome.warnings, said))
+    return outcome
 
 
 def run_fleet(
@@ -85,16 +110,14 @@ def run_fleet(
                     "skipped",
                     f"not started: more than {max_fail} host(s) failed in earlier batches",
                 )
-                if progress is not None:
-                    progress(done[name], len(done), len(names))
+                done[name] = told(progress, done[name], len(done), len(names))
             continue
         with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(batch) or 1))) as pool:
             futures = {pool.submit(guarded, name): name for name in batch}
             for future in as_completed(futures):
                 outcome = future.result()
                 done[outcome.host] = outcome
-                if progress is not None:
-                    progress(outcome, len(done), len(names))
+                done[outcome.host] = told(progress, outcome, len(done), len(names))
     return [done[name] for name in names]
 
 
@@ -159,10 +182,14 @@ T = TypeVar("T")
 
 
 def run_each(
-    names: Iterable[str], action: Callable[[str], T], parallel: int
+    names: Iterable[str],
+    action: Callable[[str], T],
+    parallel: int,
+    on_done: Callable[[tuple[str, T | None, BsdprovError | None], int, int], None] | None = None,
 ) -> list[tuple[str, T | None, BsdprovError | None]]:
     """Run a read-only ``action`` per host in parallel: (name, result, None) or, when the host
-    failed, (name, None, error)."""
+    failed, (name, None, error), in the order given. ``on_done`` hears of each host as it
+    finishes, on the calling thread; if it raises, that is logged and the hosts go on."""
 
     def guarded(name: str) -> tuple[str, T | None, BsdprovError | None]:
         try:
@@ -175,8 +202,20 @@ def run_each(
             return name, None, ApplyError(internal_error(exc))
 
     names = list(names)
+    done: dict[str, tuple[str, T | None, BsdprovError | None]] = {}
     with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(names) or 1))) as pool:
-        return list(pool.map(guarded, names))
+        for future in as_completed([pool.submit(guarded, name) for name in names]):
+            result = future.result()
+            done[result[0]] = result
+            if on_done is None:
+                continue
+            try:
+                on_done(result, len(done), len(names))
+            except Exception:
+                if os.environ.get("BSDPROV_TRACEBACK"):
+                    raise
+                LOG.warning("progress callback failed on host %s", result[0], exc_info=True)
+    return [done[name] for name in names]
 
 
 def run_parallel(

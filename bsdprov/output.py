@@ -140,57 +140,58 @@ def _count(n: int, noun: str) -> str:
 
 def plan_text(outcomes: Iterable[Outcome]) -> str:
     """Per host: diffs, mode changes, checks and commands; then a summary line for the run."""
-    out: list[str] = []
     outcomes = list(outcomes)
-    for outcome in outcomes:
-        plan = outcome.plan
-        if plan is None:
-            out.append(f"== {outcome.host}: {outcome.status}: {outcome.reason}")
-            continue
-        count, drifted = len(plan.changes), len(plan.drift)
-        heads = [f"{count} file{'s' if count != 1 else ''} to change"] if count else []
-        heads += [f"{_count(drifted, 'live difference')} to repair"] if drifted else []
-        out.append(f"== {outcome.host} ({plan.os}): {', '.join(heads) or 'no changes'}")
-        out += [f"warning: {w}" for w in outcome.warnings]
-        out += [f"note: {n}" for n in plan.notes]
-        if plan.drift:
-            # The files may be right while the running system is not: said apart from diffs.
-            out.append("running system differs from the files:")
-            shown = plan.drift[:DRIFT_LINES]
-            out += [f"  {d.what}" for d in shown]
-            if len(plan.drift) > len(shown):
-                # A host whose every address went wrong would bury the plan: the rest is a count.
-                more = len(plan.drift) - len(shown)
-                out.append(f"  ... and {more} more (plan --json lists every one)")
-        if plan.has_changes:
-            if plan.changes or not plan.drift:
-                out.append(plan.diff().rstrip("\n"))
-            if plan.prepare:
-                out.append("made first, if missing (a rollback keeps them):")
-                out += [f"  {_command(s)}" for s in plan.prepare]
-            if plan.checks:
-                out.append("checks, on the new files before anything is activated:")
-                out += [f"  {_command(s)}" for s in plan.checks]
-            if plan.removals:
-                # Each removal on its own line with its commands (they run first, below).
-                out.append("removed, no longer in the inventory (bsdprov's ownership record):")
-                for removal in plan.removals:
-                    out.append(f"  - {removal.what}")
-                    out += [f"      {_command(s)}" for s in removal.steps]
-            out.append("commands, in order:" if plan.steps else "commands: none")
-            out += [f"  {_command(s)}{'  # may fail' if s.may_fail else ''}" for s in plan.steps]
-            # What a rollback of this run runs (rollback.py), so it is never a surprise.
-            if plan.undo_checks:
-                out.append("if rolled back, checks of the restored files:")
-                out += [f"  {_command(s)}" for s in plan.undo_checks]
-            if plan.undo_steps:
-                out.append("if rolled back, commands, in order:")
-                out += [
-                    f"  {_command(s)}{'  # may fail' if s.may_fail else ''}"
-                    for s in plan.undo_steps
-                ]
-        out.append("")
-    out.append(summary_line("plan", outcomes))
+    return "".join(plan_host_text(o) for o in outcomes) + summary_line("plan", outcomes) + "\n"
+
+
+def plan_host_text(outcome: Outcome) -> str:
+    """One host's part of ``plan_text``: printed as soon as the host's plan is known."""
+    out: list[str] = []
+    plan = outcome.plan
+    if plan is None:
+        return f"== {outcome.host}: {outcome.status}: {outcome.reason}\n"
+    count, drifted = len(plan.changes), len(plan.drift)
+    heads = [f"{count} file{'s' if count != 1 else ''} to change"] if count else []
+    heads += [f"{_count(drifted, 'live difference')} to repair"] if drifted else []
+    out.append(f"== {outcome.host} ({plan.os}): {', '.join(heads) or 'no changes'}")
+    out += [f"warning: {w}" for w in outcome.warnings]
+    out += [f"note: {n}" for n in plan.notes]
+    if plan.drift:
+        # The files may be right while the running system is not: said apart from diffs.
+        out.append("running system differs from the files:")
+        shown = plan.drift[:DRIFT_LINES]
+        out += [f"  {d.what}" for d in shown]
+        if len(plan.drift) > len(shown):
+            # A host whose every address went wrong would bury the plan: the rest is a count.
+            more = len(plan.drift) - len(shown)
+            out.append(f"  ... and {more} more (plan --json lists every one)")
+    if plan.has_changes:
+        if plan.changes or not plan.drift:
+            out.append(plan.diff().rstrip("\n"))
+        if plan.prepare:
+            out.append("made first, if missing (a rollback keeps them):")
+            out += [f"  {_command(s)}" for s in plan.prepare]
+        if plan.checks:
+            out.append("checks, on the new files before anything is activated:")
+            out += [f"  {_command(s)}" for s in plan.checks]
+        if plan.removals:
+            # Each removal on its own line with its commands (they run first, below).
+            out.append("removed, no longer in the inventory (bsdprov's ownership record):")
+            for removal in plan.removals:
+                out.append(f"  - {removal.what}")
+                out += [f"      {_command(s)}" for s in removal.steps]
+        out.append("commands, in order:" if plan.steps else "commands: none")
+        out += [f"  {_command(s)}{'  # may fail' if s.may_fail else ''}" for s in plan.steps]
+        # What a rollback of this run runs (rollback.py), so it is never a surprise.
+        if plan.undo_checks:
+            out.append("if rolled back, checks of the restored files:")
+            out += [f"  {_command(s)}" for s in plan.undo_checks]
+        if plan.undo_steps:
+            out.append("if rolled back, commands, in order:")
+            out += [
+                f"  {_command(s)}{'  # may fail' if s.may_fail else ''}" for s in plan.undo_steps
+            ]
+    out.append("")
     return "\n".join(out) + "\n"
 
 

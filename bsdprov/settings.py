@@ -1,4 +1,5 @@
-"""The command's own defaults: a flag, else the environment, else ``bsdprov.yaml``, else built in.
+"""The command's own defaults: a flag, else the environment, else ``bsdprov.yaml``, else the
+inventory's ``defaults:``, else built in.
 
 ``bsdprov.yaml`` (in the current directory, or the file ``$BSDPROV_CONFIG`` names) holds the
 settings a team wants the same on every run, so that no one has to remember ``-i`` or a longer
@@ -7,6 +8,11 @@ confirm timeout for a slow link:
     inventory: inventories/prod.yaml
     parallel: 20
     confirm_timeout: 300
+
+The inventory's ``defaults:`` may hold ``parallel`` and ``confirm_timeout`` too: what suits
+that fleet (a satellite site's long timer) travels with its hosts. It comes below the file:
+the file (or the environment) is the operator's choice for this run, the inventory the fleet's
+standing default; and the inventory is read only after the file named it.
 
 A key it does not know, or a value of the wrong kind, stops the command with the file, key and
 value named (exit 2): a misspelt ``confirm_timout`` silently ignored would be the default
@@ -22,6 +28,7 @@ from pathlib import Path
 import yaml
 
 from bsdprov.errors import UsageError
+from bsdprov.inventory.tool_settings import tool_setting_problem
 
 FILE = "bsdprov.yaml"
 BUILT_IN: dict[str, int | str] = {
@@ -54,8 +61,10 @@ def _value(name: str, raw: object, where: str) -> int | str:
         return raw
     if isinstance(raw, str) and raw.strip().isdigit():
         raw = int(raw)
-    if not isinstance(raw, int) or isinstance(raw, bool):
-        raise UsageError(f"{where}: {name}: {raw!r} is not a whole number")
+    problem = tool_setting_problem(name, raw)
+    if problem:
+        raise UsageError(f"{where}: {name}: {problem}")
+    assert isinstance(raw, int)  # tool_setting_problem refused anything else
     return raw
 
 
@@ -80,9 +89,15 @@ def read_file(path: Path) -> dict[str, int | str]:
     return found
 
 
-def resolve(name: str, flag: int | str | None, environ: Mapping[str, str] | None = None) -> object:
+def resolve(
+    name: str,
+    flag: int | str | None,
+    environ: Mapping[str, str] | None = None,
+    inventory: Mapping[str, int] | None = None,
+) -> object:
     """The setting ``name``: the flag if given, else its environment variable, else the
-    settings file's, else the built-in default."""
+    settings file's, else the inventory's ``defaults:`` (``Inventory.settings``, already
+    checked), else the built-in default."""
     if flag is not None and flag != "":
         return flag
     environ = os.environ if environ is None else environ
@@ -94,6 +109,8 @@ def resolve(name: str, flag: int | str | None, environ: Mapping[str, str] | None
         from_file = read_file(path)
         if name in from_file:
             return from_file[name]
+    if inventory and name in inventory:
+        return inventory[name]
     return BUILT_IN[name]
 
 
@@ -101,7 +118,8 @@ def inventory(flag: str | None) -> str:
     return str(resolve("inventory", flag))
 
 
-def whole(name: str, flag: int | None) -> int:
-    value = resolve(name, flag)
+def whole(name: str, flag: int | None, inventory: Mapping[str, int] | None = None) -> int:
+    """A whole-number setting; ``inventory`` is the loaded inventory's ``settings``."""
+    value = resolve(name, flag, inventory=inventory)
     assert isinstance(value, int)  # _value made it one
     return value

@@ -10,11 +10,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from invoke.collection import Collection
 from invoke.context import Context
@@ -33,18 +32,23 @@ from bsdprov.output import (
     deploy_text,
     history_json,
     history_text,
+    plan_host_text,
     plan_json,
-    plan_text,
     render_json,
     render_text,
+    summary_line,
     verify_json,
     verify_text,
 )
 from bsdprov.plan import Plan
+from bsdprov.progress import stage_line
 from bsdprov.recap import recap_text
 from bsdprov.reporting import reported
 from bsdprov.savedplan import SavedPlan, expectation, read_saved_plan, saved_plan_text
-from bsdprov.watch import STARTED, HostWatch, Watch
+from bsdprov.watch import HostWatch, Watch
+
+if TYPE_CHECKING:
+    from bsdprov.progress_live import LiveProgress
 
 DEFAULT_INVENTORY = api.DEFAULT_INVENTORY
 INVENTORY_HELP = (
@@ -125,7 +129,8 @@ FLEET_HELP = {
     "group": "every host of this inventory group",
     "all": "every host of the inventory",
     "inventory": INVENTORY_HELP,
-    "parallel": "hosts worked on at once (default: $BSDPROV_PARALLEL, bsdprov.yaml's, or 10)",
+    "parallel": "hosts worked on at once (default: $BSDPROV_PARALLEL, bsdprov.yaml's, "
+    "the inventory's defaults:, or 10)",
     "ssh_config": "ssh_config file (default: $BSDPROV_SSH_CONFIG, the inventory's, ~/.ssh/config)",
 }
 DEPLOY_HELP = {
@@ -134,7 +139,7 @@ DEPLOY_HELP = {
     "max_fail": "with --serial: start no further batch once more hosts than this failed",
     "dry_run": "show what would change (diffs and commands) and touch nothing",
     "confirm_timeout": "seconds the host waits for a new SSH login before it rolls back "
-    "(default: $BSDPROV_CONFIRM_TIMEOUT, bsdprov.yaml's, or 120)",
+    "(default: $BSDPROV_CONFIRM_TIMEOUT, bsdprov.yaml's, the inventory's defaults:, or 120)",
     "no_confirm": "no dead-man timer: for hosts whose connectivity is not at stake",
     "step_timeout": "seconds one activation command may take before it is killed (120)",
     "json": "print the versioned JSON object: the plan's with --dry-run, else the result's "
@@ -176,6 +181,15 @@ def _refuse_what_does_not_apply(
 PLAN_OPTIONS = ("restart_vms", "purge_disks", "uplink")
 
 
+def _with_inventory_timer(
+    options: api.DeployOptions, flag: int | None, loaded: api.Inventory
+) -> api.DeployOptions:
+    """The confirm timeout once the inventory is read: its ``defaults:`` come below the flag,
+    the environment and bsdprov.yaml (read, and checked, before the inventory was)."""
+    timeout = settings.whole("confirm_timeout", flag, loaded.settings)
+    return dataclasses.replace(options, confirm_timeout=timeout)
+
+
 def _save_plan(out: str, outcomes: list[api.Outcome], inventory: str) -> None:
     """Write the saved plan next to its final name, then rename it there (never half a file)."""
     options = dict.fromkeys(PLAN_OPTIONS, False)
@@ -203,13 +217,14 @@ def _read_plan(path: str) -> SavedPlan:
 
 
 def _approved_hosts(verb: str, planned: list[api.Outcome]) -> list[str]:
-    """Show the plan and ask; the hosts to go ahead with: those whose changes were shown.
+    """Ask about the plan shown (each host's printed as it came); the hosts to go ahead with:
+    those whose changes were shown.
 
     A host whose plan could not be made (unreachable, failed) is left out: applying to it would
     apply what no one saw. Exits, applying nothing, when nothing is to change or the answer is
     not yes.
     """
-    sys.stdout.write(plan_text(planned))
+    sys.stdout.write(summary_line("plan", planned) + "\n")  # each host's plan is above
     sys.stdout.flush()
     shown = [o.host for o in planned if o.status == "changes"]
     if not shown:
@@ -256,8 +271,10 @@ def _logins(loaded: api.Inventory, outcomes: list[api.Outcome]) -> dict[str, str
 
 
 class _Live:
-    """The sessions of one task, watched (``bsdprov.watch``): a Ctrl-C says at once where each
-    host was and what it will do by itself (``bsdprov.interrupt``)."""
+    """The sessions of one task, watched (``bsdprov.watch``): on a terminal each host's stage
+    is shown as it goes (``bsdprov.progress``), each host's result is printed as soon as it is
+    known (``report``, else a line on stderr), and a Ctrl-C says at once where each host was
+    and what it will do by itself (``bsdprov.interrupt``)."""
 
     def __init__(
         self,
@@ -265,46 +282,134 @@ class _Live:
         names: list[str],
         ssh: api.SSHOptions,
         options: api.DeployOptions | None = None,
+        *,
+        report: Callable[[api.HostProgress], None] | None = None,
     ) -> None:
-        self.watch = Watch(on_change=_stage_line if _stderr_is_terminal() else None)
+        self.timeout = options.confirm_timeout if options and options.confirm else None
+        self.display = _display_kind()
+        self.watch = Watch(confirm_timeout=self.timeout)
+        if self.display == "lines":
+            self.watch.on_change = self._stage_line
         self.watch.expect(names)
         self.connect = self.watch.wrap(api.ssh_connector(loaded, ssh))
-        self.timeout = options.confirm_timeout if options and options.confirm else None
+        self.report = report or _progress
 
     def progress(self, event: api.HostProgress) -> None:
-        self.watch.finished(event.outcome)
-        _progress(event)
+        verdict = ""
+        if event.report is not None and event.outcome.status == "unchanged":
+            verdict = "passed" if isinstance(event.report, api.HostChecks) else "read"
+        self.watch.finished(event.outcome, verdict)
+        self.report(event)
 
-    def guard(self, *, read_only: bool) -> AbstractContextManager[None]:
-        return interruptible(lambda: interrupted_text(self.watch, self.timeout, read_only))
+    def phase(self, names: list[str]) -> None:
+        """The next phase (a deploy after its plan) starts every host afresh."""
+        self.watch.reset(names)
+
+    @contextmanager
+    def guard(self, *, read_only: bool) -> Iterator[None]:
+        """While the block runs: the in-place display on a terminal, and the Ctrl-C summary."""
+        shown = self._in_place()
+
+        def text() -> str:
+            if shown is not None:
+                shown.stop()  # the terminal back (its cursor too) before the summary prints
+            return interrupted_text(self.watch, self.timeout, read_only)
+
+        with interruptible(text):
+            if shown is not None:
+                shown.start()
+            try:
+                yield
+            finally:
+                if shown is not None:
+                    shown.stop()
+
+    def _in_place(self) -> LiveProgress | None:
+        if self.display != "live":
+            return None
+        from bsdprov.progress_live import LiveProgress  # rich: only on a terminal
+
+        return LiveProgress(self.watch, redirect_stdout=_is_terminal(sys.stdout))
+
+    def _stage_line(self, watched: HostWatch) -> None:
+        """A plain line per stage change, on a terminal that cannot redraw (TERM=dumb)."""
+        if watched.stage == "done":
+            return
+        sys.stderr.write(stage_line(watched, self.watch.clock()) + "\n")
+        sys.stderr.flush()
 
 
-def _stderr_is_terminal() -> bool:
+def _is_terminal(stream: TextIO) -> bool:
     try:
-        return sys.stderr.isatty()
-    except ValueError:
+        return stream.isatty()
+    except (AttributeError, ValueError):
         return False
 
 
-_STARTED_AT = time.monotonic()
-
-
-def _stage_line(watched: HostWatch) -> None:
-    """On a terminal, each host's stage as it changes (connecting, probing, uploading, the run
-    started, confirming), with the seconds since bsdprov started: a host is never silent for
-    minutes. Not on a pipe: a log gets each host's result only."""
-    if watched.stage == "done":
-        return
-    run = f" run {watched.run_id}" if watched.stage == STARTED and watched.run_id else ""
-    elapsed = time.monotonic() - _STARTED_AT
-    sys.stderr.write(f"  {watched.host}: {watched.stage}{run} ({elapsed:.1f} s)\n")
-    sys.stderr.flush()
+def _display_kind() -> str | None:
+    """How progress shows: "live" (redrawn in place) on a terminal, "lines" (a line per stage
+    change) on one that cannot redraw (TERM=dumb), None on a pipe or file: a log gets each
+    host's result only."""
+    if not _is_terminal(sys.stderr):
+        return None
+    return "lines" if os.environ.get("TERM") == "dumb" else "live"
 
 
 def _progress(event: api.HostProgress) -> None:
-    """Live per-host progress on stderr; the report itself goes to stdout at the end."""
+    """Each host's result on stderr as soon as it is known; the report goes to stdout."""
     sys.stderr.write(f"[{event.finished}/{event.total}] {event.host}: {event.outcome.status}\n")
     sys.stderr.flush()
+
+
+def _planned(
+    live: _Live,
+    json: bool,
+    make: Callable[[api.Rollout], list[api.Outcome]],
+    parallel: int,
+) -> list[api.Outcome]:
+    """The plan phase of a deploy or rollback: each host's plan printed as it comes (text).
+    The apply phase then starts the hosts it applies to afresh (``_Live.phase``)."""
+    applying = live.report
+    live.report = _plan_report(json)
+    try:
+        with live.guard(read_only=True):
+            return make(api.Rollout(parallel=parallel, progress=live.progress))
+    finally:
+        live.report = applying
+
+
+def _plan_report(json: bool) -> Callable[[api.HostProgress], None]:
+    """A plan's host printed as soon as it is known (text); JSON is one document at the end."""
+
+    def report(event: api.HostProgress) -> None:
+        if not json:
+            sys.stdout.write(plan_host_text(event.outcome))
+            sys.stdout.flush()
+
+    return report
+
+
+def _read_report(json: bool, text: Callable[[Any], str]) -> Callable[[api.HostProgress], None]:
+    """A read-only task's host printed as soon as it is known (text); JSON comes at the end."""
+
+    def report(event: api.HostProgress) -> None:
+        if not json and event.report is not None:
+            sys.stdout.write(text(event.report))
+            sys.stdout.flush()
+
+    return report
+
+
+def _history_host_text(report: api.HostRuns) -> str:
+    if report.runs is None:
+        return f"{report.host}: {report.error}\n"
+    return history_text(report.host, report.runs)
+
+
+def _verify_host_text(report: api.HostChecks) -> str:
+    if report.results is None:
+        return f"== {report.host}\nERROR {report.error}\n"
+    return verify_text(report.host, report.results)
 
 
 @task(
@@ -333,16 +438,19 @@ def plan(
     """Show what a deploy would change: diffs, checks and commands. Touches nothing."""
     loaded, names = _fleet(inventory, host, group, all)
     ssh = api.SSHOptions(ssh_config=ssh_config)
-    live = _Live(loaded, names, ssh)
+    live = _Live(loaded, names, ssh, report=_plan_report(json))
     with live.guard(read_only=True):
         outcomes = api.plan(
             loaded,
             names,
-            rollout=api.Rollout(parallel=settings.whole("parallel", parallel)),
+            rollout=api.Rollout(
+                parallel=settings.whole("parallel", parallel, loaded.settings),
+                progress=live.progress,
+            ),
             ssh=ssh,
             connect=live.connect,
         )
-    sys.stdout.write(plan_json(outcomes) if json else plan_text(outcomes))
+    sys.stdout.write(plan_json(outcomes) if json else summary_line("plan", outcomes) + "\n")
     if out:
         _save_plan(out, outcomes, settings.inventory(inventory))
     code = api.exit_code(outcomes)
@@ -412,28 +520,30 @@ def deploy(
         yes = True  # the plan was reviewed when it was saved
     else:
         loaded, names = _fleet(inventory, host, group, all)
+    options = _with_inventory_timer(options, confirm_timeout, loaded)
     if not (dry_run or yes):
         require_answerable("deploy")
     live = _Live(loaded, names, ssh, options)
     rollout = api.Rollout(
-        parallel=settings.whole("parallel", parallel),
+        parallel=settings.whole("parallel", parallel, loaded.settings),
         serial=serial,
         max_fail=max_fail,
         progress=live.progress,
     )
-    quiet = api.Rollout(
-        parallel=settings.whole("parallel", parallel)
-    )  # a plan reports at the end, as 'plan' does
 
     def planned_now() -> list[api.Outcome]:
-        with live.guard(read_only=True):
-            return api.plan(
-                loaded, names, options=options, rollout=quiet, ssh=ssh, connect=live.connect
-            )
+        return _planned(
+            live,
+            json,
+            lambda rollout: api.plan(
+                loaded, names, options=options, rollout=rollout, ssh=ssh, connect=live.connect
+            ),
+            settings.whole("parallel", parallel, loaded.settings),
+        )
 
     if dry_run:
         planned = planned_now()
-        sys.stdout.write(plan_json(planned) if json else plan_text(planned))
+        sys.stdout.write(plan_json(planned) if json else summary_line("plan", planned) + "\n")
         if not json:
             _recap("plan", _statuses(planned), api.exit_code(planned))
         _exit(api.exit_code(planned))
@@ -442,6 +552,7 @@ def deploy(
     if not yes:
         planned = planned_now()
         chosen = _approved_hosts("deploy", planned)
+        live.phase(chosen)  # the hosts left out are not shown as waiting
     with live.guard(read_only=False):
         outcomes = api.deploy(
             loaded,
@@ -499,25 +610,32 @@ def rollback(
     _refuse_what_does_not_apply("rollback", dry_run=dry_run, yes=yes, json=json, verbose=verbose)
     ssh = api.SSHOptions(ssh_config=ssh_config)
     loaded, names = _fleet(inventory, host, group, all)
+    options = _with_inventory_timer(options, confirm_timeout, loaded)
     if not (dry_run or yes):
         api.checked_run_id(run)  # a bad --run is the first thing to hear of
         require_answerable("rollback")
     live = _Live(loaded, names, ssh, options)
-    rollout = api.Rollout(parallel=settings.whole("parallel", parallel), progress=live.progress)
-    quiet = api.Rollout(parallel=settings.whole("parallel", parallel))
+    rollout = api.Rollout(
+        parallel=settings.whole("parallel", parallel, loaded.settings), progress=live.progress
+    )
     if dry_run or not yes:
-        with live.guard(read_only=True):
-            planned = api.plan_rollback(
+        planned = _planned(
+            live,
+            json,
+            lambda quiet: api.plan_rollback(
                 loaded, names, run=run, rollout=quiet, ssh=ssh, connect=live.connect
-            )
+            ),
+            settings.whole("parallel", parallel, loaded.settings),
+        )
     if dry_run:
-        sys.stdout.write(plan_json(planned) if json else plan_text(planned))
+        sys.stdout.write(plan_json(planned) if json else summary_line("plan", planned) + "\n")
         if not json:
             _recap("plan", _statuses(planned), api.exit_code(planned))
         _exit(api.exit_code(planned))
         return
     if not yes:
         names = _approved_hosts("rollback", planned)
+        live.phase(names)
     with live.guard(read_only=False):
         outcomes = api.rollback(
             loaded, names, run=run, options=options, rollout=rollout, ssh=ssh, connect=live.connect
@@ -549,12 +667,15 @@ def history(
     """List the runs recorded on hosts: id, state, when, who, kind, files."""
     loaded, names = _fleet(inventory, host, group, all)
     ssh = api.SSHOptions(ssh_config=ssh_config)
-    live = _Live(loaded, names, ssh)
+    live = _Live(loaded, names, ssh, report=_read_report(json, _history_host_text))
     with live.guard(read_only=True):
         reports = api.history(
             loaded,
             names,
-            rollout=api.Rollout(parallel=settings.whole("parallel", parallel)),
+            rollout=api.Rollout(
+                parallel=settings.whole("parallel", parallel, loaded.settings),
+                progress=live.progress,
+            ),
             ssh=ssh,
             connect=live.connect,
         )
@@ -564,11 +685,6 @@ def history(
         sys.stdout.write(history_json(reports))
         _exit(code)
         return
-    for report in reports:
-        if report.runs is None:
-            sys.stdout.write(f"{report.host}: {report.error}\n")
-        else:
-            sys.stdout.write(history_text(report.host, report.runs))
     _recap("history", [(r.host, _read_status(r.error)) for r in reports], code)
     _exit(code)
 
@@ -644,24 +760,20 @@ def verify(
     each check with the command's evidence. Read-only; a deploy runs the same checks."""
     loaded, names = _fleet(inventory, host, group, all)
     ssh = api.SSHOptions(ssh_config=ssh_config)
-    live = _Live(loaded, names, ssh)
+    live = _Live(loaded, names, ssh, report=_read_report(json, _verify_host_text))
     with live.guard(read_only=True):
         reports = api.verify(
             loaded,
             names,
-            rollout=api.Rollout(parallel=settings.whole("parallel", parallel)),
+            rollout=api.Rollout(
+                parallel=settings.whole("parallel", parallel, loaded.settings),
+                progress=live.progress,
+            ),
             ssh=ssh,
             connect=live.connect,
         )
     if json:
         sys.stdout.write(verify_json(reports))
-    else:
-        for report in reports:
-            sys.stdout.write(
-                verify_text(report.host, report.results)
-                if report.results is not None
-                else f"== {report.host}\nERROR {report.error}\n"
-            )
     failed = [r.host for r in reports if not r.passed]
     worst = max((int(r.error.exit_code) for r in reports if r.error is not None), default=1)
     code = ExitCode(worst) if failed else ExitCode.OK

@@ -15,14 +15,18 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
+from bsdprov.errors import TransportError
 from bsdprov.model import Host
 from bsdprov.outcome import Outcome
-from bsdprov.run import RUN_ID_RE
+from bsdprov.run import RUN_ID_RE, RunState, parse_start
 from bsdprov.session import CommandResult, Transport
 
 Connector = Callable[[Host], Transport]
 
 STARTED = "started"  # the run's txn.sh start was sent: the host carries on by itself from here
+# The host ran its checks and activation and armed its dead-man timer: it rolls the run back
+# unless a new SSH login confirms it (the start script's reply said state=awaiting-confirm).
+AWAITING = "awaiting confirmation"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +39,9 @@ class HostWatch:
     run_id: str | None = None
     started_at: datetime.datetime | None = None  # this machine's clock, UTC
     outcome: Outcome | None = None
+    began: float | None = None  # monotonic, when the host's first stage began
+    confirm_by: float | None = None  # monotonic, when the host's timer ends (as seen from here)
+    verdict: str = ""  # a read-only task's word for the result ("passed"), else the status
 
 
 def _stage_of(script: str) -> str | None:
@@ -60,6 +67,7 @@ class Watch:
     clock: Callable[[], float] = time.monotonic
     now: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC)
     on_change: Callable[[HostWatch], None] | None = None
+    confirm_timeout: int | None = None  # the hosts' dead-man timer, None: no timer
     hosts: dict[str, HostWatch] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -68,22 +76,36 @@ class Watch:
             for name in names:
                 self.hosts.setdefault(name, HostWatch(name, since=self.clock()))
 
+    def reset(self, names: list[str]) -> None:
+        """A new phase (the deploy after its plan): every host waiting again."""
+        with self._lock:
+            self.hosts.clear()
+        self.expect(names)
+
     def stage(self, host: str, stage: str, run_id: str | None = None) -> None:
         with self._lock:
             old = self.hosts.get(host, HostWatch(host))
             if old.outcome is not None:
                 return
-            new = replace(old, stage=stage, since=self.clock())
+            if stage == "connecting" and old.stage == AWAITING:
+                return  # a new login to confirm the run: the host's timer still counts down
+            now = self.clock()
+            new = replace(old, stage=stage, since=now)
+            if new.began is None:
+                new = replace(new, began=now)
+            if stage == AWAITING:
+                timer = self.confirm_timeout
+                new = replace(new, confirm_by=None if timer is None else now + timer)
             if stage == STARTED and run_id and old.run_id != run_id:
                 new = replace(new, run_id=run_id, started_at=self.now())
             self.hosts[host] = new
         if self.on_change is not None:
             self.on_change(new)
 
-    def finished(self, outcome: Outcome) -> None:
+    def finished(self, outcome: Outcome, verdict: str = "") -> None:
         with self._lock:
             old = self.hosts.get(outcome.host, HostWatch(outcome.host))
-            new = replace(old, stage="done", since=self.clock(), outcome=outcome)
+            new = replace(old, stage="done", since=self.clock(), outcome=outcome, verdict=verdict)
             if outcome.run_id and not old.run_id:
                 new = replace(new, run_id=outcome.run_id)
             self.hosts[outcome.host] = new
@@ -117,7 +139,17 @@ class _Watched:
         if stage is not None:
             found = RUN_ID_RE.search(script) if stage == STARTED else None
             self._watch.stage(self._host, stage, found.group(0) if found else None)
-        return self._inner.run_script(script, timeout=timeout, check=check)
+        try:
+            result = self._inner.run_script(script, timeout=timeout, check=check)
+        except TransportError:
+            if stage == STARTED:
+                # The change may have cut this very session: deploy now waits for a new login
+                # to confirm, while the host's timer (if armed) counts.
+                self._watch.stage(self._host, AWAITING)
+            raise
+        if stage == STARTED and parse_start(result.stdout_text).state == RunState.AWAITING_CONFIRM:
+            self._watch.stage(self._host, AWAITING)
+        return result
 
     def put_files(self, files: Mapping[str, bytes], directory: str, mode: int = 0o600) -> None:
         self._watch.stage(self._host, "uploading")

@@ -15,16 +15,24 @@ fleet = test_tasks_api.fleet
 bsdprov = test_tasks_api.bsdprov
 
 
-def test_on_a_terminal_each_stage_is_shown_as_it_changes(
+def test_on_a_terminal_that_cannot_redraw_each_stage_is_a_line_as_it_changes(
     fleet: Fleet, bsdprov: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fleet.add("web01")
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    code, _, err = bsdprov("deploy", "--host", "web01", "--yes")
+    monkeypatch.setenv("TERM", "dumb")  # the in-place display is tests/test_progress_display.py
+    code, _, err = bsdprov("deploy", "--host", "web01", "--yes", "--confirm-timeout", "30")
     assert code == 0
     stages = [m.group(1) for m in re.finditer(r"^  web01: (.+) \(\d+\.\d s\)$", err, re.M)]
     assert stages[:3] == ["connecting", "probing", "uploading"]
-    assert f"started run {RUN}" in stages and stages[-1] == "confirming"
+    # The real clock runs: the seconds left are 30 or a little less, never more.
+    timed = [re.sub(r"\b(30|2\d) s\b", "N s", stage) for stage in stages[3:]]
+    assert timed == [
+        f"checks, then activating (run {RUN})",
+        "awaiting confirmation (the host's timer: N s)",
+        "confirming (N s left on the host's timer)",
+    ], "a new login to confirm does not hide the countdown behind 'connecting'"
+    assert "\x1b[" not in err, "no cursor movement on a dumb terminal"
     assert err.rstrip().endswith("[1/1] web01: changed"), "then the result, as soon as known"
 
 

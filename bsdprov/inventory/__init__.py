@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bsdprov.errors import InventoryError, Problem
@@ -24,6 +24,7 @@ from bsdprov.inventory.messages import (
     reset_suggestion_budget,
 )
 from bsdprov.inventory.schema import Group, TopLevel, Vars, origin, validate, validate_host
+from bsdprov.inventory.tool_settings import TOOL_SETTINGS, tool_setting_problem
 from bsdprov.inventory.yaml_lines import MAX_BYTES, parse_yaml, too_big
 from bsdprov.model import HOST_NAME_RE, Host
 from bsdprov.vmd import Guest, guest_problems, guests_of
@@ -40,11 +41,13 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Inventory:
-    """A validated inventory: hosts by name (in file order) and group memberships."""
+    """A validated inventory: hosts by name (in file order), group memberships, and the
+    command's settings its ``defaults:`` give (``tool_settings.TOOL_SETTINGS``)."""
 
     source: str
     hosts: Mapping[str, Host]
     groups: Mapping[str, tuple[str, ...]]
+    settings: Mapping[str, int] = field(default_factory=dict)
 
     def guests(self, name: str) -> tuple[Guest, ...]:
         """The VMs of hypervisor ``name``, resolved (empty for any other host)."""
@@ -82,6 +85,23 @@ def load_inventory(path: str | Path) -> Inventory:
     return parse_inventory(text, str(path))
 
 
+def _without_tool_settings(raw: object, group: str, report: Report) -> object:
+    """A group's ``vars`` without the command's settings, each reported: they are the
+    command's, for the whole run, so only the top-level ``defaults:`` takes them."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("vars"), dict):
+        return raw
+    found = [key for key in raw["vars"] if key in TOOL_SETTINGS]
+    for key in found:
+        report.add(
+            ("groups", group, "vars", key),
+            f"{key!r} is a setting of the command, not of a host: only the top-level "
+            "'defaults:' takes it",
+        )
+    if not found:
+        return raw
+    return {**raw, "vars": {k: v for k, v in raw["vars"].items() if k not in TOOL_SETTINGS}}
+
+
 def parse_inventory(text: str, source: str) -> Inventory:
     """Validate inventory ``text``; ``source`` names it in messages."""
     return contextvars.copy_context().run(_parse_inventory, text, source)
@@ -99,9 +119,26 @@ def _parse_inventory(text: str, source: str) -> Inventory:
     if top is None:
         raise InventoryError(report.sorted())
 
-    defaults = validate(Vars, top.defaults, ("defaults",), report)
+    # The command's settings under defaults: are checked here and kept apart; the hosts
+    # inherit only their own keys.
+    settings = {k: v for k, v in top.defaults.items() if k in TOOL_SETTINGS}
+    for key, value in settings.items():
+        problem = tool_setting_problem(key, value)
+        if problem:
+            report.add(("defaults", key), problem)
+    host_defaults = {}
+    for key, value in top.defaults.items():
+        if key in TOOL_SETTINGS:
+            continue
+        if key not in Vars.model_fields:
+            known = [*Vars.model_fields, *TOOL_SETTINGS]
+            report.add(("defaults", key), f"unknown key {key!r}{did_you_mean(str(key), known)}")
+            continue
+        host_defaults[key] = value
+    defaults = validate(Vars, host_defaults, ("defaults",), report)
     groups: dict[str, Group] = {}
     for name, raw in top.groups.items():
+        raw = _without_tool_settings(raw, name, report)
         group = validate(Group, raw if raw is not None else {}, ("groups", name), report)
         if group is not None:
             groups[name] = group
@@ -140,4 +177,4 @@ def _parse_inventory(text: str, source: str) -> Inventory:
 
     if report.problems:
         raise InventoryError(report.sorted())
-    return Inventory(source, hosts, {name: g.hosts for name, g in groups.items()})
+    return Inventory(source, hosts, {name: g.hosts for name, g in groups.items()}, settings)
