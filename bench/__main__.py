@@ -14,8 +14,17 @@ import sys
 import time
 from pathlib import Path
 
+import bsdprov
 from bench import peers
-from bench.runner import HERE, BenchError, Lab, blocks, run_block, write_project
+from bench.runner import (
+    HERE,
+    BenchError,
+    Lab,
+    blocks,
+    compile_package,
+    run_block,
+    write_project,
+)
 from bench.stats import Sample, merged, parse_results, render_results, summarise
 from bsdprov.errors import BsdprovError
 from bsdprov.lab.manager import down_lab
@@ -99,6 +108,7 @@ def measure(args: argparse.Namespace, samples_file: Path) -> list[Sample]:
     for tool in ("pyinfra", "ansible", "fabric"):
         if tool in args.tool_list:
             print(f"bench: venv for {tool}: {peers.ensure_venv(tool)}", flush=True)
+    compile_package(Path(bsdprov.__file__).parent)
     lab = Lab(args.work / "lab", args.base_port, python="ansible" in args.tool_list)
     samples: list[Sample] = []
     try:
