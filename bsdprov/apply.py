@@ -131,9 +131,16 @@ def renderings(host: Host, guests: tuple[Guest, ...] = ()) -> list[Rendered]:
     return found
 
 
-def gather(session: Reader, host: Host, guests: tuple[Guest, ...] = ()) -> Facts:
-    """One exec: uname, the managed files and bsdprov's runs on the host."""
-    rendered = renderings(host, guests)
+def gather(
+    session: Reader,
+    host: Host,
+    guests: tuple[Guest, ...] = (),
+    rendered: list[Rendered] | None = None,
+) -> Facts:
+    """One exec: uname, the managed files and bsdprov's runs on the host. ``rendered``:
+    ``renderings(host, guests)``, when the caller has them already."""
+    if rendered is None:
+        rendered = renderings(host, guests)
     files = [spec for r in rendered for spec in r.files]
     # The running values a rollback puts back: the sysctls the renderings set, and pf's state.
     sysctls = [
@@ -172,10 +179,15 @@ def live_commands(host: Host, rendered: list[Rendered]) -> tuple[tuple[str, ...]
 
 
 def live_drift(
-    host: Host, rendered: Rendered, facts: Facts, guests: tuple[Guest, ...]
+    host: Host,
+    rendered: Rendered,
+    facts: Facts,
+    guests: tuple[Guest, ...],
+    probed: list[Rendered] | None = None,
 ) -> tuple[Drift, ...]:
-    """How the running system the probe read differs from what ``rendered``'s files mean."""
-    commands = live_commands(host, renderings(host, guests))
+    """How the running system the probe read differs from what ``rendered``'s files mean.
+    ``probed``: the renderings the probe was made from (``renderings(host, guests)``)."""
+    commands = live_commands(host, renderings(host, guests) if probed is None else probed)
     return compare(expected_live(host, rendered), outputs_by_command(commands, facts.drift))
 
 
@@ -215,12 +227,14 @@ def plan_one(
     reached: str | None = None,
 ) -> tuple[Plan, Facts]:
     """Probe the host and plan it: touches nothing."""
-    facts = gather(session, host, guests)
+    # Rendering is most of a plan's own CPU: the probe's renderings serve the drift too.
+    probed = renderings(host, guests)
+    facts = gather(session, host, guests, probed)
     rendered = render_host(host, facts.os, facts.release, guests)
     choices = PlanOptions(
         VmOptions(options.restart_vms, options.purge_disks), uplink_hold(host, options)
     )
-    drift = live_drift(host, rendered, facts, guests)
+    drift = live_drift(host, rendered, facts, guests, probed)
     listed = [p for p in facts.existing if p.startswith(("/etc/hostname.", "/etc/ifconfig."))]
     claimed = claim(host, rendered, facts.files, listed, choices.hold)
     plan = plan_host(claimed.rendered, facts.files, facts.existing, choices, drift)
