@@ -55,13 +55,21 @@ class Access:
 
 
 def write_hosts_json(
-    path: Path, hosts: list[LabHost], access: Access, want: Mapping[str, str]
+    path: Path,
+    hosts: list[LabHost],
+    access: Access,
+    want: Mapping[str, str],
+    probes: Mapping[str, str] | None = None,
 ) -> None:
-    """The host list the Fabric and paramiko scripts read."""
+    """The host list the Fabric and paramiko scripts read (with bsdprov's probe per host)."""
     data = {
         "key": str(access.key),
         "known_hosts": str(access.known_hosts),
-        "hosts": [{"name": h.name, "port": h.port, "content": want[h.name]} for h in hosts],
+        "hosts": [
+            {"name": h.name, "port": h.port, "content": want[h.name]}
+            | ({"probe": probes[h.name]} if probes else {})
+            for h in hosts
+        ],
     }
     path.write_text(json.dumps(data, indent=1) + "\n")
 

@@ -25,6 +25,7 @@ from bench.stats import (
     FLOOR,
     IMPORT_PARAMIKO,
     NO_CHANGE,
+    PROBE,
     READ,
     START,
     VERSION,
@@ -36,6 +37,7 @@ from bench.task import (
     bench_inventory,
     check_host,
     desired_contents,
+    probe_scripts,
     sshd_counts,
 )
 from bsdprov.lab.manager import reset_lab, up_lab
@@ -189,7 +191,8 @@ def write_project(lab: Lab, work: Path) -> Project:
     want = desired_contents(text)
     access = peers.Access(lab.paths.client_key, lab.paths.known_hosts, lab.paths.ssh_config)
     hosts = [peers.LabHost(name, lab.ports[name]) for name in lab.names]
-    peers.write_hosts_json(work / "hosts.json", hosts, access, want)
+    probes = probe_scripts(text)
+    peers.write_hosts_json(work / "hosts.json", hosts, access, want, probes)
     peers.write_pyinfra(work / "pyinfra", hosts, access, want)
     peers.write_ansible(work / "ansible", hosts, access, want, forks=len(hosts))
     (work / "names").write_text("".join(f"{n}\n" for n in lab.names))
@@ -275,6 +278,12 @@ def blocks(project: Project, tools: Sequence[str]) -> list[Block]:
                      str(work / "hosts.json"), n),
                 ),
                 Step(
+                    FLOOR,
+                    PROBE,
+                    (sys.executable, str(SCRIPTS / "paramiko_floor.py"),
+                     str(work / "hosts.json"), n, "--probe"),
+                ),
+                Step(
                     "openssh floor",
                     READ,
                     ("sh", "-c", f"xargs -P {n} -I@ ssh -F \"$1\" @ uname -s <\"$2\"", "sh",
@@ -346,7 +355,7 @@ def verify(lab: Lab, project: Project, step: Step, output: str) -> list[str]:
         if step.variant == VERSION:
             return [] if said.startswith("bsdprov ") else [f"--version printed {said[:200]!r}"]
         return [] if not said else [f"{step.variant} printed {said[:200]!r}"]
-    if step.run == READ:
+    if step.run in (READ, PROBE):
         answers = output.split().count("OpenBSD")
         return [] if answers == project.hosts else [f"{answers} hosts answered uname, not all"]
     problems = []

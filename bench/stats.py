@@ -15,6 +15,9 @@ FLOOR = "paramiko floor"
 PEERS = ("fabric minimal", "pyinfra", "ansible")
 BSDPROV = ("bsdprov deploy", "bsdprov plan")
 CHANGES, NO_CHANGE, READ = "changes", "no change", "uname only"
+# The floor again, running the probe script a bsdprov plan runs on each host instead of
+# ``uname -s``: what the hosts' own work costs a plan, whatever the controller does.
+PROBE = "bsdprov's probe"
 # Issue 12's start-up figures: a command that does no SSH at all, against the import that the
 # paramiko floor (and every live bsdprov command) pays before its first connection.
 START = "start-up"
@@ -77,7 +80,7 @@ def summarise(samples: Iterable[Sample]) -> list[Summary]:
 
 
 _VARIANT_ORDER = (*BSDPROV, *PEERS, FLOOR, "openssh floor", VERSION, IMPORT_PARAMIKO)
-_RUN_ORDER = (CHANGES, NO_CHANGE, READ, START)
+_RUN_ORDER = (CHANGES, NO_CHANGE, READ, PROBE, START)
 
 
 def _order(hosts: int, run: str, variant: str) -> tuple[int, int, int, str]:
@@ -187,6 +190,19 @@ def startup_targets(summaries: Sequence[Summary], at: int = 20) -> list[Target]:
     return found
 
 
+def probe_share(summaries: Sequence[Summary], at: int = 20) -> str | None:
+    """Not a target: how much of a no-change plan's time the hosts' own work (the probe) takes."""
+    floor, probe = floor_of(summaries, at), find(summaries, FLOOR, at, PROBE)
+    plan = find(summaries, "bsdprov plan", at, NO_CHANGE)
+    if probe is None or floor is None:
+        return None
+    return (
+        f"For reference (not a target): the paramiko floor running bsdprov's probe instead of "
+        f"`uname -s`, {at} hosts, takes {_fmt(_ratio(probe, floor))} the floor's time; "
+        f"bsdprov plan takes {_fmt(_ratio(plan, probe))} that"
+    )
+
+
 def _scaling(summaries: Sequence[Summary]) -> list[Target]:
     """Time per host at the largest size is no worse than at 100 hosts (linear or better)."""
     found = []
@@ -256,6 +272,9 @@ def render_results(
     for target in startup_targets(summaries):
         mark = {True: "met", False: "**not met**", None: "not measured"}[target.met]
         lines.append(f"- {target.what}: {mark} ({target.detail})")
+    share = probe_share(summaries)
+    if share is not None:
+        lines.append(f"- {share}")
     lines += ["", notes.strip(), ""]
     return "\n".join(lines)
 

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bsdprov.apply import probe_for, renderings
 from bsdprov.inventory import parse_inventory
 from bsdprov.render import render_host
 from bsdprov.render.base import FileSpec
@@ -50,6 +51,16 @@ def desired_contents(inventory_yaml: str) -> dict[str, str]:
         (spec,) = (f for f in rendered.files if f.path == TARGET and isinstance(f, FileSpec))
         contents[name] = spec.content
     return contents
+
+
+def probe_scripts(inventory_yaml: str) -> dict[str, str]:
+    """Host name -> the probe script a bsdprov plan runs on it: the floor runs it too, which
+    tells the hosts' share of a plan (the probe's commands) from the controller's."""
+    inventory = parse_inventory(inventory_yaml, "bench inventory")
+    return {
+        name: probe_for(host, renderings(host, inventory.guests(name)))
+        for name, host in inventory.hosts.items()
+    }
 
 
 @dataclass(frozen=True, slots=True)

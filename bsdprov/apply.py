@@ -139,8 +139,19 @@ def gather(
 ) -> Facts:
     """One exec: uname, the managed files and bsdprov's runs on the host. ``rendered``:
     ``renderings(host, guests)``, when the caller has them already."""
-    if rendered is None:
-        rendered = renderings(host, guests)
+    script = probe_for(host, rendered if rendered is not None else renderings(host, guests))
+    result = session.run_script(script, timeout=60)
+    facts = parse_facts(result.stdout, host.name)
+    if host.os is not None and facts.os != host.os:
+        raise ProbeError(
+            f"host {host.name!r}: the inventory says os {host.os!r} but the host "
+            f"runs {facts.os} {facts.release}; fix 'os' in the inventory"
+        )
+    return facts
+
+
+def probe_for(host: Host, rendered: list[Rendered]) -> str:
+    """The probe script of ``host``, from its ``renderings``."""
     files = [spec for r in rendered for spec in r.files]
     # The running values a rollback puts back: the sysctls the renderings set, and pf's state.
     sysctls = [
@@ -149,7 +160,7 @@ def gather(
         if isinstance(spec, LineEdit) and spec.path == SYSCTL_CONF
         for line in spec.lines
     ]
-    script = probe_script(
+    return probe_script(
         [RC_LOCAL, RECORD, *(spec.path for spec in files)],
         exists=[c.path for r in rendered for c in r.creates],
         globs=[g.pattern for r in rendered for g in r.owned_globs],
@@ -161,14 +172,6 @@ def gather(
         record=RECORD,
         listed=[INTERFACE_FILES[r.os] for r in rendered if r.os in INTERFACE_FILES],
     )
-    result = session.run_script(script, timeout=60)
-    facts = parse_facts(result.stdout, host.name)
-    if host.os is not None and facts.os != host.os:
-        raise ProbeError(
-            f"host {host.name!r}: the inventory says os {host.os!r} but the host "
-            f"runs {facts.os} {facts.release}; fix 'os' in the inventory"
-        )
-    return facts
 
 
 def live_commands(host: Host, rendered: list[Rendered]) -> tuple[tuple[str, ...], ...]:
