@@ -67,6 +67,7 @@ __all__ = [
     "RunJournal",
     "RunRecord",
     "SSHOptions",
+    "adopt",
     "check",
     "checked_run_id",
     "deploy",
@@ -562,6 +563,27 @@ def trust(
     loaded = load(inventory)
     target = loaded.select(host)
     return (connect or _trust_over_ssh)(target, loaded.hosts, ssh)
+
+
+def adopt(
+    inventory: str | os.PathLike[str],
+    host: str,
+    *,
+    address: str | None = None,
+    write: bool = False,
+    ssh: SSHOptions = SSHOptions(),
+    connect: Connector | None = None,
+) -> str:
+    """``bsdprov import``: read a running host's network files (one read-only exec) and return
+    its inventory entry as YAML, headed by comments naming what it could not import. The host
+    is the inventory's entry, or a new one at ``address`` (which also overrides the entry's).
+    ``write`` adds the entry to the inventory file (comments and order kept, the old file left
+    as FILE.bak); the inventory file need not exist yet."""
+    if not host:
+        raise UsageError("import needs --host NAME")
+    from bsdprov.adopt.run import import_live
+
+    return import_live(host, address, os.fspath(inventory), ssh.ssh_config, write, connect)
 
 
 def exit_code(outcomes: Iterable[Outcome]) -> ExitCode:

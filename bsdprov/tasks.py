@@ -806,11 +806,13 @@ def import_(
 ) -> None:
     """Read a running host's network files and print its inventory entry (a hypervisor's
     guests get their 'vm:' keys); --write adds it to the inventory. Read-only on the host."""
-    from bsdprov.adopt.run import import_live
-
-    if not host:
-        raise UsageError("import needs --host NAME")
-    text = import_live(host, address, settings.inventory(inventory), ssh_config, write)
+    text = api.adopt(
+        settings.inventory(inventory),
+        host,
+        address=address,
+        write=write,
+        ssh=api.SSHOptions(ssh_config=ssh_config),
+    )
     sys.stdout.write(text)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from bsdprov.adopt import import_host
@@ -14,6 +15,7 @@ from bsdprov.adopt.yamltext import entry_text, merged_inventory
 from bsdprov.errors import UsageError
 from bsdprov.inventory import load_inventory, parse_inventory
 from bsdprov.model import HOST_NAME_RE, Host, parse_address
+from bsdprov.session import Transport
 
 
 def _address(text: str) -> str:
@@ -33,11 +35,26 @@ def lost_comments(before: str, after: str) -> str | None:
     return None
 
 
-def import_live(
-    name: str, address: str | None, inventory: str, ssh_config: str | None, write: bool
-) -> str:
-    from bsdprov.ssh.transport import ConnectOptions, connect
+def _over_ssh(hosts: Mapping[str, Host], ssh_config: str | None) -> Callable[[Host], Transport]:
+    def connect(host: Host) -> Transport:
+        from bsdprov.ssh.transport import ConnectOptions
+        from bsdprov.ssh.transport import connect as ssh_connect
 
+        return ssh_connect(host, hosts, ConnectOptions(ssh_config=ssh_config))
+
+    return connect
+
+
+def import_live(
+    name: str,
+    address: str | None,
+    inventory: str,
+    ssh_config: str | None,
+    write: bool,
+    connect: Callable[[Host], Transport] | None = None,
+) -> str:
+    """``bsdprov import``: the host's entry as YAML with comments (what was left out), merged
+    into the inventory file when ``write``. ``connect`` opens the session (default: SSH)."""
     path = Path(inventory)
     exists = path.exists()
     hosts = dict(load_inventory(path).hosts) if exists else {}
@@ -48,7 +65,7 @@ def import_live(
         target = Host(name=name, address=_address(address) if address else None)
     elif address:
         target = target.model_copy(update={"address": _address(address)})
-    session = connect(target, hosts, ConnectOptions(ssh_config=ssh_config))
+    session = (connect or _over_ssh(hosts, ssh_config))(target)
     try:
         result = session.run_script(import_script(), timeout=60)
     finally:
