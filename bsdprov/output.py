@@ -113,6 +113,14 @@ def check_summary(inventory: Inventory) -> str:
     width = max((len(name) for name in inventory.hosts), default=0)
     lines = [f"{name.ljust(width)}  {text}" for name, text in rows]
     count = len(rows)
+    if not count:
+        # Valid (an inventory being started, or one 'import --write' fills), but a file that
+        # is empty by mistake must not read as a fleet that passed.
+        lines.append(
+            f"{inventory.source}: no hosts: valid, but there is nothing to check and no "
+            "command has a host to act on; add them under 'hosts:'"
+        )
+        return "\n".join(lines) + "\n"
     lines.append(f"{inventory.source}: {count} host{'s' if count != 1 else ''}, no problems")
     return "\n".join(lines) + "\n"
 
