@@ -228,6 +228,18 @@ def run_parallel(
     ]
 
 
+# When hosts differ, the worst decides (console.EXIT_CODES): failed, then rolled back, then
+# unreachable. Not the numeric maximum: that made one unreachable host (3) hide a failed one.
+PRECEDENCE = (ExitCode.FAILED, ExitCode.ROLLED_BACK, ExitCode.UNREACHABLE)
+
+
+def worst(codes: Iterable[ExitCode]) -> ExitCode:
+    """The exit code of hosts that ended with ``codes``: the first of ``PRECEDENCE`` among
+    them, else the lowest other failing code, else OK."""
+    found = {ExitCode(code) for code in codes} - {ExitCode.OK}
+    return next((code for code in PRECEDENCE if code in found), min(found, default=ExitCode.OK))
+
+
 def exit_code(outcomes: Iterable[Outcome]) -> ExitCode:
     """The worst outcome decides: failed, then rolled back, then unreachable."""
     statuses = {o.status for o in outcomes}

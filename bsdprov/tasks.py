@@ -23,6 +23,7 @@ from invoke.tasks import Task, task
 from bsdprov import api, settings
 from bsdprov.approval import approved, require_answerable
 from bsdprov.errors import ExitCode, UsageError
+from bsdprov.fleet import worst
 from bsdprov.interrupt import interrupted_text, interruptible
 from bsdprov.lab.tasks import lab
 from bsdprov.output import (
@@ -679,8 +680,7 @@ def history(
             ssh=ssh,
             connect=live.connect,
         )
-    errors = [int(r.error.exit_code) for r in reports if r.error is not None]
-    code = ExitCode(max(errors, default=0))
+    code = worst(r.error.exit_code for r in reports if r.error is not None)
     if json:
         sys.stdout.write(history_json(reports))
         _exit(code)
@@ -775,8 +775,11 @@ def verify(
     if json:
         sys.stdout.write(verify_json(reports))
     failed = [r.host for r in reports if not r.passed]
-    worst = max((int(r.error.exit_code) for r in reports if r.error is not None), default=1)
-    code = ExitCode(worst) if failed else ExitCode.OK
+    # A host whose checks ran and failed counts as failed (1), one that could not answer by
+    # its error's code.
+    code = worst(
+        ExitCode.FAILED if r.error is None else r.error.exit_code for r in reports if not r.passed
+    )
     if not json:
         _recap("verify", [(r.host, _read_status(r.error, r.passed)) for r in reports], code)
     if failed:
