@@ -243,7 +243,7 @@ def plan_one(
     plan = plan_host(claimed.rendered, facts.files, facts.existing, choices, drift)
     plan = with_record(plan, claimed, facts.files)
     plan = with_undo(with_boot_hook(plan, facts.files), facts.live)
-    not_read = unread(live_commands(host, renderings(host, guests)), facts.drift)
+    not_read = unread(live_commands(host, probed), facts.drift)
     if not_read:
         plan = replace(plan, notes=(*plan.notes, *not_read))
     if reached is not None and plan.has_changes:
