@@ -30,6 +30,7 @@ def test_bench_times_checks_and_reports(tmp_path: Path) -> None:
         ("bsdprov plan", "no change"),
         ("bsdprov deploy", "no change"),
         ("paramiko floor", "uname only"),
+        ("paramiko floor", "bsdprov's probe"),
         ("openssh floor", "uname only"),
     }
     changing = next(s for s in saved["samples"] if s["run"] == "changes")
