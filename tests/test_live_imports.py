@@ -21,7 +21,7 @@ hosts:
 """
 # Third-party top-level packages (C helpers named with a leading '_' aside): the SSH stack
 # (paramiko, its crypto, Fabric and Invoke, which paramiko's config imports too), the model
-# (pydantic), YAML.
+# (pydantic), YAML. stderr is a pipe here: on a terminal the live display adds rich.
 EXPECTED = {
     "annotated_types",
     "bcrypt",
