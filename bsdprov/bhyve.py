@@ -90,6 +90,7 @@ def check_bhyve_host(host: Host) -> list[tuple[Path_, str]]:
                 "(gateway_enable)",
             )
         )
+    found += port_address_problems(host, host.release)
     used: dict[str, str] = {}
     for switch, spec in bhyve.switches.items():
         at: Path_ = ("bhyve", "switches", switch)
@@ -113,6 +114,51 @@ def check_bhyve_host(host: Host) -> list[tuple[Path_, str]]:
             elif port in used:
                 found.append((at + ("ports", i), f"{port!r} is already a port of {used[port]!r}"))
             used.setdefault(port, switch)
+    return found
+
+
+# FreeBSD 15's if_bridge refuses a member that has an IPv4 or IPv6 address, and an address on
+# a member (EINVAL), unless net.link.bridge.member_ifaddrs=1 (bridge(4) of 15.0, "IPV6 SUPPORT"
+# and the paragraph before it; the 15.0 release notes; review D49995; the sysctl goes in 16).
+BRIDGE_ADDRESSLESS_FROM = 15
+
+
+def major_release(release: str | None) -> int | None:
+    """The major number of a FreeBSD release ('15.0-RELEASE' -> 15); None when unknown."""
+    head = (release or "").split(".")[0].split("-")[0]
+    return int(head) if head.isdigit() else None
+
+
+def port_address_problems(host: Host, release: str | None) -> list[tuple[Path_, str]]:
+    """A switch port that holds an address on FreeBSD 15 or later: ``vm init``'s ``ifconfig
+    vm-NAME addm PORT`` fails there (EINVAL), so the guests would have no uplink (and a host
+    upgraded to 15 would boot with them cut off). An unknown release is not refused here: the
+    plan knows the host's (``uname``) and refuses it then."""
+    major = major_release(release)
+    if host.bhyve is None or major is None or major < BRIDGE_ADDRESSLESS_FROM:
+        return []
+    found: list[tuple[Path_, str]] = []
+    for switch, spec in host.bhyve.switches.items():
+        for i, port in enumerate(spec.ports):
+            itf = host.interfaces.get(port)
+            if itf is None:
+                continue
+            held = [str(a) for a in (*itf.static(4), *itf.static(6))]
+            held += ["DHCP"] if itf.dhcp else []
+            held += ["SLAAC (autoconf6)"] if itf.autoconf6 else []
+            if held:
+                found.append(
+                    (
+                        ("bhyve", "switches", switch, "ports", i),
+                        f"{port!r} holds {', '.join(held)}, and FreeBSD {release}'s if_bridge "
+                        "refuses a member with an address (bridge(4): EINVAL unless "
+                        "net.link.bridge.member_ifaddrs=1, a sysctl FreeBSD 16 removes): vm init "
+                        f"would leave switch {switch!r} without its uplink. Make an interface "
+                        "without addresses the switch's port (a second NIC, or a vlan child of "
+                        f"{port} with no address); bsdprov does not move {port}'s address onto "
+                        "the bridge",
+                    )
+                )
     return found
 
 

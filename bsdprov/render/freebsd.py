@@ -9,6 +9,8 @@ netif restart drops the default route and does not add it back.
 
 from __future__ import annotations
 
+from bsdprov.bhyve import port_address_problems
+from bsdprov.errors import RenderError
 from bsdprov.model import Host, Interface, Route, kind_of
 from bsdprov.render.base import (
     Rendered,
@@ -38,6 +40,10 @@ class FreeBSDRenderer:
     os = "freebsd"
 
     def render(self, host: Host, release: str | None, guests: tuple[Guest, ...] = ()) -> Rendered:
+        # The host's release (uname) can be newer than the inventory says: checked again here.
+        for path, problem in port_address_problems(host, release):
+            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)[1:]
+            raise RenderError(f"host {host.name!r}, {where}: {problem}")
         interfaces = ordered_interfaces(host)
         assign: list[tuple[str, str | WordList]] = []
         remove: list[str] = []
