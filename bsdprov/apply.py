@@ -47,6 +47,7 @@ from bsdprov.ownership import (
 )
 from bsdprov.plan import FileChange, Plan, PlanOptions, plan_host
 from bsdprov.render import LineEdit, Rendered, render_host
+from bsdprov.render.bhyve import admin_statements
 from bsdprov.render.hypervisor import SYSCTL_CONF
 from bsdprov.render.pf import PF_CONF
 from bsdprov.rollback import Swap, plan_undo, with_undo
@@ -362,7 +363,30 @@ def plan_outcome(
     dropped = dropped_session_address(host, facts, plan, guests) if reached is None else None
     warnings += (_session_address_lost(host, dropped),) if dropped else ()
     warnings += tuple(_default_route_removed(removal) for removal in _default_removals(plan))
+    dormant = _dormant_pf_rules(plan, facts)
+    warnings += (dormant,) if dormant else ()
     return Outcome(host.name, status, plan=plan, warnings=warnings)
+
+
+def _dormant_pf_rules(plan: Plan, facts: Facts) -> str | None:
+    """Why enabling pf is dangerous here: the plan runs ``pfctl -e`` (a bhyve host's NAT) on a
+    FreeBSD host whose pf is off or not loaded, and its pf.conf holds the admin's statements,
+    which have never been active and become so (a ``block`` among them can cut the session)."""
+    if facts.os != "freebsd" or facts.live.pf_enabled is True:
+        return None
+    if not any(step.argv == ("pfctl", "-e") for step in plan.steps):
+        return None
+    observed = facts.files.get(PF_CONF)
+    statements = admin_statements(observed.content if observed else None)
+    if not statements:
+        return None
+    state = "off" if facts.live.pf_enabled is False else "not loaded"
+    return (
+        f"this deploy enables pf (pfctl -e, for the NAT), which is {state} now: the "
+        f"{len(statements)} statement(s) of {PF_CONF} that bsdprov did not write (first: "
+        f"{statements[0]!r}) become active for the first time, and a block rule among them "
+        "can cut this session; only the confirmation timer would turn pf off again"
+    )
 
 
 def _default_removals(plan: Plan) -> tuple[str, ...]:
@@ -413,6 +437,12 @@ def deploy_one(
             raise ApplyError(
                 f"host {host.name!r}: {_default_route_removed(defaults[0])}, and --no-confirm "
                 "turns that timer off; deploy with the confirmation, nothing was changed"
+            )
+        dormant = _dormant_pf_rules(plan, facts)
+        if dormant and not options.confirm:
+            raise ApplyError(
+                f"host {host.name!r}: {dormant}, and --no-confirm turns that timer off; deploy "
+                "with the confirmation, nothing was changed"
             )
         missing = missing_commands(plan, facts) if plan.has_changes else ()
         if missing:

@@ -27,7 +27,7 @@ from bsdprov.lifecycle import VmOptions, bhyve_undo, vm_blocks, vm_changes, with
 from bsdprov.model import kind_of
 from bsdprov.plan import FileChange, Plan, shell_values
 from bsdprov.render.base import KIND_ORDER, Step
-from bsdprov.render.bhyve import NAT_ANCHOR
+from bsdprov.render.bhyve import NAT_ANCHOR, NAT_LOAD
 from bsdprov.render.hypervisor import (
     DHCPD_CONF,
     PF_ANCHOR,
@@ -421,8 +421,11 @@ def _freebsd_pf(files: _Files, live: Live) -> tuple[list[Step], list[Step]]:
             Step(("pfctl", "-F", "nat"), f"{WHY}: there was no pf.conf", True),
             Step(("pfctl", "-F", "rules"), f"{WHY}: there was no pf.conf", True),
         ]
-    elif pf_conf is not None or nat is not None:
+    elif pf_conf is not None:
         steps.append(Step(("pfctl", "-f", PF_CONF), f"{WHY}: the restored ruleset"))
+    elif nat is not None and nat.restored is not None:
+        # The run changed the NAT rules only (pf.conf had the hook): their anchor alone again.
+        steps.append(Step(NAT_LOAD, f"{WHY}: the restored NAT rules, into their anchor"))
     if nat is not None and nat.restored is None:
         # Unhooked, the anchor would keep its rules (loaded, never evaluated): flushed.
         steps.append(

@@ -62,9 +62,10 @@ def test_nat_renders_freebsd_pf_translation_in_its_anchor() -> None:
     )
     argvs = [s.argv for s in result.steps]
     helper = next(i for i, a in enumerate(argvs) if a[:2] == ("sh", BHYVE_APPLY))
-    assert argvs[helper - 3 : helper] == [
+    assert argvs[helper - 4 : helper] == [
         ("kldload", "-n", "pf"),
         ("pfctl", "-f", "/etc/pf.conf"),
+        ("pfctl", "-a", "bsdprov", "-f", "/etc/pf.bsdprov.conf"),
         ("pfctl", "-e"),
     ]
     assert ("pfctl", "-nf", "/etc/pf.conf") in [c.argv for c in result.checks]

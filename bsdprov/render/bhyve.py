@@ -99,6 +99,15 @@ SWITCH_KEYS = ("type_{}", "ports_{}", "addr_{}")
 NAT_ANCHOR = "bsdprov"
 PF_HOOK = (f'nat-anchor "{NAT_ANCHOR}"', f'load anchor "{NAT_ANCHOR}" from "{PF_INCLUDED}"')
 FILTER_WORDS = ("pass", "block", "match", "antispoof", "anchor")
+NAT_LOAD = ("pfctl", "-a", NAT_ANCHOR, "-f", PF_INCLUDED)
+
+
+def admin_statements(pf_conf: str | None) -> tuple[str, ...]:
+    """pf.conf's lines that are not bsdprov's hook, comments or blank: the admin's ruleset."""
+    lines = (line.strip() for line in (pf_conf or "").splitlines())
+    return tuple(
+        line for line in lines if line and not line.startswith("#") and line not in PF_HOOK
+    )
 
 
 def system_conf_edit(
@@ -294,11 +303,21 @@ def _steps(host: Host, guests: tuple[Guest, ...]) -> tuple[Step, ...]:
                 False,
                 (*pf_paths, f"{RC_CONF}#pf_enable"),
             ),
+            # The whole pf.conf only when it changes (the hook goes in or moves) or pf is
+            # being enabled: loading it also activates whatever the admin edited there and
+            # never loaded. With the hook already in place, a NAT change is the anchor's alone.
             Step(
                 ("pfctl", "-f", PF_CONF),
-                "load pf.conf and the NAT anchor (states already made keep their translation)",
+                "load pf.conf with the NAT hook and anchor (states already made keep their "
+                "translation)",
                 False,
-                pf_paths,
+                (PF_CONF, f"{RC_CONF}#pf_enable"),
+            ),
+            Step(
+                NAT_LOAD,
+                "load the NAT rules into their anchor only (the rest of pf.conf stays as loaded)",
+                False,
+                (PF_INCLUDED,),
             ),
             Step(
                 ("pfctl", "-e"),
