@@ -263,7 +263,7 @@ def _vms(host: Host, rendered: Rendered) -> list[Expected]:
         if check.argv == ("vmctl", "status"):
             triggers: tuple[str, ...] = (VM_CONF,)
         elif host.bhyve is not None:
-            triggers = (guest_conf(host.bhyve.vm_dir, name),)
+            triggers = (guest_conf(host.bhyve.directory, name),)
         else:
             continue
         found.append(Expected(check.argv, (check.expect,), f"VM {name} running", triggers))

@@ -400,15 +400,24 @@ class HostFirewall(Strict):
     allow: tuple[FirewallRule, ...] = ()
 
 
+# A ZFS dataset name as bsdprov writes it (zfsconcepts(7) allows more: spaces and ':', which
+# vm-bhyve's `mount | grep "^DATASET "` and the shell would misread): a pool (a letter first),
+# then components of letters, digits, '_', '.' and '-', none of them '.' or '..'.
+DATASET_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*(/[A-Za-z0-9_-][A-Za-z0-9_.-]*)+")
+
+
 def parse_vm_dir(value: object) -> str:
-    """vm-bhyve's datastore: a directory. ``zfs:pool/dataset`` is refused, said why."""
-    text = _text(value, "a directory such as '/vm'")
+    """vm-bhyve's datastore: a directory, or ``zfs:pool/dataset`` (lib/vm-zfs __zfs_init)."""
+    text = _text(value, "a directory such as '/vm', or 'zfs:pool/dataset'")
     if text.startswith("zfs:"):
-        raise invalid(
-            f"{text!r}: ZFS datastores are not supported yet (the guests' files live under the "
-            "dataset's mountpoint, known only on the host); give its mountpoint, such as "
-            "'/zroot/vm': vm-bhyve then uses it as a plain directory datastore"
-        )
+        dataset = text[len("zfs:") :]
+        parts = dataset.split("/")
+        if not DATASET_RE.fullmatch(dataset) or any(p in (".", "..") for p in parts):
+            raise invalid(
+                f"{text!r}: give 'zfs:' a dataset below a pool, such as 'zfs:zroot/vm' "
+                "(letters, digits, '_', '.' and '-', components split by '/')"
+            )
+        return text
     return parse_path(text)
 
 
@@ -428,7 +437,23 @@ class Bhyve(Strict):
     (rc.conf ``vm_dir``) and the switches of its ``.config/system.conf``."""
 
     vm_dir: VmDir
+    # With ``vm_dir: zfs:DATASET``: where DATASET is mounted (vm-bhyve reads it from mount(8));
+    # default ZFS's own default, /DATASET. Checked on the host before anything is made.
+    mountpoint: AbsPath | None = None
     switches: dict[SwitchName, BhyveSwitch] = Field(default_factory=dict)
+
+    @property
+    def dataset(self) -> str | None:
+        """The datastore's ZFS dataset (``vm_dir: zfs:DATASET``), else None."""
+        return self.vm_dir[len("zfs:") :] if self.vm_dir.startswith("zfs:") else None
+
+    @property
+    def directory(self) -> str:
+        """The datastore's directory: where vm-bhyve reads system.conf and NAME/NAME.conf."""
+        dataset = self.dataset
+        if dataset is None:
+            return self.vm_dir
+        return self.mountpoint or f"/{dataset}"
 
 
 class Host(Strict):

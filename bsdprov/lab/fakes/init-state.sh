@@ -101,7 +101,12 @@ hw.ncpu=2
 EOF
 case $os in
 openbsd) printf '%s\n' "kern.securelevel=1" "net.inet.gre.allow=0" "net.inet.etherip.allow=0" >>"$LAB_STATE/sysctl" ;;
-freebsd) printf '%s\n' "kern.securelevel=-1" "net.link.tap.up_on_open=0" >>"$LAB_STATE/sysctl" ;;
+freebsd)
+	printf '%s\n' "kern.securelevel=-1" "net.link.tap.up_on_open=0" >>"$LAB_STATE/sysctl"
+	# Pool zroot, as FreeBSD's installer names it, mounted at /zroot (sbin/zfs's state).
+	echo "zroot filesystem - - -" >"$R/var/lab/zfs"
+	mkdir -p "$R/zroot"
+	;;
 netbsd) printf '%s\n' "kern.securelevel=1" "net.inet6.ip6.accept_rtadv=0" >>"$LAB_STATE/sysctl" ;;
 esac
 # What the hardware and the kernel give at power-on: lab.reboot (usr/libexec/lab/reboot) starts
