@@ -91,6 +91,13 @@ def check_bhyve_host(host: Host) -> list[tuple[Path_, str]]:
             )
         )
     found += port_address_problems(host, host.release)
+    if bhyve.mountpoint is not None and bhyve.dataset is None:
+        found.append(
+            (
+                ("bhyve", "mountpoint"),
+                "a mountpoint is for a ZFS datastore: write 'vm_dir: zfs:POOL/DATASET', or drop it",
+            )
+        )
     used: dict[str, str] = {}
     for switch, spec in bhyve.switches.items():
         at: Path_ = ("bhyve", "switches", switch)
@@ -220,6 +227,7 @@ def bhyve_guest_problems(
             )
         )
     unique("disk", vm.disk.path, at + ("disk", "path"))
+    found += [(guest.name, at + ("disk", "path"), why) for why in _zvol_problems(guest, hv)]
     if vm.firewall is not None:
         found.append((guest.name, at + ("firewall",), FIREWALL_REFUSED))
     for i, nic in enumerate(vm.nics):
@@ -254,6 +262,32 @@ def bhyve_guest_problems(
             )
         )
     return found
+
+
+ZVOL_DIR = "/dev/zvol/"
+
+
+def _zvol_problems(guest: Host, hv: Host) -> list[str]:
+    """A zvol disk (``/dev/zvol/...``) must be one bsdprov makes in the guest's own dataset
+    (vm-bhyve's sparse-zvol disk: /dev/zvol/DATASET/NAME/DISK), on a zfs: datastore."""
+    assert guest.vm is not None and hv.bhyve is not None
+    path = guest.vm.disk.path
+    if not path.startswith(ZVOL_DIR):
+        return []
+    dataset = hv.bhyve.dataset
+    if dataset is None:
+        return [
+            f"{path!r}: zvol disks need a ZFS datastore ('vm_dir: zfs:POOL/DATASET' on "
+            f"{hv.name!r}); vm-bhyve refuses ZVOL storage without it"
+        ]
+    own = f"{ZVOL_DIR}{dataset}/{guest.name}/"
+    leaf = path[len(own) :]
+    if not path.startswith(own) or not leaf or "/" in leaf:
+        return [
+            f"{path!r}: a zvol disk lives in the guest's own dataset: write "
+            f"'{own}disk0' (vm-bhyve's sparse-zvol disk0_name)"
+        ]
+    return []
 
 
 def bhyve_problems(hosts: Mapping[str, Host]) -> list[Problem]:

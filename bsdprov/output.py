@@ -176,6 +176,9 @@ def plan_host_text(outcome: Outcome) -> str:
     if plan.has_changes:
         if plan.changes or not plan.drift:
             out.append(plan.diff().rstrip("\n"))
+        if plan.makes:
+            out.append("made before the files, if missing (this run's rollback undoes them):")
+            out += [f"  {shlex.join(m.argv)}" for m in plan.makes]
         if plan.prepare:
             out.append("made first, if missing (a rollback keeps them):")
             out += [f"  {_command(s)}" for s in plan.prepare]
@@ -278,6 +281,7 @@ def plan_json(outcomes: Iterable[Outcome]) -> str:
                 for c in o.plan.changes
             ]
             entry["prepare"] = [list(s.argv) for s in o.plan.prepare]
+            entry["make"] = [{"command": list(m.argv), "undo": list(m.undo)} for m in o.plan.makes]
             entry["notes"] = list(o.plan.notes)
             entry["drift"] = [
                 {"what": d.what, "repaired_by": list(d.triggers)} for d in o.plan.drift

@@ -299,7 +299,7 @@ def with_record(plan: Plan, claimed: Claim, observed: Mapping[str, ObservedFile]
         notes=plan.notes + claimed.notes,
     )
     before = observed.get(RECORD, ObservedFile(RECORD, None))
-    if not (plan.changes or plan.prepare or claimed.removals):
+    if not (plan.changes or plan.prepare or plan.makes or claimed.removals):
         return plan
     if (before.content, before.mode, before.owner) == (claimed.record, 0o600, "root"):
         return plan

@@ -25,7 +25,7 @@ from bsdprov.lifecycle import (
     with_vm_changes,
 )
 from bsdprov.render import FileSpec, LineEdit, Rendered, Step, VarsEdit, file_content
-from bsdprov.render.base import Check, FileEdit
+from bsdprov.render.base import Check, Creation, FileEdit
 from bsdprov.render.bhyve import recorded_switches
 from bsdprov.render.shellvars import ASSIGNMENT_RE, SIMPLE_VALUE_RE
 
@@ -102,6 +102,8 @@ class Plan:
     verify: tuple[Check, ...]
     prepare: tuple[Step, ...] = ()
     notes: tuple[str, ...] = ()
+    # Made before any file is installed, and undone by this run's rollback (Creation.undo).
+    makes: tuple[Creation, ...] = ()
     # What rolling this plan back runs, on the restored files (``rollback.with_undo``).
     undo_checks: tuple[Step, ...] = ()
     undo_steps: tuple[Step, ...] = ()
@@ -113,7 +115,7 @@ class Plan:
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.changes or self.prepare or self.drift)
+        return bool(self.changes or self.prepare or self.makes or self.drift)
 
     def diff(self) -> str:
         """Unified diffs headed ``a/<host>:<path>``, secrets masked; "no changes" if none."""
@@ -190,10 +192,13 @@ def plan_host(
     notes += bhyve_notes
     present = set(existing)
     prepare = tuple(
-        Step(c.argv, c.why, False, (c.path,)) for c in rendered.creates if c.path not in present
+        Step(c.argv, c.why, False, (c.path,))
+        for c in rendered.creates
+        if c.path not in present and not c.undo
     )
-    checks = rendered.checks if changes or prepare or drift else ()
-    verify = rendered.verify if content_changes or prepare or drift else ()
+    makes = tuple(c for c in rendered.creates if c.path not in present and c.undo)
+    checks = rendered.checks if changes or prepare or makes or drift else ()
+    verify = rendered.verify if content_changes or prepare or makes or drift else ()
     verify = unrestarted_checks(
         verify, steps, [(c.path, c.before.content, c.after) for c in content_changes]
     )
@@ -206,6 +211,7 @@ def plan_host(
         verify,
         prepare,
         tuple(notes),
+        makes=makes,
         drift=drift,
     )
 

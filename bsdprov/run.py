@@ -128,6 +128,10 @@ def build_run(plan: Plan, settings: RunSettings) -> dict[str, bytes]:
             f"put {name} {change.mode:o} {change.owner} {change.group} {before} {change.path}\n"
         )
     run["manifest"] = "".join(manifest).encode()
+    # Two lines per thing to make first: the command, then its undo (txn.sh make_all).
+    run["make"] = "".join(
+        f"{shlex.join(made.argv)}\n{shlex.join(made.undo)}\n" for made in plan.makes
+    ).encode()
     run["prepare"] = "".join(f"{shlex.join(step.argv)}\n" for step in plan.prepare).encode()
     run["checks"] = "".join(f"{shlex.join(step.argv)}\n" for step in plan.checks).encode()
     run["steps"] = step_lines(plan.steps)

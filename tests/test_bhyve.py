@@ -128,8 +128,8 @@ def test_vm_bhyves_own_keys_and_the_admins_stay_in_a_guest_file() -> None:
             "hosts.bhv1.bhyve: only FreeBSD hosts run bhyve",
         ),
         (
-            lambda d: d["hosts"]["bhv1"]["bhyve"].update(vm_dir="zfs:zroot/vm"),
-            "ZFS datastores are not supported yet",
+            lambda d: d["hosts"]["bhv1"]["bhyve"].update(vm_dir="zfs:zroot"),
+            "give 'zfs:' a dataset below a pool, such as 'zfs:zroot/vm'",
         ),
         (
             lambda d: d["hosts"]["bhv1"]["bhyve"]["switches"].update({"my-lan": {}}),

@@ -20,6 +20,11 @@
 #   manifest   "put NAME MODE OWNER GROUP BEFORE TARGET" or "remove - - - - BEFORE TARGET";
 #              BEFORE is "absent" or "CRC:SIZE" (POSIX cksum) of the target when planned
 #   files/     the new contents, by NAME
+#   make       commands run before any file is installed, two lines each: the command, then
+#              the one that undoes it. Exit 0: it made something, and its undo line goes to
+#              RUN/made before the next; 3: it found it there already (kept, never undone);
+#              else the run fails. This run's rollback runs RUN/made's lines, last first (a ZFS
+#              dataset a vm-bhyve guest's files go into: lib/zfs-dataset)
 #   prepare    commands that create what the checks need (a VM's missing disk image); what
 #              they make is kept by a rollback, and they never touch an existing path
 #   checks     commands that must pass on the installed files before anything is activated
@@ -579,6 +584,71 @@ restore_files() {
 
 # --- commands ----------------------------------------------------------------------------------
 
+# Run the make commands (two lines each: the command, its undo), before any file is installed.
+# Each undo of a thing made is recorded in RUN/made, and synced, before the next command runs:
+# a rollback then undoes exactly what this run made, never what it found.
+make_all() {
+	[ -f "$RUN/make" ] || return 0
+	while IFS= read -r line && IFS= read -r undo; do
+		run_line "$line"
+		log "make (exit $RC): $line"
+		log_output "$OUT"
+		case $RC in
+		0)
+			if ! printf '%s\n' "$undo" 2>/dev/null >>"$RUN/made"; then
+				# Unrecorded, it could not be undone later: undone now.
+				run_line "$undo"
+				log "undone at once (exit $RC), the record failed: $undo"
+				REASON="cannot record what the run made: $(write_cause "$BASE" "cannot write $(shown "$RUN")/made")"
+				return 1
+			fi
+			sync
+			;;
+		3) ;;
+		*)
+			out=$(gist "$OUT")
+			REASON="make failed: $line${out:+: $out}"
+			return 1
+			;;
+		esac
+	done <"$RUN/make"
+}
+
+# What the run made, undone: RUN/made's lines, last first, each whatever the others do. One that
+# fails goes to RUN/remaining (a resume runs it again; FAILED names the first). RUN/made becomes
+# RUN/made.undone first, so nothing is ever undone twice.
+unmake() {
+	[ -s "$RUN/made" ] || return 0
+	awk '{ l[NR] = $0 } END { for (i = NR; i > 0; i--) print l[i] }' "$RUN/made" >"$RUN/unmake"
+	mv -f "$RUN/made" "$RUN/made.undone"
+	unmade=0
+	while IFS= read -r line; do
+		run_line "$line"
+		log "unmake (exit $RC): $line"
+		log_output "$OUT"
+		if [ "$RC" -ne 0 ]; then
+			printf '%s\n' "$line" >>"$RUN/remaining"
+			out=$(gist "$OUT")
+			[ -n "${FAILED:-}" ] || FAILED="$line (exit $RC)${out:+: $out}"
+			unmade=1
+		fi
+	done <"$RUN/unmake"
+	return "$unmade"
+}
+
+# start failed before activating: the old files are back (or were never replaced); what the run
+# made is undone. $1 is the reason; a make that cannot be undone leaves the run rollback-failed
+# (a resume or the next run retries it), since the host is not as before.
+fail_after_make() {
+	rm -f "$RUN/remaining"
+	FAILED=
+	if unmake; then
+		finish failed "$1"
+	else
+		finish rollback-failed "$1; undoing what the run made failed at $FAILED; $(left_to_redo)"
+	fi
+}
+
 # run_checks FILE LABEL: run each line of FILE; the first failure stops.
 run_checks() {
 	[ -f "$1" ] || return 0
@@ -681,7 +751,12 @@ roll_back() {
 	[ -f "$undo" ] || undo=$RUN/steps
 	rm -f "$RUN/remaining"
 	if ! restore_files; then
-		{ echo restore && cat "$undo"; } >"$RUN/remaining" 2>/dev/null
+		# What the run made goes last, once the files and the steps are redone.
+		{ echo restore && cat "$undo" &&
+			if [ -s "$RUN/made" ]; then
+				awk '{ l[NR] = $0 } END { for (i = NR; i > 0; i--) print l[i] }' "$RUN/made"
+			fi; } >"$RUN/remaining" 2>/dev/null
+		[ -s "$RUN/made" ] && mv -f "$RUN/made" "$RUN/made.undone"
 		unrestored="the old files could not be put back"
 		finish rollback-failed "$1; the rollback itself failed: $unrestored; $(left_to_redo)"
 		return
@@ -691,7 +766,11 @@ roll_back() {
 	if [ -f "$RUN/undo-checks" ] && ! run_checks "$RUN/undo-checks" "rollback check"; then
 		log "$REASON; activating the restored files all the same"
 	fi
-	if run_steps tolerant "$undo"; then
+	stepped=yes
+	run_steps tolerant "$undo" || stepped=no
+	# Last, once the guests are stopped and the files gone: what the run made (its datasets).
+	unmake || stepped=no
+	if [ "$stepped" = yes ]; then
 		finish rolled-back "$1"
 	else
 		finish rollback-failed "$1; the rollback itself failed at $FAILED; $(left_to_redo)"
@@ -783,21 +862,25 @@ cmd_start() {
 	install_tools || { fail_unchanged "$REASON"; return; }
 	mark_pending || { fail_unchanged "$REASON"; return; }
 	set_state backed-up
+	if ! make_all; then
+		fail_after_make "$REASON; nothing else was changed"
+		return 1
+	fi
 	if ! install_files; then
 		installed_reason=$REASON
 		restore_files
-		finish failed "$installed_reason; the old files are back"
+		fail_after_make "$installed_reason; the old files are back"
 		return 1
 	fi
 	set_state installed
 	if ! run_checks "$RUN/prepare" prepare; then
 		restore_files
-		finish failed "$REASON; the old files are back, nothing was activated"
+		fail_after_make "$REASON; the old files are back, nothing was activated"
 		return 1
 	fi
 	if ! run_checks "$RUN/checks" check; then
 		restore_files
-		finish failed "$REASON; the old files are back, nothing was activated"
+		fail_after_make "$REASON; the old files are back, nothing was activated"
 		return 1
 	fi
 	timeout=$S_confirm_timeout

@@ -123,11 +123,16 @@ class Check:
 class Creation:
     """A path that must exist before the checks run (a VM's disk image), made by ``argv`` when
     missing. Never undone: a rollback keeps what it made, and an existing path is never
-    touched."""
+    touched.
+
+    With ``undo``, it is made before any file is installed (the ZFS dataset a guest's files go
+    into), by an ``argv`` that exits 0 when it made it and 3 when it found it there; the run
+    records each it made, and only its own rollback runs ``undo`` for those (txn.sh "make")."""
 
     path: str
     argv: tuple[str, ...]
     why: str
+    undo: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,8 @@ from bsdprov.vmd import Guest
 
 RC_CONF = "/etc/rc.conf"
 BHYVE_APPLY = "/var/db/bsdprov/lib/bhyve-apply"
+ZFS_DATASET = "/var/db/bsdprov/lib/zfs-dataset"
+ZVOL_DIR = "/dev/zvol"
 VM = "/usr/local/sbin/vm"
 UEFI_FIRMWARE = "/usr/local/share/uefi-firmware/BHYVE_UEFI.fd"
 # NICs and disks vm-bhyve reads are numbered from 0 until the first gap; bsdprov owns the keys of
@@ -148,10 +150,12 @@ def autostarted(guests: tuple[Guest, ...]) -> tuple[str, ...]:
 def render_bhyve(host: Host, guests: tuple[Guest, ...]) -> BhyvePart:
     bhyve = host.bhyve
     assert bhyve is not None
-    vm_dir = bhyve.vm_dir
+    # Files live in the datastore's directory (a zfs: datastore's mountpoint); rc.conf names
+    # the datastore as vm-bhyve reads it.
+    vm_dir = bhyve.directory
     rc_conf: tuple[tuple[str, str | WordList], ...] = (
         ("vm_enable", "YES"),
-        ("vm_dir", vm_dir),
+        ("vm_dir", bhyve.vm_dir),
         ("vm_list", " ".join(autostarted(guests))),
         *((key, "YES" if on else "NO") for key, _, on in forwarding(host)),
         *((("pf_enable", "YES"),) if host.nat else ()),
@@ -171,7 +175,7 @@ def render_bhyve(host: Host, guests: tuple[Guest, ...]) -> BhyvePart:
         _checks(host, vm_dir, guests),
         _steps(host, guests),
         _verify(host, guests),
-        _creations(vm_dir, guests),
+        _makes(bhyve.dataset, vm_dir, guests) + _creations(vm_dir, guests),
         () if host.nat else (NAT_GONE,),
     )
 
@@ -211,8 +215,11 @@ def guest_keys(vm_dir: str, guest: Guest) -> tuple[tuple[str, str], ...]:
     own_dir = f"{vm_dir}/{guest.name}/"
     disk = vm.disk.path
     keys.append(("disk0_type", "virtio-blk"))
-    # vm::get_disk_path: "file" disks are named inside the guest's directory, "custom" by path.
-    if disk.startswith(own_dir) and "/" not in disk[len(own_dir) :]:
+    # vm::get_disk_path: "file" disks are named inside the guest's directory, "custom" by path,
+    # a zvol of the guest's dataset by its last component (/dev/zvol/DATASET/NAME/DISK).
+    if disk.startswith(f"{ZVOL_DIR}/"):
+        keys += [("disk0_dev", "sparse-zvol"), ("disk0_name", disk.rpartition("/")[2])]
+    elif disk.startswith(own_dir) and "/" not in disk[len(own_dir) :]:
         keys += [("disk0_dev", "file"), ("disk0_name", disk[len(own_dir) :])]
     else:
         keys += [("disk0_dev", "custom"), ("disk0_name", disk)]
@@ -256,6 +263,16 @@ def _checks(host: Host, vm_dir: str, guests: tuple[Guest, ...]) -> tuple[Step, .
             else ()
         ),
         Step(("test", "-x", VM), "vm-bhyve is installed (pkg install vm-bhyve)"),
+        *(
+            (
+                Step(
+                    ("sh", ZFS_DATASET, "mounted", dataset, vm_dir),
+                    f"the datastore {dataset} is mounted at {vm_dir}, where the files went",
+                ),
+            )
+            if (dataset := host.bhyve.dataset if host.bhyve else None)
+            else ()
+        ),
         Step(("sh", "-n", system_conf(vm_dir)), "vm-bhyve reads system.conf as sh"),
     ]
     found += [
@@ -277,8 +294,8 @@ def _steps(host: Host, guests: tuple[Guest, ...]) -> tuple[Step, ...]:
     assert bhyve is not None
     triggers = (
         f"{RC_CONF}#vm_*",
-        system_conf(bhyve.vm_dir),
-        *(guest_conf(bhyve.vm_dir, g.name) for g in guests),
+        system_conf(bhyve.directory),
+        *(guest_conf(bhyve.directory, g.name) for g in guests),
     )
     gateways = forwarding(host)
     found = []
@@ -332,7 +349,7 @@ def _steps(host: Host, guests: tuple[Guest, ...]) -> tuple[Step, ...]:
             (
                 "sh",
                 BHYVE_APPLY,
-                bhyve.vm_dir,
+                bhyve.directory,
                 " ".join(bhyve.switches),
                 " ".join(g.name for g in guests),
             ),
@@ -407,11 +424,44 @@ def _regex(text: str) -> str:
     return text.replace(".", "[.]")
 
 
+def _makes(dataset: str | None, vm_dir: str, guests: tuple[Guest, ...]) -> tuple[Creation, ...]:
+    """On a zfs: datastore, each guest's dataset (vm-bhyve's zfs::make_dataset), made before its
+    NAME.conf is installed into it, and its zvol disk (zfs::make_zvol, sparse); each undone by
+    the run's rollback only when the run made it (lib/zfs-dataset, txn.sh make)."""
+    if dataset is None:
+        return ()
+    found: list[Creation] = []
+    for guest in guests:
+        own = f"{dataset}/{guest.name}"
+        found.append(
+            Creation(
+                f"{vm_dir}/{guest.name}",
+                ("sh", ZFS_DATASET, "make", dataset, vm_dir, own),
+                f"VM {guest.name}'s dataset, before its files go into it",
+                ("sh", ZFS_DATASET, "destroy", own),
+            )
+        )
+        disk = guest.vm.disk
+        if disk.path.startswith(f"{ZVOL_DIR}/"):
+            volume = disk.path[len(ZVOL_DIR) + 1 :]
+            found.append(
+                Creation(
+                    disk.path,
+                    ("sh", ZFS_DATASET, "make", dataset, vm_dir, volume, disk.size),
+                    f"VM {guest.name}'s disk, a sparse zvol (volmode=dev)",
+                    ("sh", ZFS_DATASET, "destroy", volume),
+                )
+            )
+    return tuple(found)
+
+
 def _creations(vm_dir: str, guests: tuple[Guest, ...]) -> tuple[Creation, ...]:
     found: list[Creation] = []
     made: set[str] = set()
     for guest in guests:
         disk = guest.vm.disk
+        if disk.path.startswith(f"{ZVOL_DIR}/"):
+            continue  # a zvol: _makes
         directory = disk.path.rpartition("/")[0] or "/"
         if directory not in made and directory != f"{vm_dir}/{guest.name}":
             made.add(directory)
