@@ -17,10 +17,10 @@ _templates = harness._templates
 make_host = harness.make_host
 
 
-def test_a_lab_host_starts_with_pool_zroot_mounted_at_zroot(make_host: Callable[..., Host]) -> None:
+def test_a_lab_host_starts_with_pool_zroot(make_host: Callable[..., Host]) -> None:
     host = make_host("freebsd")
-    assert host.ok("zfs list -H -o name,mountpoint") == "zroot\t/zroot\n"
-    assert host.ok("mount") == "zroot on /zroot (zfs, local, nfsv4acls)\n"
+    assert host.ok("zfs list -H -o name,mountpoint") == "zroot\t/var/zroot\n"
+    assert host.ok("mount") == "zroot on /var/zroot (zfs, local, nfsv4acls)\n"
 
 
 def test_create_list_get_and_destroy_as_zfs_does(make_host: Callable[..., Host]) -> None:
@@ -62,11 +62,11 @@ def test_mounting_over_a_non_empty_directory_is_refused_in_the_lab(
     make_host: Callable[..., Host],
 ) -> None:
     host = make_host("freebsd")
-    host.write("/zroot/vm/keep.txt", "an admin's file\n")
+    host.write("/var/zroot/vm/keep.txt", "an admin's file\n")
     refused = host.run("zfs create zroot/vm")
-    assert refused.rc == 1 and "non-empty directory /zroot/vm" in refused.err
+    assert refused.rc == 1 and "non-empty directory /var/zroot/vm" in refused.err
     assert host.run("zfs list zroot/vm").rc == 1, "nothing recorded"
-    assert host.path("/zroot/vm/keep.txt").read_text() == "an admin's file\n"
+    assert host.path("/var/zroot/vm/keep.txt").read_text() == "an admin's file\n"
 
 
 def test_vm_bhyve_reads_a_zfs_datastore_through_mount(make_host: Callable[..., Host]) -> None:

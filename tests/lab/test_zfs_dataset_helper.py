@@ -54,9 +54,9 @@ def test_a_plain_directory_is_kept_never_mounted_over(make_host: Callable[..., H
 
 def test_a_datastore_mounted_elsewhere_makes_nothing(make_host: Callable[..., Host]) -> None:
     host = zfs_host(make_host)
-    wrong = helper(host, "make", "zroot/vm", "/zroot/vm", "zroot/vm/g1")
+    wrong = helper(host, "make", "zroot/vm", "/var/zroot/vm", "zroot/vm/g1")
     assert wrong.rc == 1
-    assert "the datastore zroot/vm is mounted at /vm, not at /zroot/vm" in wrong.err
+    assert "the datastore zroot/vm is mounted at /vm, not at /var/zroot/vm" in wrong.err
     assert host.run("zfs list zroot/vm/g1").rc == 1
     missing = helper(host, "mounted", "zroot/other", "/other")
     assert missing.rc == 1 and "is not mounted, not at /other" in missing.err

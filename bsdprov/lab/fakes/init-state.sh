@@ -103,9 +103,10 @@ case $os in
 openbsd) printf '%s\n' "kern.securelevel=1" "net.inet.gre.allow=0" "net.inet.etherip.allow=0" >>"$LAB_STATE/sysctl" ;;
 freebsd)
 	printf '%s\n' "kern.securelevel=-1" "net.link.tap.up_on_open=0" >>"$LAB_STATE/sysctl"
-	# Pool zroot, as FreeBSD's installer names it, mounted at /zroot (sbin/zfs's state).
-	echo "zroot filesystem - - -" >"$R/var/lab/zfs"
-	mkdir -p "$R/zroot"
+	# Pool zroot, as FreeBSD's installer names it (sbin/zfs's state). The installer mounts it at
+	# /zroot; a lab host's / is read-only outside a few directories, so here it is /var/zroot.
+	echo "zroot filesystem /var/zroot - -" >"$R/var/lab/zfs"
+	mkdir -p "$R/var/zroot"
 	;;
 netbsd) printf '%s\n' "kern.securelevel=1" "net.inet6.ip6.accept_rtadv=0" >>"$LAB_STATE/sysctl" ;;
 esac
