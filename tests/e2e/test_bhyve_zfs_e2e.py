@@ -3,7 +3,7 @@
 sparse zvol disk) is made before its NAME.conf goes into it, the guests run, a second plan
 changes nothing, and the state survives a reboot; a failing deploy that adds a guest is rolled
 back whole, destroying exactly the datasets that run made: the earlier guests' and the admin's
-own stay, with their files."""
+own stay, with their files; a later rollback of the confirmed deploy keeps what it made."""
 
 from __future__ import annotations
 
@@ -108,3 +108,11 @@ def test_guests_on_a_zfs_datastore_from_nothing_and_a_failed_run_undone(
         journal
     )
     reboot_invariant(LAB_DIR, "bhv1")
+
+    # Rolling the confirmed deploy back later (a new run from its backups) keeps the datasets
+    # it made, disks and all, as it keeps file disks: nothing the guests wrote is destroyed.
+    undone = bsdprov("rollback", "--host", "bhv1", "-i", inventory, "--confirm-timeout", "30")
+    assert undone.returncode == 0, undone.stdout + undone.stderr
+    assert not running("bsd-guest") and not (hv / "var/vm/bsd-guest/bsd-guest.conf").exists()
+    assert "zroot/vm/bsd-guest/disk0" in datasets() and "zroot/vm/obsd-guest" in datasets()
+    assert (hv / "var/vm/obsd-guest/disk0.img").exists()
