@@ -52,7 +52,12 @@ def fingerprint(plan: Plan) -> dict[str, object]:
         },
         # Commands as hashes too: an argv can carry a key (ifconfig wg0 wgkey ...).
         "prepare": _digest_of([list(s.argv) for s in plan.prepare]),
-        "make": _digest_of([[*m.argv, "|", *m.undo] for m in plan.makes]),
+        # Only when there is something to make: a plan saved before makes existed still matches.
+        **(
+            {"make": _digest_of([[*m.argv, "|", *m.undo] for m in plan.makes])}
+            if plan.makes
+            else {}
+        ),
         "checks": _digest_of([list(s.argv) for s in plan.checks]),
         "steps": _digest_of([[*s.argv, s.may_fail] for s in plan.steps]),
         "verify": _digest_of([[*c.argv, c.expect] for c in plan.verify]),
@@ -135,7 +140,7 @@ def difference(saved: dict[str, object], plan: Plan) -> str | None:
         if old.get("after") != new.get("after"):
             return f"the inventory now gives {path} other content or mode than the saved plan"
     for part in ("make", "prepare", "checks", "steps", "verify", "undo_checks", "undo_steps"):
-        if now[part] != saved.get(part):
+        if now.get(part) != saved.get(part):
             return f"its {part.replace('_', ' ')} differ from the saved plan's"
     return "its plan differs from the saved one"
 

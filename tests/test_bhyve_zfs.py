@@ -16,6 +16,7 @@ from bsdprov.plan import PlanOptions, plan_host
 from bsdprov.render import file_content, render_host
 from bsdprov.render.bhyve import ZFS_DATASET
 from bsdprov.run import RunSettings, build_run
+from bsdprov.savedplan import difference, fingerprint
 from tests.test_bhyve import EXAMPLE_PATH
 
 HELPER = ZFS_DATASET
@@ -126,3 +127,18 @@ def test_check_refuses_what_vm_bhyve_would_refuse(change: Any, message: str) -> 
     data["hosts"]["bsd-guest"]["vm"]["disk"]["path"] = "/dev/zvol/zroot/vm/bsd-guest/disk0"
     change(data)
     assert message in problems(data)
+
+
+def test_a_saved_plan_covers_what_is_made_first() -> None:
+    inventory = load(zfs_example())
+    rendered = render_host(inventory.hosts["bhv1"], guests=inventory.guests("bhv1"))
+    made = plan_host(rendered, {}, options=PlanOptions())
+    none_made = plan_host(
+        rendered,
+        {},
+        existing=["/zroot/vm/bsd-guest", "/zroot/vm/obsd-guest"],
+        options=PlanOptions(),
+    )
+    assert none_made.makes == () and "make" not in fingerprint(none_made), "older files match"
+    assert difference(fingerprint(none_made), made) == "its make differ from the saved plan's"
+    assert difference(fingerprint(made), made) is None
