@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_bhyve import bsdprov, fresh, lab, root, ssh
+from tests.command import bsdprov
+from tests.e2e.test_bhyve import fresh, lab, root, ssh
 
 pytestmark = pytest.mark.e2e
 __all__ = ["fresh", "lab"]  # the example's lab, shared with tests/e2e/test_bhyve.py

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from bsdprov.lab.pytest_plugin import RebootInvariant
-from tests.e2e.test_bhyve import LAB_DIR, bsdprov, deploy, edited, fresh, lab, root, ssh
+from tests.command import bsdprov
+from tests.e2e.test_bhyve import LAB_DIR, deploy, edited, fresh, lab, root, ssh
 
 pytestmark = pytest.mark.e2e
 __all__ = ["fresh", "lab"]  # the example's lab, shared with tests/e2e/test_bhyve.py

@@ -14,9 +14,9 @@ import pytest
 
 from bsdprov.errors import ExitCode
 from bsdprov.lab.pytest_plugin import RebootInvariant
+from tests.command import bsdprov
 from tests.e2e.test_bhyve import (
     LAB_DIR,
-    bsdprov,
     deploy,
     edited,
     fresh,
