@@ -40,3 +40,14 @@ def test_freebsd_15_refuses_a_member_with_an_address(make_host: Callable[..., Ho
     state = host.path("/var/lab/state/sysctl")
     state.write_text(state.read_text() + "net.link.bridge.member_ifaddrs=1\n")
     host.ok("ifconfig vm-a addm vtnet0")
+
+
+def test_freebsd_15_refuses_an_address_on_a_member(make_host: Callable[..., Host]) -> None:
+    host = make_host("freebsd")
+    host.ok("ifconfig bridge create name vm-a up && ifconfig vm-a addm vtnet0")
+    host.ok("ifconfig vtnet0 inet 192.0.2.10/24 && ifconfig vtnet0 inet 192.0.2.10 -alias")
+    host.write("/var/lab/release", "15.0-RELEASE\n")
+    refused = host.run("ifconfig vtnet0 inet 192.0.2.10/24")
+    assert refused.rc == 1 and "SIOCAIFADDR): Invalid argument" in refused.err
+    assert "inet 192.0.2.10" not in host.ok("ifconfig vtnet0")
+    host.ok("ifconfig vm-a deletem vtnet0 && ifconfig vtnet0 inet 192.0.2.10/24")
