@@ -265,6 +265,9 @@ def bhyve_guest_problems(
 
 
 ZVOL_DIR = "/dev/zvol/"
+# A ZFS dataset component (zfs_namecheck.c valid_char) within the inventory's path syntax: '+'
+# is a path character zfs refuses.
+ZVOL_NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
 
 
 def _zvol_problems(guest: Host, hv: Host) -> list[str]:
@@ -286,6 +289,11 @@ def _zvol_problems(guest: Host, hv: Host) -> list[str]:
         return [
             f"{path!r}: a zvol disk lives in the guest's own dataset: write "
             f"'{own}disk0' (vm-bhyve's sparse-zvol disk0_name)"
+        ]
+    if not ZVOL_NAME_RE.fullmatch(leaf):
+        return [
+            f"{path!r}: {leaf!r} is not a ZFS dataset name (letters, digits, '_', '.' and '-'): "
+            "zfs create would refuse it"
         ]
     return []
 
