@@ -1,0 +1,78 @@
+"""Issue 14 attack, ZFS datastores under faults, on the example's lab over real OpenSSH: a
+datastore whose pool does not exist makes nothing and writes nothing; a make that fails half-way
+(the second guest's zvol, whose parent is the admin's plain directory) undoes exactly what the
+run made before it, and the admin's directory stays with its file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bsdprov.errors import ExitCode
+from tests.command import bsdprov
+from tests.e2e.test_bhyve import edited, fresh, lab, root, ssh
+
+pytestmark = pytest.mark.e2e
+__all__ = ["fresh", "lab"]  # the example's lab, shared with tests/e2e/test_bhyve.py
+
+
+def datasets() -> list[str]:
+    return ssh("bhv1", "zfs list -H -r -o name zroot").split()
+
+
+def runs_states() -> list[str]:
+    return ssh("bhv1", "cat /var/db/bsdprov/runs/*/state").split()
+
+
+def test_a_datastore_whose_pool_does_not_exist_changes_nothing(fresh: Path) -> None:
+    def on_tank(data: dict[str, Any]) -> None:
+        data["hosts"]["bhv1"]["bhyve"].update(vm_dir="zfs:tank/vm", mountpoint="/var/vm")
+        data["hosts"]["bsd-guest"]["vm"]["disk"]["path"] = "/dev/zvol/tank/vm/bsd-guest/disk0"
+
+    hv = root("bhv1")
+    rc_conf = (hv / "etc/rc.conf").read_text()
+    inventory = edited(fresh, on_tank, "tank.yaml")
+    failed = bsdprov(
+        "deploy", "--host", "bhv1", "--yes", "--confirm-timeout", "30", "-i", inventory
+    )
+    assert failed.returncode == ExitCode.FAILED, failed.stdout + failed.stderr
+    out = failed.stdout + failed.stderr
+    assert "the datastore tank/vm is not mounted, not at /var/vm" in out
+    assert runs_states() == ["failed"]
+    assert (hv / "etc/rc.conf").read_text() == rc_conf, "nothing installed"
+    assert not (hv / "var/vm/bsd-guest").exists() and not (hv / "var/vm/.config").exists()
+    assert datasets() == ["zroot"]
+
+
+def test_a_make_failing_half_way_undoes_only_what_the_run_made(fresh: Path) -> None:
+    ssh("bhv1", "zfs create -o mountpoint=/var/vm zroot/vm")
+    hv = root("bhv1")
+    # The admin's plain directory for obsd-guest: vm-bhyve reads it, bsdprov keeps it.
+    (hv / "var/vm/obsd-guest").mkdir(parents=True)
+    (hv / "var/vm/obsd-guest/notes.txt").write_text("the admin's\n")
+
+    def on_zfs(data: dict[str, Any]) -> None:
+        data["hosts"]["bhv1"]["bhyve"].update(vm_dir="zfs:zroot/vm", mountpoint="/var/vm")
+        for name in ("bsd-guest", "obsd-guest"):
+            data["hosts"][name]["vm"]["disk"]["path"] = f"/dev/zvol/zroot/vm/{name}/disk0"
+
+    inventory = edited(fresh, on_zfs, "halfway.yaml")
+    failed = bsdprov(
+        "deploy", "--host", "bhv1", "--yes", "--confirm-timeout", "30", "-i", inventory
+    )
+    assert failed.returncode == ExitCode.FAILED, failed.stdout + failed.stderr
+    out = failed.stdout + failed.stderr
+    assert "cannot create 'zroot/vm/obsd-guest/disk0': parent does not exist" in out
+    assert runs_states() == ["failed"]
+    journal = ssh("bhv1", "cat /var/db/bsdprov/runs/*/journal")
+    assert (
+        "unmake (exit 0): sh /var/db/bsdprov/lib/zfs-dataset destroy zroot/vm/bsd-guest/disk0"
+        in (journal)
+    )
+    assert datasets() == ["zroot", "zroot/vm"], "bsd-guest's dataset and zvol are destroyed"
+    assert not (hv / "var/vm/bsd-guest").exists()
+    assert not (hv / "dev/zvol/zroot/vm/bsd-guest/disk0").exists()
+    assert (hv / "var/vm/obsd-guest/notes.txt").read_text() == "the admin's\n"
+    assert 'vm_dir="zfs:zroot/vm"' not in (hv / "etc/rc.conf").read_text()
