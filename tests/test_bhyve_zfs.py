@@ -65,13 +65,20 @@ def test_each_guest_dataset_is_made_before_the_files_and_undone_by_its_run() -> 
     assert [m.argv for m in plan.makes] == [
         ("sh", HELPER, "make", "zroot/vm", "/vm", "zroot/vm/bsd-guest"),
     ], "obsd-guest's directory is there: nothing to make for it"
-    assert plan.makes[0].undo == ("sh", HELPER, "destroy", "zroot/vm/bsd-guest")
+    assert plan.makes[0].undo == (
+        "sh",
+        HELPER,
+        "destroy",
+        "zroot/vm/bsd-guest",
+        "bsd-guest.conf",
+        "disk0.img",
+    ), "what the run puts there may go with it; anything else keeps the dataset"
     # File disks inside the dataset are truncated after the files are installed, as before.
     assert ("truncate", "-s", "20G", "/vm/bsd-guest/disk0.img") in [s.argv for s in plan.prepare]
     run = build_run(plan, RunSettings("R1", "root"))
     assert run["make"].decode() == (
         f"sh {HELPER} make zroot/vm /vm zroot/vm/bsd-guest\n"
-        f"sh {HELPER} destroy zroot/vm/bsd-guest\n"
+        f"sh {HELPER} destroy zroot/vm/bsd-guest bsd-guest.conf disk0.img\n"
     )
 
 
@@ -88,7 +95,7 @@ def test_a_zvol_disk_is_a_sparse_zvol_of_the_guests_dataset() -> None:
     assert made[:2] == [
         (
             ("sh", HELPER, "make", "zroot/vm", "/zroot/vm", "zroot/vm/bsd-guest"),
-            ("sh", HELPER, "destroy", "zroot/vm/bsd-guest"),
+            ("sh", HELPER, "destroy", "zroot/vm/bsd-guest", "bsd-guest.conf"),
         ),
         (
             ("sh", HELPER, "make", "zroot/vm", "/zroot/vm", "zroot/vm/bsd-guest/disk0", "20G"),

@@ -433,15 +433,21 @@ def _makes(dataset: str | None, vm_dir: str, guests: tuple[Guest, ...]) -> tuple
     found: list[Creation] = []
     for guest in guests:
         own = f"{dataset}/{guest.name}"
+        disk = guest.vm.disk
+        # What the run puts in the dataset: its NAME.conf and a file disk there. Anything else
+        # found at the rollback is someone else's, and keeps the dataset (lib/zfs-dataset).
+        ours = [f"{guest.name}.conf"]
+        folder, _, leaf = disk.path.rpartition("/")
+        if folder == f"{vm_dir}/{guest.name}":
+            ours.append(leaf)
         found.append(
             Creation(
                 f"{vm_dir}/{guest.name}",
                 ("sh", ZFS_DATASET, "make", dataset, vm_dir, own),
                 f"VM {guest.name}'s dataset, before its files go into it",
-                ("sh", ZFS_DATASET, "destroy", own),
+                ("sh", ZFS_DATASET, "destroy", own, *ours),
             )
         )
-        disk = guest.vm.disk
         if disk.path.startswith(f"{ZVOL_DIR}/"):
             volume = disk.path[len(ZVOL_DIR) + 1 :]
             found.append(

@@ -1,10 +1,13 @@
 """Issue 14 attack, ZFS datastores under faults, on the example's lab over real OpenSSH: a
 datastore whose pool does not exist makes nothing and writes nothing; a make that fails half-way
 (the second guest's zvol, whose parent is the admin's plain directory) undoes exactly what the
-run made before it, and the admin's directory stays with its file."""
+run made before it, and the admin's directory stays with its file; a new dataset the admin
+wrote into before the run rolled back is kept with what they wrote."""
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -76,3 +79,41 @@ def test_a_make_failing_half_way_undoes_only_what_the_run_made(fresh: Path) -> N
     assert not (hv / "dev/zvol/zroot/vm/bsd-guest/disk0").exists()
     assert (hv / "var/vm/obsd-guest/notes.txt").read_text() == "the admin's\n"
     assert 'vm_dir="zfs:zroot/vm"' not in (hv / "etc/rc.conf").read_text()
+
+
+def test_a_rollback_keeps_a_new_dataset_the_admin_wrote_into(fresh: Path) -> None:
+    ssh("bhv1", "zfs create -o mountpoint=/var/vm zroot/vm")
+    hv = root("bhv1")
+
+    def on_zfs(data: dict[str, Any]) -> None:
+        data["hosts"]["bhv1"]["bhyve"].update(vm_dir="zfs:zroot/vm", mountpoint="/var/vm")
+        data["hosts"]["bsd-guest"]["vm"]["disk"]["path"] = "/dev/zvol/zroot/vm/bsd-guest/disk0"
+        data["hosts"]["obsd-guest"]["vm"]["disk"]["path"] = "/var/vm/obsd-guest/disk0.img"
+
+    inventory = edited(fresh, on_zfs, "admin-writes.yaml")
+    faults = hv / "var/lab/faults"
+    (faults / "hang").mkdir(parents=True, exist_ok=True)
+    (faults / "fail-once").mkdir(parents=True, exist_ok=True)
+    (faults / "hang/vm").write_text("8\n")  # vm init, the run's first vm call, waits
+    with ThreadPoolExecutor(1) as pool:
+        run = pool.submit(
+            bsdprov, "deploy", "--host", "bhv1", "--confirm-timeout", "30", "-i", inventory
+        )
+        deadline = time.monotonic() + 120
+        while not (faults / "hang/vm.reached").exists():
+            assert time.monotonic() < deadline and not run.done(), "the run never reached vm"
+            time.sleep(0.2)
+        (faults / "hang/vm").unlink()
+        # Meanwhile the admin copies an installer into the guest's new dataset; then vm init
+        # fails and the run rolls back.
+        (hv / "var/vm/bsd-guest/install.iso").write_text("the admin's\n")
+        (faults / "fail-once/vm").write_text("vm: injected failure\n")
+        failed = run.result()
+    assert failed.returncode == ExitCode.ROLLED_BACK, failed.stdout + failed.stderr
+    journal = ssh("bhv1", "cat /var/db/bsdprov/runs/*/journal")
+    assert "kept: /var/vm/bsd-guest holds install.iso" in journal
+    assert (hv / "var/vm/bsd-guest/install.iso").read_text() == "the admin's\n"
+    assert not (hv / "var/vm/bsd-guest/bsd-guest.conf").exists(), "the run's file is gone"
+    assert datasets() == ["zroot", "zroot/vm", "zroot/vm/bsd-guest"], (
+        "its zvol and obsd-guest's dataset (the run's alone) are destroyed"
+    )
