@@ -2,7 +2,9 @@
 datastore whose pool does not exist makes nothing and writes nothing; a make that fails half-way
 (the second guest's zvol, whose parent is the admin's plain directory) undoes exactly what the
 run made before it, and the admin's directory stays with its file; a new dataset the admin
-wrote into before the run rolled back is kept with what they wrote."""
+wrote into before the run rolled back is kept with what they wrote; a host that reboots after
+the run made a dataset and before it installed a file keeps the dataset until the next deploy
+rolls the interrupted run back (on a first run, rc.local has no boot hook yet)."""
 
 from __future__ import annotations
 
@@ -14,8 +16,9 @@ from typing import Any
 import pytest
 
 from bsdprov.errors import ExitCode
+from bsdprov.lab.reboot import reboot_host
 from tests.command import bsdprov
-from tests.e2e.test_bhyve import edited, fresh, lab, root, ssh
+from tests.e2e.test_bhyve import LAB_DIR, edited, fresh, lab, root, ssh
 
 pytestmark = pytest.mark.e2e
 __all__ = ["fresh", "lab"]  # the example's lab, shared with tests/e2e/test_bhyve.py
@@ -117,3 +120,58 @@ def test_a_rollback_keeps_a_new_dataset_the_admin_wrote_into(fresh: Path) -> Non
     assert datasets() == ["zroot", "zroot/vm", "zroot/vm/bsd-guest"], (
         "its zvol and obsd-guest's dataset (the run's alone) are destroyed"
     )
+
+
+def test_a_reboot_after_the_first_dataset_before_any_file_is_undone_at_the_next_deploy(
+    fresh: Path,
+) -> None:
+    ssh("bhv1", "zfs create -o mountpoint=/var/vm zroot/vm")
+    hv = root("bhv1")
+    rc_conf = (hv / "etc/rc.conf").read_text()
+
+    def on_zfs(data: dict[str, Any]) -> None:
+        data["hosts"]["bhv1"]["bhyve"].update(vm_dir="zfs:zroot/vm", mountpoint="/var/vm")
+        for name in ("bsd-guest", "obsd-guest"):
+            data["hosts"][name]["vm"]["disk"]["path"] = f"/var/vm/{name}/disk0.img"
+
+    inventory = edited(fresh, on_zfs, "reboot.yaml")
+    faults = hv / "var/lab/faults/hang"
+    faults.mkdir(parents=True, exist_ok=True)
+    (faults / "zfs").write_text("4\n")  # each zfs call of the run waits 4 s
+    reached = faults / "zfs.reached"
+    state = hv / "var/lab/zfs"  # the zfs fake's datasets (ssh's zfs would wait too)
+    with ThreadPoolExecutor(1) as pool:
+        run = pool.submit(
+            bsdprov, "deploy", "--host", "bhv1", "--confirm-timeout", "30", "-i", inventory
+        )
+        # Once bsd-guest's dataset is made (and recorded), the next zfs call is the second
+        # make's: the host goes down while it waits, before any file is installed.
+        deadline = time.monotonic() + 120
+        while "zroot/vm/bsd-guest " not in state.read_text():
+            assert time.monotonic() < deadline and not run.done(), "the dataset never came"
+            time.sleep(0.05)
+        reached.unlink(missing_ok=True)
+        while not reached.exists():
+            assert time.monotonic() < deadline and not run.done(), "no second make came"
+            time.sleep(0.05)
+        (faults / "zfs").unlink()
+        assert not (hv / "var/vm/bsd-guest/bsd-guest.conf").exists()
+        output = reboot_host("bhv1", lab_dir=LAB_DIR)
+        cut = run.result()
+    assert cut.returncode != 0, cut.stdout + cut.stderr
+    (first,) = ssh("bhv1", "ls /var/db/bsdprov/runs").split()
+    # A first run on this host: rc.local had no boot hook yet (it is one of the run's files),
+    # so nothing rolls the run back at boot; the dataset it made stays until bsdprov comes back.
+    assert runs_states() == ["backed-up"], output
+    assert "zroot/vm/bsd-guest" in datasets()
+    assert (hv / "etc/rc.conf").read_text() == rc_conf, "no file was installed"
+    # The next deploy rolls the interrupted run back first (destroying its dataset), then
+    # deploys afresh.
+    again = bsdprov("deploy", "--host", "bhv1", "--confirm-timeout", "30", "-i", inventory)
+    assert again.returncode == 0, again.stdout + again.stderr
+    journal = ssh("bhv1", f"cat /var/db/bsdprov/runs/{first}/journal")
+    assert "unmake (exit 0): sh /var/db/bsdprov/lib/zfs-dataset destroy zroot/vm/bsd-guest" in (
+        journal
+    )
+    assert ssh("bhv1", f"cat /var/db/bsdprov/runs/{first}/state").split() == ["rolled-back"]
+    assert "zroot/vm/bsd-guest" in datasets() and "zroot/vm/obsd-guest" in datasets()
