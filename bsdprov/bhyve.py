@@ -19,8 +19,9 @@ Problem = tuple[str, Path_, str]
 # vm-bhyve keeps a switch's settings in sh variables (type_NAME, ports_NAME in system.conf):
 # a name must be a valid part of a variable name.
 SWITCH_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,11}")
-# vm-bhyve's util::check_name: letters, digits, '.', '_' and '-', starting with a letter or digit.
-GUEST_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+# vm-bhyve's util::check_name: letters, digits, '.', '_' and '-', starting with a letter or digit;
+# at most 32 of them, vmm(4)'s VM_MAX_NAMELEN on FreeBSD 13 and 14 (bhyve refuses a longer one).
+GUEST_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
 LOADERS = {"freebsd": "bhyveload", "openbsd": "uefi", "netbsd": "uefi"}
 VIRTIO_DRIVERS = {"openbsd": "vio", "freebsd": "vtnet", "netbsd": "vioif"}
 
@@ -207,7 +208,14 @@ def bhyve_guest_problems(
             )
 
     if not GUEST_RE.fullmatch(guest.name):
-        found.append((guest.name, at, "a VM's name (the host's) must start with a letter or digit"))
+        found.append(
+            (
+                guest.name,
+                at,
+                "a VM's name (the host's) is a letter or digit, then letters, digits, '.', '_' "
+                "or '-', at most 32 characters in all (bhyve's VM_MAX_NAMELEN)",
+            )
+        )
     if loader_of(guest) is None:
         found.append(
             (
