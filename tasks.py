@@ -34,7 +34,7 @@ FAST_TIER = "not e2e and not onhost and not integration and not lab"
     help={
         "update_specs": "rewrite the golden spec files from the current output",
         "workers": "test processes (pytest-xdist); each test file runs whole in one of them",
-        "fast": f"only the fast tier, in one process (-m '{FAST_TIER}')",
+        "fast": f"only the fast tier (-m '{FAST_TIER}')",
     }
 )
 def test(c: Context, update_specs: bool = False, workers: int = 2, fast: bool = False) -> None:
@@ -46,10 +46,7 @@ def test(c: Context, update_specs: bool = False, workers: int = 2, fast: bool = 
     if update_specs:
         c.run(f"{PY} -m pytest{tier} --update-specs", pty=False)
         return
-    if fast:
-        c.run(f"{PY} -m pytest{tier}", pty=False)
-        return
-    c.run(f"{PY} -m pytest -n {workers} --dist loadfile", pty=False)
+    c.run(f"{PY} -m pytest{tier} -n {workers} --dist loadfile", pty=False)
 
 
 @task(lint, typecheck, test)
