@@ -429,15 +429,19 @@ def _rollback(
     ssh: SSHOptions,
     connect: Connector | None,
     dry_run: bool,
+    expect: Mapping[str, Callable[[Plan], None]] | None = None,
 ) -> list[Outcome]:
     rollout = rollout or Rollout()
+    expected = expect or {}
     run = checked_run_id(run)
     loaded, names, opened = _live(inventory, hosts, connect, ssh)
     chosen = _apply_options(options, rollout)
 
     def one(name: str) -> Outcome:
         if not dry_run:
-            return rollback_one(opened, loaded.hosts[name], run, rollout._next_run_id(), chosen)
+            host = loaded.hosts[name]
+            check = expected.get(name)
+            return rollback_one(opened, host, run, rollout._next_run_id(), chosen, check)
         with _session(opened, loaded.hosts[name]) as session:
             return rollback_outcome(session, loaded.hosts[name], run)
 
@@ -467,10 +471,13 @@ def rollback(
     rollout: Rollout | None = None,
     ssh: SSHOptions = SSHOptions(),
     connect: Connector | None = None,
+    expect: Mapping[str, Callable[[Plan], None]] | None = None,
 ) -> list[Outcome]:
     """Put back the files as they were before ``run`` (default: each host's last applied run)
-    and re-activate them, as a new run with the same safeguards as a deploy."""
-    return _rollback(inventory, hosts, run, options, rollout, ssh, connect, False)
+    and re-activate them, as a new run with the same safeguards as a deploy. ``expect`` maps a
+    host to a check of the rollback's plan about to be applied, as for ``deploy`` (the CLI:
+    the plan shown before its question); the host then fails with nothing changed."""
+    return _rollback(inventory, hosts, run, options, rollout, ssh, connect, False, expect)
 
 
 def history(

@@ -684,8 +684,10 @@ def rollback_one(
     run_id: str | None,
     new_run_id: str,
     options: DeployOptions,
+    expect: Callable[[Plan], None] | None = None,
 ) -> Outcome:
-    """Undo ``run_id`` (default: the last applied run) through a new transaction."""
+    """Undo ``run_id`` (default: the last applied run) through a new transaction. ``expect``
+    sees the plan about to be applied and may refuse it, as for ``deploy_one``."""
     session = connect(host)
     try:
         runs = history_one(session)
@@ -694,6 +696,8 @@ def rollback_one(
         )
         run_id = _run_to_undo(history_one(session), run_id, host)
         preview = _rollback_preview(session, host, run_id)
+        if expect is not None and preview.plan is not None:
+            expect(preview.plan)
         if preview.plan is None or not preview.plan.has_changes:
             return preview
         plan = preview.plan

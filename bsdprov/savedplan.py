@@ -118,8 +118,9 @@ def read_saved_plan(source: str, text: str) -> SavedPlan:
     return SavedPlan(source, inventory, options, hosts)
 
 
-def difference(saved: dict[str, object], plan: Plan) -> str | None:
-    """What differs between a saved plan and the plan made now, in words (None: the same)."""
+def difference(saved: dict[str, object], plan: Plan, kept: str = "saved") -> str | None:
+    """What differs between a kept plan (``kept``: "saved" in a file, or "shown" before the
+    question) and the plan made now, in words (None: the same)."""
     now = fingerprint(plan)
     if now == saved:
         return None
@@ -132,17 +133,17 @@ def difference(saved: dict[str, object], plan: Plan) -> str | None:
     for path in sorted(old_files.keys() | new_files.keys()):
         old, new = old_files.get(path), new_files.get(path)
         if old is None:
-            return f"{path} is in the plan now but was not in the saved one"
+            return f"{path} is in the plan now but was not in the {kept} one"
         if new is None:
-            return f"{path} was in the saved plan and is not now (already as planned?)"
+            return f"{path} was in the {kept} plan and is not now (already as planned?)"
         if old.get("before") != new.get("before"):
-            return f"{path} changed on the host since the plan was saved"
+            return f"{path} changed on the host since the plan was {kept}"
         if old.get("after") != new.get("after"):
-            return f"the inventory now gives {path} other content or mode than the saved plan"
+            return f"the inventory now gives {path} other content or mode than the {kept} plan"
     for part in ("make", "prepare", "checks", "steps", "verify", "undo_checks", "undo_steps"):
         if now.get(part) != saved.get(part):
-            return f"its {part.replace('_', ' ')} differ from the saved plan's"
-    return "its plan differs from the saved one"
+            return f"its {part.replace('_', ' ')} differ from the {kept} plan's"
+    return f"its plan differs from the {kept} one"
 
 
 def expectation(source: str, host: str, saved: dict[str, object]) -> Callable[[Plan], None]:
@@ -154,6 +155,24 @@ def expectation(source: str, host: str, saved: dict[str, object]) -> Callable[[P
             raise ApplyError(
                 f"host {host!r}: not the plan saved in {source}: {why}; nothing was changed "
                 "(plan again, review it, and save it again)"
+            )
+
+    return expect
+
+
+def shown_expectation(verb: str, host: str, shown: Plan) -> Callable[[Plan], None]:
+    """The check a deploy or rollback runs on ``host``'s plan right before it applies it, after
+    a 'yes' to the plan ``shown``: the answer was about that plan, so a host whose plan is no
+    longer the same (a file edited, another run applied, meanwhile) is refused, not applied
+    with a plan no one saw."""
+    kept = fingerprint(shown)
+
+    def expect(plan: Plan) -> None:
+        why = difference(kept, plan, "shown")
+        if why is not None:
+            raise ApplyError(
+                f"host {host!r}: not the plan shown above: {why}; nothing was changed "
+                f"({verb} again to see, and answer, its plan now)"
             )
 
     return expect

@@ -45,7 +45,13 @@ from bsdprov.plan import Plan
 from bsdprov.progress import stage_line
 from bsdprov.recap import recap_text
 from bsdprov.reporting import reported
-from bsdprov.savedplan import SavedPlan, expectation, read_saved_plan, saved_plan_text
+from bsdprov.savedplan import (
+    SavedPlan,
+    expectation,
+    read_saved_plan,
+    saved_plan_text,
+    shown_expectation,
+)
 from bsdprov.watch import HostWatch, Watch
 
 if TYPE_CHECKING:
@@ -237,6 +243,16 @@ def _approved_hosts(verb: str, planned: list[api.Outcome]) -> list[str]:
     if not approved(f"{verb.capitalize()} the changes above on {count}: {', '.join(shown)}{note}?"):
         _exit(ExitCode.FAILED, f"{verb} cancelled: nothing was applied")
     return shown
+
+
+def _as_shown(
+    verb: str, planned: list[api.Outcome], chosen: list[str]
+) -> dict[str, Callable[[Plan], None]]:
+    """Per host applied to, the check that what it applies is the plan that was shown: the
+    'yes' was to that plan, so the apply, which plans each host again, refuses one whose plan
+    changed meanwhile instead of applying what no one saw."""
+    shown = {o.host: o.plan for o in planned if o.plan is not None}
+    return {n: shown_expectation(verb, n, shown[n]) for n in chosen if n in shown}
 
 
 def _with_planned(planned: list[api.Outcome], applied: list[api.Outcome]) -> list[api.Outcome]:
@@ -553,6 +569,7 @@ def deploy(
     if not yes:
         planned = planned_now()
         chosen = _approved_hosts("deploy", planned)
+        expect = _as_shown("deploy", planned, chosen)
         live.phase(chosen)  # the hosts left out are not shown as waiting
     with live.guard(read_only=False):
         outcomes = api.deploy(
@@ -634,12 +651,21 @@ def rollback(
             _recap("plan", _statuses(planned), api.exit_code(planned))
         _exit(api.exit_code(planned))
         return
+    expect = None
     if not yes:
         names = _approved_hosts("rollback", planned)
+        expect = _as_shown("rollback", planned, names)
         live.phase(names)
     with live.guard(read_only=False):
         outcomes = api.rollback(
-            loaded, names, run=run, options=options, rollout=rollout, ssh=ssh, connect=live.connect
+            loaded,
+            names,
+            run=run,
+            options=options,
+            rollout=rollout,
+            ssh=ssh,
+            connect=live.connect,
+            expect=expect,
         )
     if not yes:
         outcomes = _with_planned(planned, outcomes)
