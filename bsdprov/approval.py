@@ -9,6 +9,7 @@ asked must be a choice written down, never the default of a pipe.
 from __future__ import annotations
 
 import sys
+from typing import TextIO
 
 from bsdprov.errors import UsageError
 
@@ -31,12 +32,25 @@ def require_answerable(verb: str) -> None:
 
 
 def approved(question: str) -> bool:
-    """Ask on stderr (stdout carries the plan and the report); only ``yes`` approves."""
-    sys.stderr.write(f"{question} Only 'yes' goes ahead: ")
-    sys.stderr.flush()
+    """Ask where the person at the terminal sees it, stderr (stdout carries the plan and the
+    report) or, when stderr goes to a file ('2>deploy.log'), stdout: asked into the file, the
+    question was never seen and the command sat waiting. Only ``yes`` approves."""
+    where = sys.stderr if _is_terminal(sys.stderr) or not _is_terminal(sys.stdout) else sys.stdout
+    where.write(f"{question} Only 'yes' goes ahead: ")
+    where.flush()
     try:
         answer = sys.stdin.readline()
     except KeyboardInterrupt:
-        sys.stderr.write("\n")
-        return False
+        answer = ""
+    if not answer.endswith("\n"):
+        # Ctrl-C or Ctrl-D (end of input): what follows starts on a line of its own.
+        where.write("\n")
+        where.flush()
     return answer.strip().lower() == "yes"
+
+
+def _is_terminal(stream: TextIO | None) -> bool:
+    try:
+        return stream is not None and stream.isatty()
+    except (AttributeError, ValueError):  # replaced by an object without it, or closed
+        return False
