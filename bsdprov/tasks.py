@@ -262,8 +262,11 @@ def _with_planned(planned: list[api.Outcome], applied: list[api.Outcome]) -> lis
 
 
 def _recap(verb: str, rows: list[tuple[str, str]], code: ExitCode) -> None:
-    """The recap after a text report; coloured on a terminal unless NO_COLOR is set."""
-    colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    """The recap after a text report; coloured on a terminal unless NO_COLOR is set or the
+    terminal is TERM=dumb (which shows escape codes as they are, as it cannot redraw)."""
+    colour = (
+        sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+    )
     sys.stdout.write("\n" + recap_text(verb, rows, code, colour=colour))
 
 

@@ -89,6 +89,7 @@ def test_colour_on_a_terminal_and_never_with_no_color(
     assert "\033[" not in piped
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")  # TERM=dumb has no colour
     _, coloured, _ = bsdprov("deploy", "--host", "web01", "--yes")
     assert "\033[31mrolled-back=1\033[0m" in coloured and "ok=0  " in coloured
     monkeypatch.setenv("NO_COLOR", "1")
