@@ -115,6 +115,13 @@ def read_saved_plan(source: str, text: str) -> SavedPlan:
         raise UsageError(f"{source}: hosts and options must be objects")
     if not isinstance(inventory, str):
         raise UsageError(f"{source}: inventory must be a path")
+    for name, value in options.items():
+        # bool("false") is True: an option read loosely would turn on --restart-vms.
+        if not isinstance(value, bool):
+            raise UsageError(f"{source}: options: {name}: {value!r} is not true or false")
+    for name, saved in hosts.items():
+        if not isinstance(saved, dict) or not isinstance(saved.get("files"), dict):
+            raise UsageError(f"{source}: hosts: {name}: not a saved host plan")
     return SavedPlan(source, inventory, options, hosts)
 
 

@@ -11,7 +11,7 @@ import dataclasses
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -207,6 +207,8 @@ def _save_plan(out: str, outcomes: list[api.Outcome], inventory: str) -> None:
         temporary.write_text(text, encoding="utf-8")
         os.replace(temporary, target)
     except OSError as exc:
+        with suppress(OSError):
+            temporary.unlink()  # no half-written plan left beside it
         raise UsageError(f"--out {out}: cannot write it: {exc.strerror}") from None
     saved = sum(o.status == "changes" for o in outcomes)
     sys.stderr.write(
@@ -472,7 +474,8 @@ def plan(
         )
     sys.stdout.write(plan_json(outcomes) if json else summary_line("plan", outcomes) + "\n")
     if out:
-        _save_plan(out, outcomes, settings.inventory(inventory))
+        # Absolute: 'deploy --plan' may run from another directory.
+        _save_plan(out, outcomes, os.path.abspath(settings.inventory(inventory)))
     code = api.exit_code(outcomes)
     if not code and detailed_exitcode and any(o.status == "changes" for o in outcomes):
         code = ExitCode.CHANGES_PENDING
