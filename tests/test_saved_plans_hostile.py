@@ -34,7 +34,10 @@ def saved(bsdprov: Run, path: Path) -> dict[str, object]:
             "options: restart_vms: 'false' is not true or false",
         ),
         (lambda d: d["hosts"].update(web01="x"), "hosts: web01: not a saved host plan"),
-        (lambda d: d["hosts"].update(web01={"os": "openbsd"}), "hosts: web01: not a saved host plan"),
+        (
+            lambda d: d["hosts"].update(web01={"os": "openbsd"}),
+            "hosts: web01: not a saved host plan",
+        ),
     ],
     ids=["option-as-text", "host-as-text", "host-without-files"],
 )
@@ -70,7 +73,9 @@ def test_a_plan_saved_with_a_relative_inventory_applies_from_another_directory(
     host = fleet.add("web01")
     monkeypatch.chdir(Path(EXAMPLE).parent)
     plan = tmp_path / "p.json"
-    code, _, _ = run(capsys, "plan", "--host", "web01", "-i", Path(EXAMPLE).name, "--out", str(plan))
+    code, _, _ = run(
+        capsys, "plan", "--host", "web01", "-i", Path(EXAMPLE).name, "--out", str(plan)
+    )
     assert code == ExitCode.OK
     monkeypatch.chdir(tmp_path)
     code, out, err = run(capsys, "deploy", "--plan", str(plan))
