@@ -22,13 +22,13 @@ timeout on a link that needs the long one.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
-import yaml
-
-from bsdprov.errors import UsageError
+from bsdprov.errors import InventoryError, UsageError
 from bsdprov.inventory.tool_settings import tool_setting_problem
+from bsdprov.inventory.yaml_lines import parse_yaml
 
 FILE = "bsdprov.yaml"
 BUILT_IN: dict[str, int | str] = {
@@ -36,6 +36,7 @@ BUILT_IN: dict[str, int | str] = {
     "parallel": 10,
     "confirm_timeout": 120,
 }
+_WHOLE = re.compile(r"[+-]?[0-9]+")
 ENVIRONMENT = {
     "inventory": "BSDPROV_INVENTORY",
     "parallel": "BSDPROV_PARALLEL",
@@ -59,8 +60,8 @@ def _value(name: str, raw: object, where: str) -> int | str:
         if not isinstance(raw, str) or not raw:
             raise UsageError(f"{where}: {name}: {raw!r} is not a file path")
         return raw
-    if isinstance(raw, str) and raw.strip().isdigit():
-        raw = int(raw)
+    if isinstance(raw, str) and _WHOLE.fullmatch(raw.strip()):
+        raw = int(raw)  # '-1' too: it is a whole number, only below the least
     problem = tool_setting_problem(name, raw)
     if problem:
         raise UsageError(f"{where}: {name}: {problem}")
@@ -71,9 +72,12 @@ def _value(name: str, raw: object, where: str) -> int | str:
 def read_file(path: Path) -> dict[str, int | str]:
     """The settings a ``bsdprov.yaml`` sets; each key checked."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        # The inventory's reader: a key written twice is refused, not the last one taken.
+        data, _ = parse_yaml(path.read_text(encoding="utf-8"), str(path))
+    except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: cannot read it: {exc}") from None
+    except InventoryError as exc:
+        raise UsageError(str(exc)) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
