@@ -21,6 +21,7 @@ timeout on a link that needs the long one.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from collections.abc import Mapping
@@ -85,7 +86,11 @@ def read_file(path: Path) -> dict[str, int | str]:
     found = {}
     for key, raw in data.items():
         if key not in BUILT_IN:
-            raise UsageError(f"{path}: unknown key {key!r}; the keys are {', '.join(BUILT_IN)}")
+            near = difflib.get_close_matches(str(key), list(BUILT_IN), n=1)
+            hint = f"did you mean {near[0]!r}? " if near else ""
+            raise UsageError(
+                f"{path}: unknown key {key!r}; {hint}the keys are {', '.join(BUILT_IN)}"
+            )
         found[key] = _value(key, raw, str(path))
     if isinstance(found.get("inventory"), str):
         # A relative path is the file's neighbour, wherever bsdprov runs from.

@@ -56,7 +56,7 @@ def test_a_relative_inventory_is_the_config_files_neighbour(
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("confirm_timout: 300\n", "unknown key 'confirm_timout'; the keys are"),
+        ("confirm_timout: 300\n", "unknown key 'confirm_timout'; did you mean"),
         ("parallel: many\n", "parallel: 'many' is not a whole number"),
         ("- parallel\n", "expected keys"),
     ],

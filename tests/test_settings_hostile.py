@@ -42,3 +42,13 @@ def test_the_file_still_reads_as_before(here: Path) -> None:
     (here / "bsdprov.yaml").write_text("parallel: [1\n")
     with pytest.raises(UsageError, match=r"^bsdprov.yaml:\d+: .*invalid YAML"):
         settings.whole("parallel", None)
+
+
+def test_a_misspelt_key_names_the_one_meant(here: Path) -> None:
+    (here / "bsdprov.yaml").write_text("confirm_timout: 300\n")
+    with pytest.raises(UsageError) as refused:
+        settings.whole("confirm_timeout", None)
+    assert str(refused.value) == (
+        "bsdprov.yaml: unknown key 'confirm_timout'; did you mean 'confirm_timeout'? "
+        "the keys are inventory, parallel, confirm_timeout"
+    )
