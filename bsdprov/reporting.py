@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from invoke.exceptions import Exit
 
 from bsdprov.errors import BsdprovError, ExitCode
+from bsdprov.interrupt import INTERRUPTED
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -27,6 +28,10 @@ def reported(fn: F) -> F:
             raise Exit(str(exc), int(exc.exit_code)) from None
         except Exit:
             raise
+        except KeyboardInterrupt:
+            # Outside the hosts' work (reading the inventory, printing the report), where no
+            # host is in flight; Invoke would exit 1, as if a host had failed.
+            raise Exit("interrupted (Ctrl-C)", INTERRUPTED) from None
         except Exception as exc:
             if os.environ.get("BSDPROV_TRACEBACK"):
                 raise
