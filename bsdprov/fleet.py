@@ -155,7 +155,7 @@ def run_staged(
     progress: Callable[[Outcome, int, int], None] | None = None,
 ) -> list[Outcome]:
     """``run_fleet`` with hypervisors before their guests; a guest whose hypervisor failed is
-    not started (its VM may not be there to reach)."""
+    not started (its VM may not be there to reach) and is ``skipped``."""
     names = list(names)
     first, later = hypervisor_stages(inventory, names)
 
@@ -169,7 +169,9 @@ def run_staged(
     def guest(name: str) -> Outcome:
         hypervisor = later[name]
         if done[hypervisor].status in FAILURES:
-            return Outcome(name, "failed", f"not started: its hypervisor {hypervisor} failed")
+            # Untouched, as a host a --max-fail rollout did not start: skipped, not failed;
+            # the hypervisor's own outcome decides the exit code.
+            return Outcome(name, "skipped", f"not started: its hypervisor {hypervisor} failed")
         return action(name)
 
     failed = sum(o.status in FAILURES for o in done.values())

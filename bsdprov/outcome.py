@@ -12,7 +12,8 @@ from bsdprov.verify import CheckResult
 Status = Literal[
     "unchanged", "changes", "changed", "failed", "rolled-back", "unreachable", "skipped"
 ]
-"""``skipped``: not started because a rollout stopped (``--max-fail``); the host was not touched."""
+"""``skipped``: not started because a rollout stopped (``--max-fail``) or its hypervisor failed;
+the host was not touched."""
 
 
 @dataclass(frozen=True, slots=True)
