@@ -154,7 +154,13 @@ def _usage(exc: ParseError, flags: list[str] | None = None) -> str:
     unknown = _UNKNOWN.fullmatch(error)
     if unknown:
         word = unknown.group(1)
-        near = difflib.get_close_matches(word.partition("=")[0], flags or [], n=1, cutoff=0.75)
+        typed = word.partition("=")[0]
+        near = difflib.get_close_matches(typed, flags or [], n=1, cutoff=0.75)
+        # A flag cut short ('--dry', '--detailed') is too short for difflib's ratio to find.
+        starting = [
+            flag for flag in flags or [] if typed.startswith("--") and flag.startswith(typed)
+        ]
+        near = near or (starting if len(starting) == 1 else [])
         if near:
             return f"bsdprov: no option {word!r}; did you mean {near[0]}?"
         return f"bsdprov: no option or command {word!r}; 'bsdprov --help' lists them"
