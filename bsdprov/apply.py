@@ -13,6 +13,7 @@ import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from os import environ
 from typing import Protocol
 
 from bsdprov.boot_hook import RC_LOCAL, with_boot_hook
@@ -35,6 +36,7 @@ from bsdprov.facts import (
     parse_facts,
     probe_script,
 )
+from bsdprov.fleet import internal_error
 from bsdprov.lifecycle import VmOptions
 from bsdprov.model import OS_NAMES, Host
 from bsdprov.outcome import Outcome, RunRecord, Status
@@ -484,6 +486,40 @@ def _transact(
     run_dir(run_id)  # refuses an id that is not one path component, before anything is sent
     upload = f"{uploads}/{run_id}"
     session.put_files(build_run(plan, settings), upload)
+    try:
+        return _started(connect, session, host, plan, run_id, options, uploads)
+    except Exception as exc:
+        # The start may have reached the host, where the run goes on by itself (nohup): the
+        # report must say so and name the run, not only the error.
+        if environ.get("BSDPROV_TRACEBACK") and not isinstance(exc, BsdprovError):
+            raise
+        what = str(exc) if isinstance(exc, BsdprovError) else internal_error(exc)
+        left = (
+            f"unless confirmed, the host's timer rolls it back {timeout} s after arming it"
+            if timeout
+            else "no timer was armed (--no-confirm): the host keeps what the run ends with"
+        )
+        return Outcome(
+            host.name,
+            "failed",
+            f"{what}; run {run_id} was started on the host and bsdprov lost track of it: "
+            f"{left} ('bsdprov history --host {host.name}' shows how it ended)",
+            plan,
+            run_id,
+        )
+
+
+def _started(
+    connect: Connector,
+    session: Transport,
+    host: Host,
+    plan: Plan,
+    run_id: str,
+    options: DeployOptions,
+    uploads: str,
+) -> Outcome:
+    """Start the uploaded run and follow it to its end: confirmed, rolled back or failed."""
+    timeout = options.confirm_timeout if options.confirm else 0
     wait = max(timeout, 60) + options.step_timeout
     try:
         result = session.run_script(
