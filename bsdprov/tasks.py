@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -198,13 +199,22 @@ def _with_inventory_timer(
 
 
 def _save_plan(out: str, outcomes: list[api.Outcome], inventory: str) -> None:
-    """Write the saved plan next to its final name, then rename it there (never half a file)."""
+    """Write the saved plan next to its final name, then rename it there (never half a file).
+
+    The file beside it is new and private (mkstemp: O_EXCL, mode 0600): a fixed name in a shared
+    directory such as /tmp could be a symlink another user planted, and root's write would go
+    through it; and the plan's hashes let weak secrets be guessed offline (docs/deploy.md)."""
     options = dict.fromkeys(PLAN_OPTIONS, False)
     text = saved_plan_text(outcomes, inventory, options)
     target = Path(out)
-    temporary = target.with_name(f".{target.name}.tmp")
     try:
-        temporary.write_text(text, encoding="utf-8")
+        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot write it: {exc.strerror}") from None
+    temporary = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(text)
         os.replace(temporary, target)
     except OSError as exc:
         with suppress(OSError):

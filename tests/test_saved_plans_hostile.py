@@ -61,7 +61,7 @@ def test_a_plan_that_cannot_be_written_leaves_nothing_beside_its_name(
     (tmp_path / "p").mkdir()
     code, _, err = bsdprov("plan", "--host", "web01", "--out", str(tmp_path / "p"))
     assert code == ExitCode.USAGE and "cannot write it: Is a directory" in err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["p"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p"], "nothing left beside it"
 
 
 def test_a_plan_saved_with_a_relative_inventory_applies_from_another_directory(
@@ -81,3 +81,17 @@ def test_a_plan_saved_with_a_relative_inventory_applies_from_another_directory(
     code, out, err = run(capsys, "deploy", "--plan", str(plan))
     assert code == ExitCode.OK, err
     assert "web01  changed" in out and host.uploads == 1
+
+
+def test_a_planted_symlink_beside_the_plan_is_not_written_through(
+    fleet: Fleet, bsdprov: Run, tmp_path: Path
+) -> None:
+    # Another user of a shared directory (/tmp) plants the name the plan used to be written
+    # under first, pointing at a file of root's.
+    fleet.add("web01")
+    victim = tmp_path / "victim"
+    victim.write_text("root's file\n")
+    (tmp_path / ".p.json.tmp").symlink_to(victim)
+    saved(bsdprov, tmp_path / "p.json")
+    assert victim.read_text() == "root's file\n"
+    assert (tmp_path / "p.json").stat().st_mode & 0o777 == 0o600, "private: it holds hashes"
