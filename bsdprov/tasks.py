@@ -227,9 +227,18 @@ def _save_plan(out: str, outcomes: list[api.Outcome], inventory: str) -> None:
     )
 
 
+# A saved plan is hashes: a few KiB a host. A bigger file is not one ('--plan /dev/zero' read
+# until memory ran out).
+MAX_PLAN_BYTES = 64 * 1024 * 1024
+
+
 def _read_plan(path: str) -> SavedPlan:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as file:
+            data = file.read(MAX_PLAN_BYTES + 1)
+        if len(data) > MAX_PLAN_BYTES:
+            raise UsageError(f"--plan {path}: not a saved plan (over {MAX_PLAN_BYTES} bytes)")
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"--plan {path}: cannot read it: {exc}") from None
     return read_saved_plan(path, text)

@@ -95,3 +95,12 @@ def test_a_planted_symlink_beside_the_plan_is_not_written_through(
     saved(bsdprov, tmp_path / "p.json")
     assert victim.read_text() == "root's file\n"
     assert (tmp_path / "p.json").stat().st_mode & 0o777 == 0o600, "private: it holds hashes"
+
+
+def test_an_endless_file_is_refused_without_reading_it_all(
+    bsdprov: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bsdprov.tasks.MAX_PLAN_BYTES", 1024)
+    code, out, err = bsdprov("deploy", "--plan", "/dev/zero")
+    assert (code, out) == (ExitCode.USAGE, "")
+    assert err == "--plan /dev/zero: not a saved plan (over 1024 bytes)\n"
