@@ -16,7 +16,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from types import FrameType
 
 from bsdprov.watch import STARTED, HostWatch, Watch
@@ -82,9 +82,17 @@ def interruptible(text: Callable[[], str]) -> Iterator[None]:
 
     def on_interrupt(signum: int, frame: FrameType | None) -> None:
         try:
-            sys.stdout.flush()
-            sys.stderr.write("\n" + text())
-            sys.stderr.flush()
+            # The handler runs in the main thread, which may be inside a write to stdout (a
+            # host's plan, to a slow terminal): flushing then raises "reentrant call", and the
+            # summary, the one thing Ctrl-C must print, was lost.
+            with suppress(Exception):
+                sys.stdout.flush()
+            summary = "\n" + text()
+            try:
+                sys.stderr.write(summary)
+                sys.stderr.flush()
+            except RuntimeError:  # stderr itself was being written: past its buffer
+                os.write(2, summary.encode(errors="replace"))
         finally:
             _exit_now(INTERRUPTED)
 
