@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from collections.abc import Iterable, Mapping
 
@@ -15,8 +16,18 @@ from bsdprov.render import FileEdit, LineEdit, Rendered, Step, VarsEdit, file_co
 from bsdprov.verify import CheckResult
 
 FORMAT_VERSION = 1
+# Every C0 control but tab and line feed, DEL and the C1 controls (0x9b is a one-byte CSI).
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # The live differences plan shows per host; the JSON has them all.
 DRIFT_LINES = 20
+
+
+def shown(text: str) -> str:
+    """Text that came from a host (its files, its commands' output, its journal) as a terminal
+    can show it without obeying it: each control character written as ``\\xNN``. A raw ESC,
+    CR or BEL from a hostile host could clear the screen, move the cursor over the diff the
+    operator reviews before answering 'yes', or rewrite a line. Tab and line feed stay."""
+    return _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def _mode(spec: FileEdit) -> str:

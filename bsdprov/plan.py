@@ -366,11 +366,19 @@ def shell_values(text: str) -> dict[str, str]:
     return values
 
 
+def _lines(text: str) -> list[str]:
+    """The file's lines as sh and the OS's parsers see them: ended by line feeds only
+    (str.splitlines also ends one at a CR, a form feed or U+2028, which showed a line of the
+    file as two, the first "\\ No newline at end of file")."""
+    parts = text.split("\n")
+    return [part + "\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
 def file_diff(host: str, change: FileChange) -> str:
     """One file's unified diff, plus a line for a mode or owner change."""
     before = change.before
-    old = mask_secrets(before.content or "").splitlines(keepends=True)
-    new = mask_secrets(change.after or "").splitlines(keepends=True)
+    old = _lines(mask_secrets(before.content or ""))
+    new = _lines(mask_secrets(change.after or ""))
     origin = f"a/{host}:{change.path}" if before.content is not None else "/dev/null"
     target = f"b/{host}:{change.path}" if change.after is not None else "/dev/null"
     lines = list(difflib.unified_diff(old, new, origin, target))

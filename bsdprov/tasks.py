@@ -38,6 +38,7 @@ from bsdprov.output import (
     plan_json,
     render_json,
     render_text,
+    shown,
     summary_line,
     verify_json,
     verify_text,
@@ -424,7 +425,7 @@ def _plan_report(json: bool) -> Callable[[api.HostProgress], None]:
 
     def report(event: api.HostProgress) -> None:
         if not json:
-            sys.stdout.write(plan_host_text(event.outcome))
+            sys.stdout.write(shown(plan_host_text(event.outcome)))
             sys.stdout.flush()
 
     return report
@@ -435,7 +436,7 @@ def _read_report(json: bool, text: Callable[[Any], str]) -> Callable[[api.HostPr
 
     def report(event: api.HostProgress) -> None:
         if not json and event.report is not None:
-            sys.stdout.write(text(event.report))
+            sys.stdout.write(shown(text(event.report)))
             sys.stdout.flush()
 
     return report
@@ -612,7 +613,7 @@ def deploy(
     if json:
         sys.stdout.write(deploy_json(outcomes, int(code), logins))
     else:
-        sys.stdout.write(deploy_text(outcomes, verbose=verbose, logins=logins))
+        sys.stdout.write(shown(deploy_text(outcomes, verbose=verbose, logins=logins)))
         _recap("deploy", _statuses(outcomes), code)
     _exit(code)
 
@@ -699,7 +700,7 @@ def rollback(
         sys.stdout.write(deploy_json(outcomes, int(api.exit_code(outcomes)), logins))
         _exit(api.exit_code(outcomes))
         return
-    sys.stdout.write(deploy_text(outcomes, "rollback", verbose=verbose, logins=logins))
+    sys.stdout.write(shown(deploy_text(outcomes, "rollback", verbose=verbose, logins=logins)))
     _recap("rollback", _statuses(outcomes), api.exit_code(outcomes))
     _exit(api.exit_code(outcomes))
 
@@ -768,7 +769,7 @@ def log(
         which = f"no run {run}" if run else "no runs recorded"
         _exit(ExitCode.FAILED, f"{host}: {which}; 'bsdprov history --host {host}' lists them")
         return
-    sys.stdout.write(f"== {host} run {found.run_id}\n{found.journal}")
+    sys.stdout.write(f"== {host} run {found.run_id}\n{shown(found.journal)}")
     if found.journal and not found.journal.endswith("\n"):
         sys.stdout.write("\n")
 
@@ -867,7 +868,7 @@ def import_(
         write=write,
         ssh=api.SSHOptions(ssh_config=ssh_config),
     )
-    sys.stdout.write(text)
+    sys.stdout.write(shown(text))
 
 
 ns = Collection(check, render, plan, deploy, rollback, history, log, verify, trust, import_)
