@@ -29,6 +29,7 @@ EXIT_CODES = """Exit codes:
   4    a host rolled back (its old files are back)
   5    plan --detailed-exitcode: changes are pending
   130  interrupted (Ctrl-C): what each host does by itself is printed
+  143  terminated (SIGTERM): the same as 130
   When hosts differ, the worst decides: 1, then 4, then 3; skipped hosts add none.
 """
 CORE_OPTIONS = ("help", "version", "complete", "print-completion-script")

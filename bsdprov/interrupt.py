@@ -22,6 +22,10 @@ from types import FrameType
 from bsdprov.watch import STARTED, HostWatch, Watch
 
 INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command Ctrl-C ended
+CTRL_C = "interrupted (Ctrl-C)"
+# A SIGTERM (kill, timeout(1), a service manager stopping the job) ends a deploy as abruptly as
+# Ctrl-C and leaves the hosts in the same states: it says the same, and exits 128 + 15.
+HOW = {signal.SIGINT: CTRL_C, signal.SIGTERM: "terminated (SIGTERM)"}
 
 
 def _clock(moment: datetime.datetime) -> str:
@@ -60,9 +64,11 @@ def what_happens(watched: HostWatch, confirm_timeout: int | None, read_only: boo
     return f"{head}{maybe}; unless confirmed, the host's timer rolls it back {when}"
 
 
-def interrupted_text(watch: Watch, confirm_timeout: int | None, read_only: bool = False) -> str:
-    """What Ctrl-C prints: a line per host, then where to look next."""
-    lines = ["interrupted (Ctrl-C): bsdprov stopped; each host:"]
+def interrupted_text(
+    watch: Watch, confirm_timeout: int | None, read_only: bool = False, how: str = CTRL_C
+) -> str:
+    """What Ctrl-C (or a SIGTERM: ``how``) prints: a line per host, then where to look next."""
+    lines = [f"{how}: bsdprov stopped; each host:"]
     hosts = watch.snapshot().values()
     lines += [f"  {what_happens(h, confirm_timeout, read_only)}" for h in hosts]
     if any(h.run_id and h.outcome is None for h in hosts) and not read_only:
@@ -77,8 +83,9 @@ def _exit_now(code: int) -> None:
 
 
 @contextmanager
-def interruptible(text: Callable[[], str]) -> Iterator[None]:
-    """While the block runs, Ctrl-C prints ``text()`` on stderr and exits 130 at once."""
+def interruptible(text: Callable[[str], str]) -> Iterator[None]:
+    """While the block runs, Ctrl-C (or SIGTERM) prints ``text(how)`` on stderr and exits 130
+    (143) at once; ``how`` names the signal ("interrupted (Ctrl-C)")."""
 
     def on_interrupt(signum: int, frame: FrameType | None) -> None:
         try:
@@ -87,20 +94,21 @@ def interruptible(text: Callable[[], str]) -> Iterator[None]:
             # summary, the one thing Ctrl-C must print, was lost.
             with suppress(Exception):
                 sys.stdout.flush()
-            summary = "\n" + text()
+            summary = "\n" + text(HOW.get(signal.Signals(signum), CTRL_C))
             try:
                 sys.stderr.write(summary)
                 sys.stderr.flush()
             except RuntimeError:  # stderr itself was being written: past its buffer
                 os.write(2, summary.encode(errors="replace"))
         finally:
-            _exit_now(INTERRUPTED)
+            _exit_now(128 + signum)
 
     if threading.current_thread() is not threading.main_thread():
         yield  # signals go to the main thread only; a library caller keeps its own handling
         return
-    previous = signal.signal(signal.SIGINT, on_interrupt)
+    previous = {signum: signal.signal(signum, on_interrupt) for signum in HOW}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

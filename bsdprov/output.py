@@ -22,7 +22,7 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 DRIFT_LINES = 20
 
 
-def shown(text: str) -> str:
+def terminal_safe(text: str) -> str:
     """Text that came from a host (its files, its commands' output, its journal) as a terminal
     can show it without obeying it: each control character written as ``\\xNN``. A raw ESC,
     CR or BEL from a hostile host could clear the screen, move the cursor over the diff the

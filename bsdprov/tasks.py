@@ -38,8 +38,8 @@ from bsdprov.output import (
     plan_json,
     render_json,
     render_text,
-    shown,
     summary_line,
+    terminal_safe,
     verify_json,
     verify_text,
 )
@@ -352,10 +352,10 @@ class _Live:
         """While the block runs: the in-place display on a terminal, and the Ctrl-C summary."""
         shown = self._in_place()
 
-        def text() -> str:
+        def text(how: str) -> str:
             if shown is not None:
                 shown.stop()  # the terminal back (its cursor too) before the summary prints
-            return interrupted_text(self.watch, self.timeout, read_only)
+            return interrupted_text(self.watch, self.timeout, read_only, how)
 
         with interruptible(text):
             if shown is not None:
@@ -425,7 +425,7 @@ def _plan_report(json: bool) -> Callable[[api.HostProgress], None]:
 
     def report(event: api.HostProgress) -> None:
         if not json:
-            sys.stdout.write(shown(plan_host_text(event.outcome)))
+            sys.stdout.write(terminal_safe(plan_host_text(event.outcome)))
             sys.stdout.flush()
 
     return report
@@ -436,7 +436,7 @@ def _read_report(json: bool, text: Callable[[Any], str]) -> Callable[[api.HostPr
 
     def report(event: api.HostProgress) -> None:
         if not json and event.report is not None:
-            sys.stdout.write(shown(text(event.report)))
+            sys.stdout.write(terminal_safe(text(event.report)))
             sys.stdout.flush()
 
     return report
@@ -613,7 +613,7 @@ def deploy(
     if json:
         sys.stdout.write(deploy_json(outcomes, int(code), logins))
     else:
-        sys.stdout.write(shown(deploy_text(outcomes, verbose=verbose, logins=logins)))
+        sys.stdout.write(terminal_safe(deploy_text(outcomes, verbose=verbose, logins=logins)))
         _recap("deploy", _statuses(outcomes), code)
     _exit(code)
 
@@ -700,7 +700,9 @@ def rollback(
         sys.stdout.write(deploy_json(outcomes, int(api.exit_code(outcomes)), logins))
         _exit(api.exit_code(outcomes))
         return
-    sys.stdout.write(shown(deploy_text(outcomes, "rollback", verbose=verbose, logins=logins)))
+    sys.stdout.write(
+        terminal_safe(deploy_text(outcomes, "rollback", verbose=verbose, logins=logins))
+    )
     _recap("rollback", _statuses(outcomes), api.exit_code(outcomes))
     _exit(api.exit_code(outcomes))
 
@@ -769,7 +771,7 @@ def log(
         which = f"no run {run}" if run else "no runs recorded"
         _exit(ExitCode.FAILED, f"{host}: {which}; 'bsdprov history --host {host}' lists them")
         return
-    sys.stdout.write(f"== {host} run {found.run_id}\n{shown(found.journal)}")
+    sys.stdout.write(f"== {host} run {found.run_id}\n{terminal_safe(found.journal)}")
     if found.journal and not found.journal.endswith("\n"):
         sys.stdout.write("\n")
 
@@ -868,7 +870,7 @@ def import_(
         write=write,
         ssh=api.SSHOptions(ssh_config=ssh_config),
     )
-    sys.stdout.write(shown(text))
+    sys.stdout.write(terminal_safe(text))
 
 
 ns = Collection(check, render, plan, deploy, rollback, history, log, verify, trust, import_)

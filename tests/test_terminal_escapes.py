@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bsdprov.errors import ExitCode
-from bsdprov.output import shown
+from bsdprov.output import terminal_safe
 from bsdprov.session import CommandResult
 from tests import test_tasks_api
 from tests.test_tasks_api import FakeHost, Fleet, Run, ok, report
@@ -65,7 +65,7 @@ def test_json_keeps_the_bytes_as_json_escapes(fleet: Fleet, bsdprov: Run) -> Non
 
 
 def test_tabs_and_line_ends_stay_as_they_are() -> None:
-    assert shown("a\tb\nc\x7f\x9b") == "a\tb\nc\\x7f\\x9b"
+    assert terminal_safe("a\tb\nc\x7f\x9b") == "a\tb\nc\\x7f\\x9b"
 
 
 def test_a_carriage_return_inside_a_line_keeps_the_line_whole_in_the_diff() -> None:
