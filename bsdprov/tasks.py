@@ -8,7 +8,9 @@ connects only when a live task runs.
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -390,11 +392,29 @@ def _is_terminal(stream: TextIO) -> bool:
 
 def _display_kind() -> str | None:
     """How progress shows: "live" (redrawn in place) on a terminal, "lines" (a line per stage
-    change) on one that cannot redraw (TERM=dumb), None on a pipe or file: a log gets each
-    host's result only."""
+    change) on one that cannot redraw (TERM=dumb) or when stdout is a pipe, None on a pipe or
+    file: a log gets each host's result only.
+
+    Behind a pipe ('| tee deploy.log', '| less') the report reaches the same terminal through
+    another process, which the display cannot print above: its redraw erased the plans as they
+    came, and every host's plan block was lost from the screen."""
     if not _is_terminal(sys.stderr):
         return None
-    return "lines" if os.environ.get("TERM") == "dumb" else "live"
+    if os.environ.get("TERM") == "dumb" or _through_a_pipe(sys.stdout):
+        return "lines"
+    return "live"
+
+
+def _through_a_pipe(stream: TextIO) -> bool:
+    """Whether what is written to ``stream`` may reach the terminal by another way: anything
+    but a terminal (printed above the display), a regular file or a device such as /dev/null."""
+    if _is_terminal(stream):
+        return False
+    try:
+        mode = os.fstat(stream.fileno()).st_mode
+    except (AttributeError, ValueError, OSError, io.UnsupportedOperation):
+        return True
+    return not (stat.S_ISREG(mode) or stat.S_ISCHR(mode))
 
 
 def _progress(event: api.HostProgress) -> None:

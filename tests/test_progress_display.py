@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from bsdprov import tasks
 from bsdprov.outcome import Outcome
 from bsdprov.progress_live import LiveProgress
 from bsdprov.watch import AWAITING, STARTED, Watch
@@ -115,6 +116,7 @@ def test_a_deploy_on_a_terminal_draws_in_place_and_leaves_results_and_report(
     fleet.add("web01")
     fleet.add("obsd1", in_sync=True)
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    monkeypatch.setattr(tasks, "_through_a_pipe", lambda stream: False)  # stdout: a file
     monkeypatch.setenv("TERM", "xterm-256color")
     code, out, err = bsdprov("deploy", "--host", "web01,obsd1", "--yes")
     assert code == 0
