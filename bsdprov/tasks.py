@@ -235,6 +235,21 @@ def _save_plan(out: str, outcomes: list[api.Outcome], inventory: str) -> None:
 MAX_PLAN_BYTES = 64 * 1024 * 1024
 
 
+def _refuse_to_overwrite(out: str) -> None:
+    """Before any host is contacted: ``--out`` may replace a saved plan, never another file
+    ('--out hosts.yaml', one tab completion away from '-i hosts.yaml', replaced the inventory)."""
+    target = Path(out)
+    if not target.exists() and not target.is_symlink():
+        return
+    try:
+        _read_plan(out)
+    except UsageError:
+        raise UsageError(
+            f"--out {out}: the file exists and is not a saved plan; nothing was written "
+            "(remove it first, or give another name)"
+        ) from None
+
+
 def _read_plan(path: str) -> SavedPlan:
     try:
         with open(path, "rb") as file:
@@ -498,6 +513,8 @@ def plan(
     out: str | None = None,
 ) -> None:
     """Show what a deploy would change: diffs, checks and commands. Touches nothing."""
+    if out:
+        _refuse_to_overwrite(out)
     loaded, names = _fleet(inventory, host, group, all)
     ssh = api.SSHOptions(ssh_config=ssh_config)
     live = _Live(loaded, names, ssh, report=_plan_report(json))

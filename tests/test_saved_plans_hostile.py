@@ -55,13 +55,27 @@ def test_a_hand_edited_plan_is_refused_naming_the_file_and_key(
 
 
 def test_a_plan_that_cannot_be_written_leaves_nothing_beside_its_name(
-    fleet: Fleet, bsdprov: Run, tmp_path: Path
+    fleet: Fleet, bsdprov: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fleet.add("web01")
+
+    def disk_full(*_: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("bsdprov.tasks.os.replace", disk_full)
+    code, _, err = bsdprov("plan", "--host", "web01", "--out", str(tmp_path / "p"))
+    assert code == ExitCode.USAGE and "cannot write it: No space left on device" in err
+    assert list(tmp_path.iterdir()) == [], "nothing left beside it"
+
+
+def test_a_directory_given_as_out_is_refused_before_any_host(
+    fleet: Fleet, bsdprov: Run, tmp_path: Path
+) -> None:
+    host = fleet.add("web01")
     (tmp_path / "p").mkdir()
     code, _, err = bsdprov("plan", "--host", "web01", "--out", str(tmp_path / "p"))
-    assert code == ExitCode.USAGE and "cannot write it: Is a directory" in err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["p"], "nothing left beside it"
+    assert code == ExitCode.USAGE and "exists and is not a saved plan" in err
+    assert host.sessions == [] and sorted(p.name for p in tmp_path.iterdir()) == ["p"]
 
 
 def test_a_plan_saved_with_a_relative_inventory_applies_from_another_directory(
@@ -104,3 +118,20 @@ def test_an_endless_file_is_refused_without_reading_it_all(
     code, out, err = bsdprov("deploy", "--plan", "/dev/zero")
     assert (code, out) == (ExitCode.USAGE, "")
     assert err == "--plan /dev/zero: not a saved plan (over 1024 bytes)\n"
+
+
+def test_out_never_replaces_a_file_that_is_not_a_saved_plan(
+    fleet: Fleet, bsdprov: Run, tmp_path: Path
+) -> None:
+    host = fleet.add("web01")
+    inventory = tmp_path / "hosts.yaml"
+    inventory.write_text("hosts: {}\n")
+    code, out, err = bsdprov("plan", "--host", "web01", "--out", str(inventory))
+    assert (code, out) == (ExitCode.USAGE, "")
+    assert err == (
+        f"--out {inventory}: the file exists and is not a saved plan; nothing was written "
+        "(remove it first, or give another name)\n"
+    )
+    assert inventory.read_text() == "hosts: {}\n" and host.sessions == []
+    saved(bsdprov, tmp_path / "p.json")
+    saved(bsdprov, tmp_path / "p.json")  # a saved plan is replaced by the next one
