@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from invoke.collection import Collection
 from invoke.context import Context
 from invoke.exceptions import Exit
-from invoke.tasks import Task, task
+from invoke.tasks import task
 
 from bsdprov import api, settings
 from bsdprov.approval import approved, require_answerable
@@ -56,6 +56,7 @@ from bsdprov.savedplan import (
     saved_plan_text,
     shown_expectation,
 )
+from bsdprov.short_options import Command
 from bsdprov.watch import HostWatch, Watch
 
 if TYPE_CHECKING:
@@ -68,42 +69,13 @@ INVENTORY_HELP = (
 HOSTS_HELP = "host(s) to act on: NAME[,NAME...]"
 
 
-# The only short options, each meaning the same in every command; every other option is long
-# only ('-d' was --detailed-exitcode in plan but --dry-run in deploy, '-r' --restart-vms in
-# deploy but --run in rollback: Invoke's automatic letters).
-SHORT = {
-    "host": "h",
-    "group": "g",
-    "all": "a",
-    "inventory": "i",
-    "parallel": "p",
-    "ssh_config": "s",
-    "json": "j",
-    "dry_run": "d",
-    "yes": "y",
-    "verbose": "v",
-    "run": "r",
-    "confirm_timeout": "c",
-}
-
-
-class _Task(Task):  # type: ignore[type-arg]
-    def arg_opts(self, name: str, default: str, taken_names: set[str]) -> dict[str, Any]:
-        opts = super().arg_opts(name, default, taken_names)
-        if name in ("parallel", "confirm_timeout"):
-            opts["kind"] = int  # None by default: the setting comes from env or bsdprov.yaml
-        short = SHORT.get(name)
-        opts["names"] = [opts["names"][0], *([short] if short else [])]
-        return opts
-
-
 def _exit(code: ExitCode, message: str = "") -> None:
     if code or message:
         raise Exit(message or None, int(code))
 
 
 @task(
-    klass=_Task,
+    klass=Command,
     help={"inventory": INVENTORY_HELP, "json": "print the versioned JSON object instead of text"},
 )
 @reported
@@ -114,7 +86,7 @@ def check(c: Context, inventory: str | None = None, json: bool = False) -> None:
 
 
 @task(
-    klass=_Task,
+    klass=Command,
     help={
         "host": f"{HOSTS_HELP} (default: every host)",
         "inventory": INVENTORY_HELP,
@@ -173,9 +145,22 @@ def _fleet(
 
 
 def _refuse_what_does_not_apply(
-    verb: str, *, dry_run: bool, yes: bool, json: bool, verbose: bool
+    verb: str,
+    *,
+    dry_run: bool,
+    yes: bool,
+    json: bool,
+    verbose: bool,
+    real_only: dict[str, object] | None = None,
 ) -> None:
-    """Options that make no sense together are refused, never silently ignored."""
+    """Options that make no sense together are refused, never silently ignored. ``real_only``:
+    the options (by flag) that steer only a real run, with their values as given."""
+    given = [flag for flag, value in (real_only or {}).items() if value]
+    if dry_run and given:
+        raise UsageError(
+            f"{verb} --dry-run: {', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to a "
+            f"real {verb} only; a dry run plans each host once and changes nothing"
+        )
     if yes and dry_run:
         raise UsageError(f"{verb} --yes --dry-run: --yes does not apply, a dry run changes nothing")
     if json and not (dry_run or yes):
@@ -490,7 +475,7 @@ def _verify_host_text(report: api.HostChecks) -> str:
 
 
 @task(
-    klass=_Task,
+    klass=Command,
     help={
         **FLEET_HELP,
         "json": "print the versioned plan object",
@@ -541,7 +526,7 @@ def plan(
     _exit(code)
 
 
-@task(klass=_Task, help=DEPLOY_HELP)
+@task(klass=Command, help=DEPLOY_HELP)
 @reported
 def deploy(
     c: Context,
@@ -577,7 +562,19 @@ def deploy(
     )
     # A saved plan was reviewed when it was saved: it stands for --yes.
     answered = yes or bool(plan)
-    _refuse_what_does_not_apply("deploy", dry_run=dry_run, yes=answered, json=json, verbose=verbose)
+    _refuse_what_does_not_apply(
+        "deploy",
+        dry_run=dry_run,
+        yes=answered,
+        json=json,
+        verbose=verbose,
+        real_only={
+            "--serial": serial,
+            "--max-fail": max_fail,
+            "--no-confirm": no_confirm,
+            "--confirm-timeout": confirm_timeout is not None,
+        },
+    )
     if max_fail and not serial:
         raise UsageError(f"--max-fail {max_fail}: it applies to --serial rollouts; add --serial N")
     ssh = api.SSHOptions(ssh_config=ssh_config)
@@ -662,7 +659,9 @@ ROLLBACK_HELP = {
 }
 
 
-@task(klass=_Task, help={**ROLLBACK_HELP, "run": "the run to undo (default: the last applied run)"})
+@task(
+    klass=Command, help={**ROLLBACK_HELP, "run": "the run to undo (default: the last applied run)"}
+)
 @reported
 def rollback(
     c: Context,
@@ -688,7 +687,14 @@ def rollback(
         confirm_timeout=settings.whole("confirm_timeout", confirm_timeout),
         step_timeout=step_timeout,
     )
-    _refuse_what_does_not_apply("rollback", dry_run=dry_run, yes=yes, json=json, verbose=verbose)
+    _refuse_what_does_not_apply(
+        "rollback",
+        dry_run=dry_run,
+        yes=yes,
+        json=json,
+        verbose=verbose,
+        real_only={"--no-confirm": no_confirm, "--confirm-timeout": confirm_timeout is not None},
+    )
     ssh = api.SSHOptions(ssh_config=ssh_config)
     loaded, names = _fleet(inventory, host, group, all)
     options = _with_inventory_timer(options, confirm_timeout, loaded)
@@ -744,7 +750,7 @@ def rollback(
     _exit(api.exit_code(outcomes))
 
 
-@task(klass=_Task, help={**FLEET_HELP, "json": "print the versioned history object"})
+@task(klass=Command, help={**FLEET_HELP, "json": "print the versioned history object"})
 @reported
 def history(
     c: Context,
@@ -781,7 +787,7 @@ def history(
 
 
 @task(
-    klass=_Task,
+    klass=Command,
     help={
         "host": "the host whose run to show (required)",
         "run": "the run (default: the host's newest); 'bsdprov history' lists them",
@@ -814,7 +820,7 @@ def log(
 
 
 @task(
-    klass=_Task,
+    klass=Command,
     help={
         "host": "host whose key to record (required)",
         "inventory": INVENTORY_HELP,
@@ -835,7 +841,7 @@ def trust(
     sys.stdout.write(f"{host}: recorded {fingerprint}\n")
 
 
-@task(klass=_Task, help={**FLEET_HELP, "json": "print the versioned verify object"})
+@task(klass=Command, help={**FLEET_HELP, "json": "print the versioned verify object"})
 @reported
 def verify(
     c: Context,
@@ -878,7 +884,7 @@ def verify(
 
 
 @task(
-    klass=_Task,
+    klass=Command,
     name="import",
     help={
         "host": "the host's name in the inventory (required)",

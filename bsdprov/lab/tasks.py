@@ -18,6 +18,7 @@ from bsdprov.errors import UsageError
 from bsdprov.lab.hosts import OS_CHOICES
 from bsdprov.lab.paths import DEFAULT_INVENTORY, LAB_DIR_ENV
 from bsdprov.reporting import reported
+from bsdprov.short_options import Command
 
 if TYPE_CHECKING:
     from bsdprov.lab.manager import LabStatus
@@ -37,6 +38,7 @@ def _print_status(status: LabStatus) -> None:
 
 
 @task(
+    klass=Command,
     help={
         "hosts": "how many hosts the lab has (default 3); extra hosts are removed",
         "os": f"OS of the hosts: {'|'.join(OS_CHOICES)} (default mixed: cycles the three)",
@@ -44,7 +46,7 @@ def _print_status(status: LabStatus) -> None:
         "python": "give each host /usr/local/bin/python3, as for Ansible (kept by later ups)",
         "like": "one host per host of this inventory, named and shaped like it (ignores "
         "--hosts and --os); the inventory written is this one, pointing at the lab",
-    }
+    },
 )
 @reported
 def up(
@@ -71,7 +73,11 @@ def up(
         print(f"try:         ssh -F {status.ssh_config} {first} uname -a")
 
 
-@task(name="status", help={"json": "print JSON: inventory, ssh_config, known_hosts, hosts"})
+@task(
+    klass=Command,
+    name="status",
+    help={"json": "print JSON: inventory, ssh_config, known_hosts, hosts"},
+)
 @reported
 def status_(c: Context, json: bool = False) -> None:
     """Show the lab's hosts and where its inventory, ssh_config and known_hosts are."""
@@ -89,7 +95,7 @@ def status_(c: Context, json: bool = False) -> None:
         _print_status(status)
 
 
-@task(help={"name": "the host to reset (default: every host)"})
+@task(klass=Command, help={"name": "the host to reset (default: every host)"})
 @reported
 def reset(c: Context, name: str | None = None) -> None:
     """Give one host (or all) a fresh root and state; host keys and ports stay the same."""
@@ -98,7 +104,7 @@ def reset(c: Context, name: str | None = None) -> None:
     _print_status(reset_lab(name))
 
 
-@task(help={"name": "the host to reboot"})
+@task(klass=Command, help={"name": "the host to reboot"})
 @reported
 def reboot(c: Context, name: str) -> None:
     """Switch a host off and on: power-on network state, then its OS's boot from its files."""
@@ -111,7 +117,7 @@ def reboot(c: Context, name: str) -> None:
     print(f"lab.reboot: {name} rebooted")
 
 
-@task(help={"purge": "also delete the lab directory: host roots, keys, template"})
+@task(klass=Command, help={"purge": "also delete the lab directory: host roots, keys, template"})
 @reported
 def down(c: Context, purge: bool = False) -> None:
     """Stop every process the lab started."""
