@@ -186,6 +186,9 @@ def _with_inventory_timer(
     return dataclasses.replace(options, confirm_timeout=timeout)
 
 
+PLANNED = ("changes", "unchanged")
+
+
 def _save_plan(out: str, outcomes: list[api.Outcome], inventory: str) -> None:
     """Write the saved plan next to its final name, then rename it there (never half a file).
 
@@ -209,9 +212,12 @@ def _save_plan(out: str, outcomes: list[api.Outcome], inventory: str) -> None:
             temporary.unlink()  # no half-written plan left beside it
         raise UsageError(f"--out {out}: cannot write it: {exc.strerror}") from None
     saved = sum(o.status == "changes" for o in outcomes)
+    # A host that could not be planned is not in the file: 'deploy --plan' would pass it over.
+    left_out = [f"{o.host} ({o.status})" for o in outcomes if o.status not in PLANNED]
     sys.stderr.write(
         f"plan saved to {out}: {saved} host{'s' if saved != 1 else ''} with changes; "
         f"'bsdprov deploy --plan {out}' applies exactly it\n"
+        + (f"not in it, no plan could be made: {', '.join(left_out)}\n" if left_out else "")
     )
 
 

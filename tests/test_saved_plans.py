@@ -126,3 +126,17 @@ def test_a_saved_plan_can_print_its_result_as_json(
     save(bsdprov, tmp_path / "p.json")
     code, out, _ = bsdprov("deploy", "--plan", str(tmp_path / "p.json"), "--json")
     assert code == ExitCode.OK and json.loads(out)["hosts"][0]["status"] == "changed"
+
+
+def test_a_host_that_could_not_be_planned_is_named_as_left_out_of_the_file(
+    fleet: Fleet, bsdprov: Run, tmp_path: Path
+) -> None:
+    # 'deploy --plan' applies the hosts in the file: one that was unreachable at 'plan --out'
+    # would be passed over without a word.
+    fleet.add("web01")
+    fleet.add("obsd1", reachable=False)
+    code, _, err = bsdprov("plan", "--host", "web01,obsd1", "--out", str(tmp_path / "p.json"))
+    assert code == ExitCode.UNREACHABLE
+    assert "plan saved to" in err
+    assert "not in it, no plan could be made: obsd1 (unreachable)\n" in err
+    assert list(json.loads((tmp_path / "p.json").read_text())["hosts"]) == ["web01"]
