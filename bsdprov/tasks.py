@@ -177,13 +177,21 @@ def _refuse_what_does_not_apply(
 PLAN_OPTIONS = ("restart_vms", "purge_disks", "uplink")
 
 
+def _timer(no_confirm: bool, flag: int | None, loaded: api.Inventory | None = None) -> int:
+    """The confirm timeout: the flag, else the environment, bsdprov.yaml, then the inventory's
+    ``defaults:``. With --no-confirm there is no timer, so only the flag is read (the api
+    checks it): a short timeout set for other runs in bsdprov.yaml does not refuse this one."""
+    if no_confirm:
+        return api.DeployOptions().confirm_timeout if flag is None else flag
+    return settings.whole("confirm_timeout", flag, loaded.settings if loaded else None)
+
+
 def _with_inventory_timer(
     options: api.DeployOptions, flag: int | None, loaded: api.Inventory
 ) -> api.DeployOptions:
     """The confirm timeout once the inventory is read: its ``defaults:`` come below the flag,
     the environment and bsdprov.yaml (read, and checked, before the inventory was)."""
-    timeout = settings.whole("confirm_timeout", flag, loaded.settings)
-    return dataclasses.replace(options, confirm_timeout=timeout)
+    return dataclasses.replace(options, confirm_timeout=_timer(not options.confirm, flag, loaded))
 
 
 PLANNED = ("changes", "unchanged")
@@ -560,7 +568,7 @@ def deploy(
     Hypervisors go before their guests. Shows the plan and asks first, unless --yes."""
     options = api.DeployOptions(
         confirm=not no_confirm,
-        confirm_timeout=settings.whole("confirm_timeout", confirm_timeout),
+        confirm_timeout=_timer(no_confirm, confirm_timeout),
         step_timeout=step_timeout,
         restart_vms=restart_vms,
         purge_disks=purge_disks,
@@ -690,7 +698,7 @@ def rollback(
     Shows what it puts back and asks first, unless --yes."""
     options = api.DeployOptions(
         confirm=not no_confirm,
-        confirm_timeout=settings.whole("confirm_timeout", confirm_timeout),
+        confirm_timeout=_timer(no_confirm, confirm_timeout),
         step_timeout=step_timeout,
     )
     _refuse_what_does_not_apply(

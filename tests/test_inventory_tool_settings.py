@@ -135,3 +135,19 @@ def test_hosts_do_not_inherit_them_and_groups_may_not_set_them() -> None:
         "f.yaml:2: groups.g.vars.confirm_timeout: 'confirm_timeout' is a setting of the "
         "command, not of a host: only the top-level 'defaults:' takes it"
     )
+
+
+def test_no_confirm_runs_whatever_timeout_the_environment_sets_for_other_runs(
+    here: Path, fleet: Fleet, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A timeout below the host's least is refused when there is a timer; with --no-confirm
+    # there is none, and a value exported for other runs must not refuse this one (attack on
+    # issue 17). A bsdprov.yaml holding it is a bad file, refused whatever the run.
+    fleet.add("web01")
+    monkeypatch.setenv("BSDPROV_CONFIRM_TIMEOUT", "5")
+    argv = ("deploy", "--host", "web01", "--yes", "--no-confirm", "-i", str(ROOT / EXAMPLE))
+    code, _, err = run(capsys, *argv)
+    assert code == ExitCode.OK, err
+    assert sent_timeout(fleet) == "0"
+    code, _, err = run(capsys, *[a for a in argv if a != "--no-confirm"])
+    assert code == ExitCode.USAGE and "confirm_timeout: 5 is below 10" in err
