@@ -49,8 +49,8 @@ from bsdprov.plan import Plan, mask_secrets
 from bsdprov.render import Rendered, render_host
 from bsdprov.run import RUN_ID_RE
 from bsdprov.runlog import RunJournal, journal_script, parse_journal
-from bsdprov.session import Transport
-from bsdprov.verify import CheckResult
+from bsdprov.session import Reader, Transport
+from bsdprov.vmd import Guest
 
 __all__ = [
     "MAX_TIMEOUT",
@@ -489,19 +489,15 @@ def history(
     connect: Connector | None = None,
 ) -> list[HostRuns]:
     """The runs recorded on each host, oldest first; a host that cannot answer has ``error``."""
-    rollout = rollout or Rollout()
-    loaded, names, opened = _live(inventory, hosts, connect, ssh)
-
-    def one(name: str) -> tuple[RunRecord, ...]:
-        with _session(opened, loaded.hosts[name]) as session:
-            return tuple(history_one(session))
-
-    return [
-        HostRuns(name, runs, error)
-        for name, runs, error in run_each(
-            names, one, rollout.parallel, rollout._on_report(HostRuns)
-        )
-    ]
+    return _read_each(
+        inventory,
+        hosts,
+        lambda session, host, guests: tuple(history_one(session)),
+        HostRuns,
+        rollout,
+        ssh,
+        connect,
+    )
 
 
 def journal(
@@ -531,18 +527,32 @@ def verify(
     connect: Connector | None = None,
 ) -> list[HostChecks]:
     """Run each host's verify checks (read-only): each check passed or not, with evidence."""
+    return _read_each(inventory, hosts, verify_one, HostChecks, rollout, ssh, connect)
+
+
+Report = TypeVar("Report", HostChecks, HostRuns)
+
+
+def _read_each(
+    inventory: InventoryLike,
+    hosts: str | Sequence[str],
+    read: Callable[[Reader, Host, tuple[Guest, ...]], T],
+    report: Callable[[str, T | None, BsdprovError | None], Report],
+    rollout: Rollout | None,
+    ssh: SSHOptions,
+    connect: Connector | None,
+) -> list[Report]:
+    """A read-only task: ``read`` on each host's session, in parallel, each host's ``report``
+    (its result, or the error that kept it from answering) told to the rollout as it is known."""
     rollout = rollout or Rollout()
     loaded, names, opened = _live(inventory, hosts, connect, ssh)
 
-    def one(name: str) -> tuple[CheckResult, ...]:
+    def one(name: str) -> T:
         with _session(opened, loaded.hosts[name]) as session:
-            return verify_one(session, loaded.hosts[name], loaded.guests(name))
+            return read(session, loaded.hosts[name], loaded.guests(name))
 
     return [
-        HostChecks(name, results, error)
-        for name, results, error in run_each(
-            names, one, rollout.parallel, rollout._on_report(HostChecks)
-        )
+        report(*done) for done in run_each(names, one, rollout.parallel, rollout._on_report(report))
     ]
 
 

@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from invoke.collection import Collection
 from invoke.context import Context
@@ -359,6 +359,12 @@ class _Live:
         self.watch.finished(event.outcome, verdict)
         self.report(event)
 
+    def rollout(self, parallel: int, serial: int = 0, max_fail: int = 0) -> api.Rollout:
+        """The fleet options of a phase, its hosts' progress told to this display."""
+        return api.Rollout(
+            parallel=parallel, serial=serial, max_fail=max_fail, progress=self.progress
+        )
+
     def phase(self, names: list[str]) -> None:
         """The next phase (a deploy after its plan) starts every host afresh."""
         self.watch.reset(names)
@@ -449,9 +455,17 @@ def _planned(
     live.report = _plan_report(json)
     try:
         with live.guard(read_only=True):
-            return make(api.Rollout(parallel=parallel, progress=live.progress))
+            return make(live.rollout(parallel))
     finally:
         live.report = applying
+
+
+def _dry_run_exit(planned: list[api.Outcome], json: bool) -> None:
+    """A deploy's or rollback's --dry-run ends as ``plan`` does: its summary, recap and code."""
+    sys.stdout.write(plan_json(planned) if json else summary_line("plan", planned) + "\n")
+    if not json:
+        _recap("plan", _statuses(planned), api.exit_code(planned))
+    _exit(api.exit_code(planned))
 
 
 def _plan_report(json: bool) -> Callable[[api.HostProgress], None]:
@@ -488,6 +502,32 @@ def _verify_host_text(report: api.HostChecks) -> str:
     return verify_text(report.host, report.results)
 
 
+Report = TypeVar("Report", api.HostChecks, api.HostRuns)
+
+
+def _read_fleet(
+    read: Callable[..., list[Report]],
+    text: Callable[[Report], str],
+    json: bool,
+    loaded: api.Inventory,
+    names: list[str],
+    parallel: int | None,
+    ssh_config: str | None,
+) -> list[Report]:
+    """A read-only fleet task (history, verify): ``names`` read by the api's ``read`` in
+    parallel, each host's ``text`` printed as soon as it is known."""
+    ssh = api.SSHOptions(ssh_config=ssh_config)
+    live = _Live(loaded, names, ssh, report=_read_report(json, text))
+    with live.guard(read_only=True):
+        return read(
+            loaded,
+            names,
+            rollout=live.rollout(settings.whole("parallel", parallel, loaded.settings)),
+            ssh=ssh,
+            connect=live.connect,
+        )
+
+
 @task(
     klass=Command,
     help={
@@ -521,10 +561,7 @@ def plan(
         outcomes = api.plan(
             loaded,
             names,
-            rollout=api.Rollout(
-                parallel=settings.whole("parallel", parallel, loaded.settings),
-                progress=live.progress,
-            ),
+            rollout=live.rollout(settings.whole("parallel", parallel, loaded.settings)),
             ssh=ssh,
             connect=live.connect,
         )
@@ -615,12 +652,8 @@ def deploy(
     if not (dry_run or yes):
         require_answerable("deploy")
     live = _Live(loaded, names, ssh, options)
-    rollout = api.Rollout(
-        parallel=settings.whole("parallel", parallel, loaded.settings),
-        serial=serial,
-        max_fail=max_fail,
-        progress=live.progress,
-    )
+    workers = settings.whole("parallel", parallel, loaded.settings)
+    rollout = live.rollout(workers, serial, max_fail)
 
     def planned_now() -> list[api.Outcome]:
         return _planned(
@@ -629,15 +662,11 @@ def deploy(
             lambda rollout: api.plan(
                 loaded, names, options=options, rollout=rollout, ssh=ssh, connect=live.connect
             ),
-            settings.whole("parallel", parallel, loaded.settings),
+            workers,
         )
 
     if dry_run:
-        planned = planned_now()
-        sys.stdout.write(plan_json(planned) if json else summary_line("plan", planned) + "\n")
-        if not json:
-            _recap("plan", _statuses(planned), api.exit_code(planned))
-        _exit(api.exit_code(planned))
+        _dry_run_exit(planned_now(), json)
         return
     chosen = names
     if not yes:
@@ -716,9 +745,8 @@ def rollback(
         api.checked_run_id(run)  # a bad --run is the first thing to hear of
         require_answerable("rollback")
     live = _Live(loaded, names, ssh, options)
-    rollout = api.Rollout(
-        parallel=settings.whole("parallel", parallel, loaded.settings), progress=live.progress
-    )
+    workers = settings.whole("parallel", parallel, loaded.settings)
+    rollout = live.rollout(workers)
     if dry_run or not yes:
         planned = _planned(
             live,
@@ -726,13 +754,10 @@ def rollback(
             lambda quiet: api.plan_rollback(
                 loaded, names, run=run, rollout=quiet, ssh=ssh, connect=live.connect
             ),
-            settings.whole("parallel", parallel, loaded.settings),
+            workers,
         )
     if dry_run:
-        sys.stdout.write(plan_json(planned) if json else summary_line("plan", planned) + "\n")
-        if not json:
-            _recap("plan", _statuses(planned), api.exit_code(planned))
-        _exit(api.exit_code(planned))
+        _dry_run_exit(planned, json)
         return
     expect = None
     if not yes:
@@ -778,19 +803,9 @@ def history(
 ) -> None:
     """List the runs recorded on hosts: id, state, when, who, kind, files."""
     loaded, names = _fleet(inventory, host, group, all)
-    ssh = api.SSHOptions(ssh_config=ssh_config)
-    live = _Live(loaded, names, ssh, report=_read_report(json, _history_host_text))
-    with live.guard(read_only=True):
-        reports = api.history(
-            loaded,
-            names,
-            rollout=api.Rollout(
-                parallel=settings.whole("parallel", parallel, loaded.settings),
-                progress=live.progress,
-            ),
-            ssh=ssh,
-            connect=live.connect,
-        )
+    reports = _read_fleet(
+        api.history, _history_host_text, json, loaded, names, parallel, ssh_config
+    )
     code = worst(r.error.exit_code for r in reports if r.error is not None)
     if json:
         sys.stdout.write(history_json(reports))
@@ -870,19 +885,7 @@ def verify(
     """Check that hosts run what the inventory says (VMs, bridges, pf, daemons, addresses),
     each check with the command's evidence. Read-only; a deploy runs the same checks."""
     loaded, names = _fleet(inventory, host, group, all)
-    ssh = api.SSHOptions(ssh_config=ssh_config)
-    live = _Live(loaded, names, ssh, report=_read_report(json, _verify_host_text))
-    with live.guard(read_only=True):
-        reports = api.verify(
-            loaded,
-            names,
-            rollout=api.Rollout(
-                parallel=settings.whole("parallel", parallel, loaded.settings),
-                progress=live.progress,
-            ),
-            ssh=ssh,
-            connect=live.connect,
-        )
+    reports = _read_fleet(api.verify, _verify_host_text, json, loaded, names, parallel, ssh_config)
     if json:
         sys.stdout.write(verify_json(reports))
     failed = [r.host for r in reports if not r.passed]
